@@ -1,0 +1,175 @@
+//! [`AgentBuilder`]: how an [`Agent`] is configured.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+
+use super::retry::RetryPolicy;
+use super::{prompt, Agent, AgentConfig};
+use crate::model::{IntoModel, ModelRef};
+use crate::response::RunResponse;
+use crate::tool::Tool;
+use crate::{Error, Result};
+
+/// Configures an [`Agent`]; see [`Agent::builder`].
+#[derive(Default)]
+#[must_use = "call `.build()` to get the agent"]
+pub struct AgentBuilder {
+    name: Option<String>,
+    model: Option<Result<ModelRef>>,
+    description: Option<String>,
+    instructions: Vec<String>,
+    expected_output: Option<String>,
+    markdown: bool,
+    tools: Vec<Arc<dyn Tool>>,
+    tool_call_limit: Option<usize>,
+    retry: RetryPolicy,
+    add_history: bool,
+    num_history_runs: Option<usize>,
+}
+
+/// How many past runs `add_history_to_messages(true)` sends when `num_history_runs` is not set.
+pub const DEFAULT_HISTORY_RUNS: usize = 3;
+
+impl AgentBuilder {
+    /// The agent's name, shown on its events.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The model: a provider value (`OpenAIChat::new("gpt-4o")`, `Claude`, `Ollama`,
+    /// `Offline`), a shared `ModelRef`, or a spec string (`"openai:gpt-4o"`). A bad spec is
+    /// reported by [`build`](Self::build).
+    pub fn model(mut self, model: impl IntoModel) -> Self {
+        self.model = Some(model.into_model());
+        self
+    }
+
+    /// What the agent is, first in the system message.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Instructions, listed in the system message (replaces earlier ones).
+    pub fn instructions<I, S>(mut self, instructions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.instructions = instructions.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// What the answer should look like, in the system message.
+    pub fn expected_output(mut self, expected_output: impl Into<String>) -> Self {
+        self.expected_output = Some(expected_output.into());
+        self
+    }
+
+    /// Asks the model to format its answers in markdown.
+    pub fn markdown(mut self, markdown: bool) -> Self {
+        self.markdown = markdown;
+        self
+    }
+
+    /// Adds tools of one type (call it again, or use [`tool`](Self::tool), for others; an
+    /// `Arc<dyn Tool>` is a tool too).
+    pub fn tools<I, T>(mut self, tools: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Tool + 'static,
+    {
+        for tool in tools {
+            self.tools.push(Arc::new(tool));
+        }
+        self
+    }
+
+    /// Adds one tool.
+    pub fn tool(self, tool: impl Tool + 'static) -> Self {
+        self.tools([tool])
+    }
+
+    /// The most tool calls one run may make. Calls beyond it are not run: the model is told
+    /// the limit was reached and asked to answer without tools.
+    pub fn tool_call_limit(mut self, limit: usize) -> Self {
+        self.tool_call_limit = Some(limit);
+        self
+    }
+
+    /// How many times a failed model call is retried before any output (default 2).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retry.retries = retries;
+        self
+    }
+
+    /// The whole retry policy (backoff, caps).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Sends the agent's previous runs (prompt and answer) before the new prompt.
+    pub fn add_history_to_messages(mut self, add: bool) -> Self {
+        self.add_history = add;
+        self
+    }
+
+    /// How many previous runs to send (default [`DEFAULT_HISTORY_RUNS`]); implies
+    /// `add_history_to_messages(true)`.
+    pub fn num_history_runs(mut self, runs: usize) -> Self {
+        self.add_history = true;
+        self.num_history_runs = Some(runs);
+        self
+    }
+
+    /// Builds the agent. Fails if no model was set, the model spec is bad, or two tools share
+    /// a name.
+    pub fn build(self) -> Result<Agent> {
+        let model = match self.model {
+            Some(model) => model?,
+            None => {
+                return Err(Error::Config(
+                    "the agent has no model: call `.model(..)` with e.g. `OpenAIChat::new(\"gpt-4o\")` or `\"openai:gpt-4o\"`".into(),
+                ))
+            }
+        };
+        let mut seen = HashSet::new();
+        for tool in &self.tools {
+            if !seen.insert(tool.name()) {
+                return Err(Error::Config(format!(
+                    "two tools are named `{}`; tool names must be unique",
+                    tool.name()
+                )));
+            }
+        }
+        let tool_specs = self.tools.iter().map(|tool| tool.spec()).collect();
+        let system = prompt::system_message(
+            self.description.as_deref(),
+            &self.instructions,
+            self.expected_output.as_deref(),
+            self.markdown,
+        );
+        let config = AgentConfig {
+            model_label: format!("{}:{}", model.provider(), model.id()),
+            name: self.name,
+            model,
+            system,
+            tools: self.tools,
+            tool_specs,
+            tool_call_limit: self.tool_call_limit,
+            retry: self.retry,
+            history_runs: if self.add_history {
+                self.num_history_runs.unwrap_or(DEFAULT_HISTORY_RUNS)
+            } else {
+                0
+            },
+        };
+        Ok(Agent {
+            config: Arc::new(config),
+            history: VecDeque::new(),
+            last: RunResponse::default(),
+        })
+    }
+}

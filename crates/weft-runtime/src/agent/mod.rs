@@ -1,0 +1,259 @@
+//! [`Agent`]: a model with instructions and tools, run on a prompt.
+//!
+//! An agent owns its conversation history and last response; its configuration is shared
+//! behind an `Arc`, so cloning or building one per workflow instance is cheap, and two
+//! instances never share mutable state.
+//!
+//! A run streams [`RunResponse`] items: `RunStarted`, `RunContent` deltas, `ToolCallStarted` /
+//! `ToolCallCompleted` around every tool call, and `RunCompleted` with the whole answer. The
+//! tool loop goes on until the model answers without calling tools.
+
+mod builder;
+mod prompt;
+mod retry;
+mod tools;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::{Stream, StreamExt};
+use tracing_futures::Instrument;
+
+use crate::message::Message;
+use crate::model::{ModelEvent, ModelRef, ModelRequest, ToolCallAssembler, ToolSpec};
+use crate::response::{Content, RunEvent, RunResponse, RunStream, ToolExecution};
+use crate::tool::Tool;
+use crate::Result;
+
+pub use builder::{AgentBuilder, DEFAULT_HISTORY_RUNS};
+use prompt::PastRun;
+use retry::CallMode;
+pub use retry::RetryPolicy;
+
+/// What every clone of an agent shares: fixed at `build()`.
+struct AgentConfig {
+    name: Option<String>,
+    model: ModelRef,
+    model_label: String,
+    system: Option<String>,
+    tools: Vec<Arc<dyn Tool>>,
+    tool_specs: Vec<ToolSpec>,
+    tool_call_limit: Option<usize>,
+    retry: RetryPolicy,
+    history_runs: usize,
+}
+
+/// A model with instructions and tools.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// use futures::StreamExt;
+/// use weft_runtime::{Agent, Offline};
+///
+/// let mut agent = Agent::builder()
+///     .name("Writer")
+///     .model(Offline::default())
+///     .instructions(["Answer briefly."])
+///     .build()?;
+/// let whole = agent.run("What is weft?").await?;
+///
+/// let mut streamed = String::new();
+/// let mut events = agent.run_stream("What is weft?");
+/// while let Some(event) = events.next().await {
+///     streamed.push_str(event?.content_text());
+/// }
+/// drop(events);
+/// assert_eq!(streamed, whole.content_text());
+/// assert_eq!(agent.last_response().content_text(), streamed);
+/// # Ok::<(), weft_runtime::Error>(()) }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Agent {
+    config: Arc<AgentConfig>,
+    history: VecDeque<PastRun>,
+    last: RunResponse,
+}
+
+impl Agent {
+    /// Starts configuring an agent.
+    pub fn builder() -> AgentBuilder {
+        AgentBuilder::default()
+    }
+
+    /// The agent's name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.config.name.as_deref()
+    }
+
+    /// The agent's model.
+    pub fn model(&self) -> &ModelRef {
+        &self.config.model
+    }
+
+    /// The system message the agent sends, if any.
+    pub fn system_message(&self) -> Option<&str> {
+        self.config.system.as_deref()
+    }
+
+    /// The last run as one collected response (a `RunContent` item with the whole answer, its
+    /// tools and metrics). While a run streams, or after it failed or was dropped, it holds
+    /// what had arrived so far.
+    pub fn last_response(&self) -> &RunResponse {
+        &self.last
+    }
+
+    /// Forgets the runs kept for `add_history_to_messages`.
+    pub fn clear_history(&mut self) {
+        self.history.clear();
+    }
+
+    /// Runs the agent on `prompt` with non-streaming model calls and returns the collected
+    /// response; the same answer [`run_stream`](Self::run_stream) would stream.
+    pub async fn run(&mut self, prompt: impl Into<String>) -> Result<RunResponse> {
+        {
+            let mut events = std::pin::pin!(self.run_with(prompt.into(), CallMode::Complete));
+            while let Some(event) = events.next().await {
+                event?;
+            }
+        }
+        Ok(self.last.clone())
+    }
+
+    /// Runs the agent on `prompt`, streaming events as they happen. The stream borrows the
+    /// agent; when it ends, [`last_response`](Self::last_response) holds the whole run.
+    pub fn run_stream(&mut self, prompt: impl Into<String>) -> RunStream<'_> {
+        self.run_with(prompt.into(), CallMode::Stream).boxed()
+    }
+
+    fn run_with(
+        &mut self,
+        prompt: String,
+        mode: CallMode,
+    ) -> impl Stream<Item = Result<RunResponse>> + Send + '_ {
+        let config = Arc::clone(&self.config);
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let span = tracing::info_span!(
+            "agent.run",
+            agent = config.name.as_deref().unwrap_or(""),
+            model = %config.model_label,
+            %run_id,
+            streaming = mode == CallMode::Stream,
+        );
+        let messages = prompt::messages(config.system.as_deref(), &self.history, &prompt);
+        self.last = RunResponse {
+            run_id,
+            agent_name: config.name.clone(),
+            model: Some(config.model_label.clone()),
+            ..RunResponse::new(RunEvent::RunContent)
+        };
+        let stream = async_stream::try_stream! {
+            let started = Instant::now();
+            yield self.item(RunEvent::RunStarted, Content::default(), Vec::new());
+            let mut messages = messages;
+            let mut calls_made = 0usize;
+            loop {
+                let tools_allowed = config.tool_call_limit.is_none_or(|limit| calls_made < limit);
+                let request = ModelRequest {
+                    messages: messages.clone(),
+                    tools: if tools_allowed { config.tool_specs.clone() } else { Vec::new() },
+                };
+                self.last.metrics.model_calls += 1;
+                let call_span = tracing::info_span!("model.call", provider = config.model.provider(), model = config.model.id(), call = self.last.metrics.model_calls);
+                let mut events = std::pin::pin!(
+                    retry::call(config.retry.clone(), Arc::clone(&config.model), request, mode).instrument(call_span)
+                );
+                let mut turn_text = String::new();
+                let mut calls = ToolCallAssembler::default();
+                while let Some(event) = events.next().await {
+                    match event? {
+                        ModelEvent::Text(delta) => {
+                            if self.last.metrics.time_to_first_token.is_none() {
+                                self.last.metrics.time_to_first_token = Some(started.elapsed());
+                            }
+                            turn_text.push_str(&delta);
+                            if let Content::Text(answer) = &mut self.last.content {
+                                answer.push_str(&delta);
+                            }
+                            yield self.item(RunEvent::RunContent, Content::Text(delta), Vec::new());
+                        }
+                        ModelEvent::ToolCall(delta) => calls.push(delta),
+                        ModelEvent::Usage(usage) => self.last.metrics.add_usage(usage),
+                        ModelEvent::Finish(_) => {}
+                    }
+                }
+                if calls.is_empty() {
+                    break;
+                }
+                let calls = calls.finish();
+                messages.push(Message::assistant_with_tools(turn_text, calls.clone()));
+                let budget = config.tool_call_limit.map_or(calls.len(), |limit| limit.saturating_sub(calls_made));
+                let (to_run, refused) = calls.split_at(budget.min(calls.len()));
+                for call in to_run {
+                    let pending = ToolExecution {
+                        id: call.id.clone(),
+                        name: call.name.clone(),
+                        arguments: call.arguments.clone(),
+                        ..ToolExecution::default()
+                    };
+                    yield self.item(RunEvent::ToolCallStarted, Content::default(), vec![pending]);
+                }
+                let executions = tools::run_all(&config.tools, to_run).await;
+                calls_made += executions.len();
+                for execution in executions {
+                    let result = execution.result.clone().unwrap_or_default();
+                    messages.push(Message::tool_result(execution.id.clone(), result, execution.is_error));
+                    self.last.tools.push(execution.clone());
+                    yield self.item(RunEvent::ToolCallCompleted, Content::default(), vec![execution]);
+                }
+                for call in refused {
+                    let limit = config.tool_call_limit.unwrap_or_default();
+                    tracing::debug!(tool = %call.name, limit, "tool call refused: limit reached");
+                    messages.push(Message::tool_result(
+                        call.id.clone(),
+                        format!("error: not run, the limit of {limit} tool calls for this run was reached; answer with what you have"),
+                        true,
+                    ));
+                }
+            }
+            self.last.metrics.duration = Some(started.elapsed());
+            self.last.created_at = crate::response::now_millis();
+            if config.history_runs > 0 {
+                let answer = self.last.content.as_text().to_string();
+                self.history.push_back(PastRun { prompt, answer });
+                while self.history.len() > config.history_runs {
+                    self.history.pop_front();
+                }
+            }
+            let mut completed = self.last.clone();
+            completed.event = RunEvent::RunCompleted;
+            yield completed;
+        };
+        stream.instrument(span)
+    }
+
+    /// An item of the current run, stamped with its ids.
+    fn item(&self, event: RunEvent, content: Content, tools: Vec<ToolExecution>) -> RunResponse {
+        RunResponse {
+            run_id: self.last.run_id.clone(),
+            agent_name: self.last.agent_name.clone(),
+            model: self.last.model.clone(),
+            content,
+            tools,
+            ..RunResponse::new(event)
+        }
+    }
+}
+
+impl fmt::Debug for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Agent")
+            .field("name", &self.config.name)
+            .field("model", &self.config.model)
+            .field("tools", &self.config.tools)
+            .field("tool_call_limit", &self.config.tool_call_limit)
+            .field("history_runs", &self.config.history_runs)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,134 @@
+//! Builds a Messages request body: the system message goes to `system`, tool calls become
+//! `tool_use` blocks, and consecutive tool results are merged into one user message of
+//! `tool_result` blocks, as the API requires.
+
+use serde_json::{json, Map, Value};
+
+use super::DEFAULT_MAX_TOKENS;
+use crate::message::{Message, Role};
+use crate::model::ModelRequest;
+use crate::providers::Settings;
+
+/// The JSON body for `POST /v1/messages`.
+pub(crate) fn body(settings: &Settings, request: &ModelRequest, stream: bool) -> Value {
+    let mut body = Map::new();
+    body.insert("model".into(), json!(settings.model_id));
+    body.insert(
+        "max_tokens".into(),
+        json!(settings.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)),
+    );
+    let system: Vec<&str> = request
+        .messages
+        .iter()
+        .filter(|m| m.role == Role::System)
+        .map(|m| m.content.as_str())
+        .collect();
+    if !system.is_empty() {
+        body.insert("system".into(), json!(system.join("\n\n")));
+    }
+    body.insert("messages".into(), Value::Array(messages(&request.messages)));
+    if !request.tools.is_empty() {
+        let tools = request
+            .tools
+            .iter()
+            .map(|tool| {
+                json!({
+                    "name": tool.name,
+                    "description": tool.description,
+                    "input_schema": tool.parameters,
+                })
+            })
+            .collect();
+        body.insert("tools".into(), tools);
+    }
+    if let Some(temperature) = settings.temperature {
+        body.insert("temperature".into(), json!(temperature));
+    }
+    if stream {
+        body.insert("stream".into(), json!(true));
+    }
+    Value::Object(body)
+}
+
+fn messages(messages: &[Message]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::with_capacity(messages.len());
+    let mut pending_results: Vec<Value> = Vec::new();
+    for message in messages {
+        if message.role != Role::Tool && !pending_results.is_empty() {
+            out.push(json!({ "role": "user", "content": std::mem::take(&mut pending_results) }));
+        }
+        match message.role {
+            Role::System => {}
+            Role::User => out.push(json!({ "role": "user", "content": message.content })),
+            Role::Assistant if message.tool_calls.is_empty() => {
+                out.push(json!({ "role": "assistant", "content": message.content }))
+            }
+            Role::Assistant => {
+                let mut blocks = Vec::new();
+                if !message.content.is_empty() {
+                    blocks.push(json!({ "type": "text", "text": message.content }));
+                }
+                for call in &message.tool_calls {
+                    // The API wants an object; arguments that were not valid JSON were already
+                    // answered with an error result, so send an empty input for them.
+                    let input = serde_json::from_str::<Value>(&call.arguments)
+                        .ok()
+                        .filter(Value::is_object)
+                        .unwrap_or_else(|| json!({}));
+                    blocks.push(json!({
+                        "type": "tool_use",
+                        "id": call.id,
+                        "name": call.name,
+                        "input": input,
+                    }));
+                }
+                out.push(json!({ "role": "assistant", "content": blocks }));
+            }
+            Role::Tool => pending_results.push(json!({
+                "type": "tool_result",
+                "tool_use_id": message.tool_call_id,
+                "content": message.content,
+                "is_error": message.is_error,
+            })),
+        }
+    }
+    if !pending_results.is_empty() {
+        out.push(json!({ "role": "user", "content": pending_results }));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::ToolCall;
+
+    #[test]
+    fn tool_results_of_one_turn_share_one_user_message() {
+        let call = |id: &str| ToolCall {
+            id: id.into(),
+            name: "weather".into(),
+            arguments: r#"{"city":"Paris"}"#.into(),
+        };
+        let request = ModelRequest {
+            messages: vec![
+                Message::system("be brief"),
+                Message::user("weather?"),
+                Message::assistant_with_tools("Checking.", vec![call("a"), call("b")]),
+                Message::tool_result("a", "sunny", false),
+                Message::tool_result("b", "boom", true),
+            ],
+            tools: vec![],
+        };
+        let body = body(&Settings::new("claude"), &request, false);
+        assert_eq!(body["system"], "be brief");
+        assert_eq!(body["max_tokens"], DEFAULT_MAX_TOKENS);
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 3);
+        assert_eq!(messages[1]["content"][0]["type"], "text");
+        assert_eq!(messages[1]["content"][1]["input"]["city"], "Paris");
+        assert_eq!(messages[2]["role"], "user");
+        assert_eq!(messages[2]["content"][1]["tool_use_id"], "b");
+        assert_eq!(messages[2]["content"][1]["is_error"], true);
+    }
+}

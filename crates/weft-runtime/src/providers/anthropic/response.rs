@@ -1,0 +1,91 @@
+//! Reads a whole (non-streamed) Messages response.
+
+use serde::Deserialize;
+
+use crate::message::ToolCall;
+use crate::model::{FinishReason, ModelResponse, Usage};
+use crate::{Error, Result};
+
+#[derive(Deserialize)]
+struct WireMessage {
+    #[serde(default)]
+    content: Vec<Block>,
+    #[serde(default)]
+    stop_reason: Option<String>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Block {
+    Text {
+        text: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        #[serde(default)]
+        input: serde_json::Value,
+    },
+    #[serde(other)]
+    Other,
+}
+
+/// Token usage as Anthropic reports it.
+#[derive(Deserialize, Default)]
+pub(crate) struct WireUsage {
+    #[serde(default)]
+    pub input_tokens: Option<u64>,
+    #[serde(default)]
+    pub output_tokens: Option<u64>,
+}
+
+/// Parses a response body.
+pub(crate) fn parse(body: &[u8]) -> Result<ModelResponse> {
+    let message: WireMessage =
+        serde_json::from_slice(body).map_err(|err| Error::InvalidResponse {
+            provider: "anthropic",
+            message: format!("not a Messages response: {err}"),
+        })?;
+    let mut response = ModelResponse {
+        finish_reason: message.stop_reason.as_deref().and_then(FinishReason::parse),
+        ..ModelResponse::default()
+    };
+    for block in message.content {
+        match block {
+            Block::Text { text } => response.text.push_str(&text),
+            Block::ToolUse { id, name, input } => response.tool_calls.push(ToolCall {
+                id,
+                name,
+                arguments: if input.is_null() {
+                    "{}".to_string()
+                } else {
+                    input.to_string()
+                },
+            }),
+            Block::Other => {}
+        }
+    }
+    let usage = message.usage.unwrap_or_default();
+    response.usage = Usage {
+        input_tokens: usage.input_tokens.unwrap_or(0),
+        output_tokens: usage.output_tokens.unwrap_or(0),
+    };
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_and_tool_use_blocks() {
+        let body = br#"{"id":"m","type":"message","role":"assistant","content":[{"type":"text","text":"Checking."},{"type":"tool_use","id":"t1","name":"weather","input":{"city":"Paris"}},{"type":"thinking","thinking":"..."}],"stop_reason":"tool_use","usage":{"input_tokens":5,"output_tokens":7}}"#;
+        let response = parse(body).unwrap();
+        assert_eq!(response.text, "Checking.");
+        assert_eq!(response.tool_calls[0].arguments, r#"{"city":"Paris"}"#);
+        assert_eq!(response.finish_reason, Some(FinishReason::ToolCalls));
+        assert_eq!(response.usage.output_tokens, 7);
+    }
+}

@@ -1,0 +1,257 @@
+//! Reads a streamed Messages response. Text arrives as `text_delta`s, tool calls as a
+//! `content_block_start` (id, name) followed by `input_json_delta` fragments, keyed by the
+//! block index. `ping` and unknown event types are ignored; an `error` event is a typed error.
+
+use futures::{Stream, StreamExt};
+use serde::Deserialize;
+
+use super::response::WireUsage;
+use crate::http::sse;
+use crate::model::{FinishReason, ModelEvent, ToolCallDelta, Usage};
+use crate::{Error, Result};
+
+const PROVIDER: &str = "anthropic";
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Event {
+    MessageStart {
+        message: MessageStart,
+    },
+    ContentBlockStart {
+        index: usize,
+        content_block: BlockStart,
+    },
+    ContentBlockDelta {
+        index: usize,
+        delta: BlockDelta,
+    },
+    MessageDelta {
+        #[serde(default)]
+        delta: Option<MessageDelta>,
+        #[serde(default)]
+        usage: Option<WireUsage>,
+    },
+    Error {
+        error: WireError,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize)]
+struct MessageStart {
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BlockStart {
+    ToolUse {
+        id: String,
+        name: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BlockDelta {
+    TextDelta {
+        text: String,
+    },
+    InputJsonDelta {
+        partial_json: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize)]
+struct MessageDelta {
+    #[serde(default)]
+    stop_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// Decodes a streamed response body into model events.
+pub(crate) fn decode<S, B, E>(
+    bytes: S,
+    transport: impl Fn(E) -> Error + Send + 'static,
+) -> impl Stream<Item = Result<ModelEvent>> + Send
+where
+    S: Stream<Item = std::result::Result<B, E>> + Send + 'static,
+    B: AsRef<[u8]> + Send,
+    E: Send,
+{
+    sse::decode(PROVIDER, bytes, transport).flat_map(|event| {
+        let events = match event.and_then(|event| parse_event(&event.data)) {
+            Ok(events) => events.into_iter().map(Ok).collect(),
+            Err(err) => vec![Err(err)],
+        };
+        futures::stream::iter(events)
+    })
+}
+
+/// Parses one event's `data:` payload (its `type` field names the event).
+pub(crate) fn parse_event(data: &str) -> Result<Vec<ModelEvent>> {
+    let event: Event = serde_json::from_str(data).map_err(|err| Error::InvalidResponse {
+        provider: PROVIDER,
+        message: format!(
+            "unreadable stream event ({err}): {}",
+            data.chars().take(120).collect::<String>()
+        ),
+    })?;
+    Ok(match event {
+        Event::MessageStart { message } => {
+            let usage = message.usage.unwrap_or_default();
+            vec![ModelEvent::Usage(Usage {
+                input_tokens: usage.input_tokens.unwrap_or(0),
+                output_tokens: 0,
+            })]
+        }
+        Event::ContentBlockStart {
+            index,
+            content_block: BlockStart::ToolUse { id, name },
+        } => vec![ModelEvent::ToolCall(ToolCallDelta {
+            index,
+            id: Some(id),
+            name: Some(name),
+            arguments: String::new(),
+        })],
+        Event::ContentBlockDelta { index, delta } => match delta {
+            BlockDelta::TextDelta { text } if !text.is_empty() => vec![ModelEvent::Text(text)],
+            BlockDelta::InputJsonDelta { partial_json } => {
+                vec![ModelEvent::ToolCall(ToolCallDelta {
+                    index,
+                    arguments: partial_json,
+                    ..ToolCallDelta::default()
+                })]
+            }
+            _ => vec![],
+        },
+        Event::MessageDelta { delta, usage } => {
+            let mut events = Vec::new();
+            if let Some(usage) = usage {
+                events.push(ModelEvent::Usage(Usage {
+                    input_tokens: 0,
+                    output_tokens: usage.output_tokens.unwrap_or(0),
+                }));
+            }
+            let reason = delta.and_then(|d| d.stop_reason);
+            if let Some(reason) = reason.as_deref().and_then(FinishReason::parse) {
+                events.push(ModelEvent::Finish(reason));
+            }
+            events
+        }
+        Event::Error { error } => {
+            let status = match error.kind.as_str() {
+                "overloaded_error" => 529,
+                "rate_limit_error" => 429,
+                "api_error" => 500,
+                "invalid_request_error" => 400,
+                "authentication_error" => 401,
+                _ => 500,
+            };
+            return Err(Error::Provider {
+                provider: PROVIDER,
+                status,
+                message: error.message,
+                retry_after: None,
+            });
+        }
+        Event::ContentBlockStart { .. } | Event::Other => vec![],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ToolCallAssembler;
+    use futures::executor::block_on;
+
+    const RECORDED: &str = include_str!("../../../tests/fixtures/anthropic_stream.txt");
+
+    fn decode_chunks(chunks: Vec<Vec<u8>>) -> Vec<ModelEvent> {
+        let stream = futures::stream::iter(chunks.into_iter().map(Ok::<_, ()>));
+        block_on(
+            decode(stream, |_| Error::Cancelled)
+                .map(|event| event.unwrap())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn recorded_stream_decodes_to_text_tool_calls_and_usage() {
+        assert!(
+            RECORDED.contains("\r\n"),
+            "the fixture must keep its CRLF line ends"
+        );
+        let events = decode_chunks(vec![RECORDED.as_bytes().to_vec()]);
+        let text: String = events
+            .iter()
+            .filter_map(|e| match e {
+                ModelEvent::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(text, "Let me check — 天気 🌤.");
+        let mut calls = ToolCallAssembler::default();
+        let mut usage = Usage::default();
+        for event in &events {
+            match event {
+                ModelEvent::ToolCall(delta) => calls.push(delta.clone()),
+                ModelEvent::Usage(u) => {
+                    usage.input_tokens += u.input_tokens;
+                    usage.output_tokens += u.output_tokens;
+                }
+                _ => {}
+            }
+        }
+        let calls = calls.finish();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].id, "toolu_a");
+        assert_eq!(calls[0].arguments, r#"{"city": "Paris"}"#);
+        assert_eq!(calls[1].arguments, r#"{"tz":"UTC"}"#);
+        assert_eq!(
+            usage,
+            Usage {
+                input_tokens: 42,
+                output_tokens: 17
+            }
+        );
+        assert!(events.contains(&ModelEvent::Finish(FinishReason::ToolCalls)));
+    }
+
+    /// Re-chunks the recorded stream at every byte position: the events never change.
+    #[test]
+    fn any_chunking_gives_identical_events() {
+        let bytes = RECORDED.as_bytes();
+        let whole = decode_chunks(vec![bytes.to_vec()]);
+        for cut in 0..=bytes.len() {
+            let split = decode_chunks(vec![bytes[..cut].to_vec(), bytes[cut..].to_vec()]);
+            assert_eq!(split, whole, "split at byte {cut}");
+        }
+        let single_bytes = decode_chunks(bytes.iter().map(|b| vec![*b]).collect());
+        assert_eq!(single_bytes, whole);
+    }
+
+    #[test]
+    fn error_events_are_typed() {
+        let err = parse_event(
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Provider { status: 529, .. }));
+        assert!(err.is_retryable());
+    }
+}

@@ -1,0 +1,140 @@
+//! OpenAI Chat Completions, and every server that speaks it (Ollama, vLLM, LM Studio,
+//! OpenRouter, Groq…).
+
+pub(crate) mod request;
+pub(crate) mod response;
+pub(crate) mod streamer;
+
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt};
+
+use super::settings::provider_setters;
+use super::Settings;
+use crate::http;
+use crate::model::{Model, ModelRequest, ModelResponse, ModelStream};
+use crate::Result;
+
+/// Where an OpenAI-compatible provider lives and how it authenticates.
+#[derive(Debug)]
+pub(crate) struct Flavour {
+    /// Short provider name used in errors and logs.
+    pub provider: &'static str,
+    /// The key variable; `None` where no key is needed.
+    pub key_var: Option<&'static str>,
+    /// The variable that overrides the endpoint.
+    pub base_var: &'static str,
+    /// The endpoint when neither setter nor variable is set.
+    pub default_base: &'static str,
+    /// Appended to the endpoint before `/chat/completions`.
+    pub path_prefix: &'static str,
+}
+
+const OPENAI: Flavour = Flavour {
+    provider: "openai",
+    key_var: Some("OPENAI_API_KEY"),
+    base_var: "OPENAI_BASE_URL",
+    default_base: "https://api.openai.com/v1",
+    path_prefix: "",
+};
+
+/// An OpenAI chat model (`POST {base}/chat/completions`).
+///
+/// ```
+/// use weft_runtime::OpenAIChat;
+/// // Key from OPENAI_API_KEY, endpoint from OPENAI_BASE_URL, both read on first use.
+/// let gpt = OpenAIChat::new("gpt-4o").temperature(0.2);
+/// // Any OpenAI-compatible server:
+/// let local = OpenAIChat::new("qwen2.5").base_url("http://127.0.0.1:8000/v1").api_key("none");
+/// ```
+#[derive(Clone, Debug)]
+pub struct OpenAIChat {
+    pub(crate) settings: Settings,
+    pub(crate) flavour: &'static Flavour,
+}
+
+impl OpenAIChat {
+    /// A model with the given id; key and endpoint come from the environment.
+    pub fn new(id: impl Into<String>) -> Self {
+        OpenAIChat::with_flavour(id, &OPENAI)
+    }
+
+    pub(crate) fn with_flavour(id: impl Into<String>, flavour: &'static Flavour) -> Self {
+        OpenAIChat {
+            settings: Settings::new(id),
+            flavour,
+        }
+    }
+
+    provider_setters!(settings);
+
+    fn url(&self) -> String {
+        let base = self
+            .settings
+            .base_url(self.flavour.base_var, self.flavour.default_base);
+        let base = if base.contains("://") {
+            base
+        } else {
+            format!("http://{base}")
+        };
+        format!("{base}{}/chat/completions", self.flavour.path_prefix)
+    }
+
+    /// Sends the request; a success status gives the response, anything else a typed error.
+    async fn send(&self, request: &ModelRequest, stream: bool) -> Result<reqwest::Response> {
+        let provider = self.flavour.provider;
+        let key = match self.flavour.key_var {
+            Some(var) => Some(self.settings.key(provider, var)?),
+            None => self.settings.api_key.clone(),
+        };
+        let url = self.url();
+        tracing::debug!(provider, model = %self.settings.model_id, %url, stream, "sending chat completion");
+        let mut http_request =
+            self.settings
+                .client()?
+                .post(url)
+                .json(&request::body(&self.settings, request, stream));
+        if let Some(key) = key {
+            http_request = http_request.bearer_auth(key.expose());
+        }
+        http::send(provider, http_request, self.settings.timeout).await
+    }
+}
+
+impl Model for OpenAIChat {
+    fn provider(&self) -> &'static str {
+        self.flavour.provider
+    }
+
+    fn id(&self) -> &str {
+        &self.settings.model_id
+    }
+
+    fn stream(&self, request: ModelRequest) -> ModelStream {
+        let this = self.clone();
+        let provider = self.flavour.provider;
+        let timeout = self.settings.timeout;
+        futures::stream::once(async move {
+            let response = this.send(&request, true).await?;
+            let bytes = response.bytes_stream();
+            Ok::<_, crate::Error>(streamer::decode(provider, bytes, move |err| {
+                http::transport_error(provider, &err, timeout)
+            }))
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    fn complete(&self, request: ModelRequest) -> BoxFuture<'static, Result<ModelResponse>> {
+        let this = self.clone();
+        async move {
+            let provider = this.flavour.provider;
+            let response = this.send(&request, false).await?;
+            let body = response
+                .bytes()
+                .await
+                .map_err(|err| http::transport_error(provider, &err, this.settings.timeout))?;
+            response::parse(provider, &body)
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,230 @@
+//! Reads a streamed Chat Completions response: SSE `data:` chunks into [`ModelEvent`]s.
+//!
+//! Tolerated: chunks with an empty `choices` array (the usage chunk), `null` or missing fields,
+//! `finish_reason: ""`, tool-call pieces without `id`/`index`, unknown fields.
+
+use futures::{Stream, StreamExt};
+use serde::Deserialize;
+
+use super::response::WireUsage;
+use crate::http::sse;
+use crate::model::{FinishReason, ModelEvent, ToolCallDelta};
+use crate::{Error, Result};
+
+#[derive(Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    choices: Option<Vec<Choice>>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    #[serde(default)]
+    delta: Option<Delta>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Delta {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<ToolCallPiece>>,
+}
+
+#[derive(Deserialize)]
+struct ToolCallPiece {
+    #[serde(default)]
+    index: Option<usize>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    function: Option<FunctionPiece>,
+}
+
+#[derive(Deserialize)]
+struct FunctionPiece {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    arguments: Option<String>,
+}
+
+/// Decodes a streamed response body into model events.
+pub(crate) fn decode<S, B, E>(
+    provider: &'static str,
+    bytes: S,
+    transport: impl Fn(E) -> Error + Send + 'static,
+) -> impl Stream<Item = Result<ModelEvent>> + Send
+where
+    S: Stream<Item = std::result::Result<B, E>> + Send + 'static,
+    B: AsRef<[u8]> + Send,
+    E: Send,
+{
+    sse::decode(provider, bytes, transport).flat_map(move |event| {
+        let events = match event {
+            Ok(event) => match parse_chunk(provider, &event.data) {
+                Ok(events) => events.into_iter().map(Ok).collect(),
+                Err(err) => vec![Err(err)],
+            },
+            Err(err) => vec![Err(err)],
+        };
+        futures::stream::iter(events)
+    })
+}
+
+/// Parses one `data:` payload.
+pub(crate) fn parse_chunk(provider: &'static str, data: &str) -> Result<Vec<ModelEvent>> {
+    let chunk: Chunk = serde_json::from_str(data).map_err(|err| Error::InvalidResponse {
+        provider,
+        message: format!("unreadable stream chunk ({err}): {}", preview(data)),
+    })?;
+    if let Some(error) = chunk.error {
+        let message = error
+            .get("message")
+            .and_then(|m| m.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| error.to_string());
+        return Err(Error::Provider {
+            provider,
+            status: 500,
+            message,
+            retry_after: None,
+        });
+    }
+    let mut events = Vec::new();
+    if let Some(choice) = chunk.choices.unwrap_or_default().into_iter().next() {
+        if let Some(delta) = choice.delta {
+            if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
+                events.push(ModelEvent::Text(text));
+            }
+            for (position, piece) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
+                let function = piece.function.unwrap_or(FunctionPiece {
+                    name: None,
+                    arguments: None,
+                });
+                events.push(ModelEvent::ToolCall(ToolCallDelta {
+                    index: piece.index.unwrap_or(position),
+                    id: piece.id,
+                    name: function.name,
+                    arguments: function.arguments.unwrap_or_default(),
+                }));
+            }
+        }
+        if let Some(reason) = choice
+            .finish_reason
+            .as_deref()
+            .and_then(FinishReason::parse)
+        {
+            events.push(ModelEvent::Finish(reason));
+        }
+    }
+    if let Some(usage) = chunk.usage {
+        events.push(ModelEvent::Usage(usage.into()));
+    }
+    Ok(events)
+}
+
+fn preview(data: &str) -> String {
+    data.chars().take(120).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Usage;
+    use futures::executor::block_on;
+
+    const RECORDED: &str = include_str!("../../../tests/fixtures/openai_stream.txt");
+
+    fn decode_chunks(chunks: Vec<Vec<u8>>) -> Vec<ModelEvent> {
+        let stream = futures::stream::iter(chunks.into_iter().map(Ok::<_, ()>));
+        block_on(
+            decode("openai", stream, |_| Error::Cancelled)
+                .map(|event| event.unwrap())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn recorded_stream_decodes_to_text_tool_calls_and_usage() {
+        let events = decode_chunks(vec![RECORDED.as_bytes().to_vec()]);
+        let text: String = events
+            .iter()
+            .filter_map(|e| match e {
+                ModelEvent::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(text, "Let me check — 天気 🌤.");
+        let mut calls = crate::model::ToolCallAssembler::default();
+        for event in &events {
+            if let ModelEvent::ToolCall(delta) = event {
+                calls.push(delta.clone());
+            }
+        }
+        let calls = calls.finish();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].arguments, r#"{"city":"Paris"}"#);
+        assert_eq!(calls[1].name, "get_time");
+        assert!(events.contains(&ModelEvent::Finish(FinishReason::ToolCalls)));
+        assert!(events.contains(&ModelEvent::Usage(Usage {
+            input_tokens: 42,
+            output_tokens: 17
+        })));
+    }
+
+    /// Re-chunks the recorded stream at every byte position: the events never change.
+    #[test]
+    fn any_chunking_gives_identical_events() {
+        let bytes = RECORDED.as_bytes();
+        let whole = decode_chunks(vec![bytes.to_vec()]);
+        for cut in 0..=bytes.len() {
+            let split = decode_chunks(vec![bytes[..cut].to_vec(), bytes[cut..].to_vec()]);
+            assert_eq!(split, whole, "split at byte {cut}");
+        }
+        let single_bytes = decode_chunks(bytes.iter().map(|b| vec![*b]).collect());
+        assert_eq!(single_bytes, whole);
+    }
+
+    #[test]
+    fn empty_choices_and_empty_finish_reason_are_tolerated() {
+        let usage = parse_chunk(
+            "openai",
+            r#"{"id":"x","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            usage,
+            vec![ModelEvent::Usage(Usage {
+                input_tokens: 1,
+                output_tokens: 2
+            })]
+        );
+        let odd = parse_chunk(
+            "openai",
+            r#"{"choices":[{"delta":{"content":"a"},"finish_reason":""}],"usage":null}"#,
+        )
+        .unwrap();
+        assert_eq!(odd, vec![ModelEvent::Text("a".into())]);
+        let null_choices = parse_chunk("openai", r#"{"choices":null}"#).unwrap();
+        assert!(null_choices.is_empty());
+    }
+
+    #[test]
+    fn a_malformed_chunk_is_a_typed_error() {
+        assert!(matches!(
+            parse_chunk("openai", "{not json"),
+            Err(Error::InvalidResponse { .. })
+        ));
+        assert!(matches!(
+            parse_chunk("openai", r#"{"error":{"message":"overloaded"}}"#),
+            Err(Error::Provider { .. })
+        ));
+    }
+}

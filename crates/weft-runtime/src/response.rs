@@ -1,0 +1,196 @@
+//! What a run yields: [`RunResponse`] items tagged with a [`RunEvent`].
+//!
+//! The rule that makes streams easy to consume: [`RunResponse::content_text`] is non-empty only
+//! for [`RunEvent::RunContent`] items, so concatenating it over a stream gives the whole answer
+//! exactly once. The closing [`RunEvent::RunCompleted`] item repeats the whole answer in its
+//! `content` field for consumers that only want the end result.
+//!
+//! A *collected* response (the result of `Agent::run`, or `Agent::last_response`) is a single
+//! `RunContent` item holding the whole answer, with the run's tools and metrics. It can be
+//! yielded into a workflow stream and is still counted exactly once.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// A boxed stream of run items, as `Agent::run_stream` and workflows return it. It is `Unpin`,
+/// so `.next().await` works on it directly, and `Send`, so it can move across tasks.
+pub type RunStream<'a> = futures::stream::BoxStream<'a, crate::Result<RunResponse>>;
+
+/// What kind of item a [`RunResponse`] is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RunEvent {
+    /// A workflow run started.
+    WorkflowStarted,
+    /// An agent run started.
+    RunStarted,
+    /// Text: a delta while streaming, or a whole collected answer.
+    #[default]
+    RunContent,
+    /// The model asked for a tool call; `tools` holds the call about to run.
+    ToolCallStarted,
+    /// A tool call finished; `tools` holds the call with its result and duration.
+    ToolCallCompleted,
+    /// An agent run finished; `content` holds the whole answer.
+    RunCompleted,
+    /// A run failed; `content` holds the error message.
+    RunError,
+    /// A workflow step started.
+    StepStarted,
+    /// A workflow step finished.
+    StepCompleted,
+    /// A workflow run finished.
+    WorkflowCompleted,
+}
+
+/// The payload of a response: text, or structured JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Content {
+    /// Plain text (possibly empty).
+    Text(String),
+    /// Structured output.
+    Json(serde_json::Value),
+}
+
+impl Default for Content {
+    fn default() -> Self {
+        Content::Text(String::new())
+    }
+}
+
+impl Content {
+    /// The text, or `""` for JSON content.
+    pub fn as_text(&self) -> &str {
+        match self {
+            Content::Text(text) => text,
+            Content::Json(_) => "",
+        }
+    }
+}
+
+/// One tool call made during a run: what was asked, what came back, how long it took.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolExecution {
+    /// The provider's id for the call.
+    pub id: String,
+    /// The tool's name as the model wrote it.
+    pub name: String,
+    /// The arguments as the model wrote them (raw JSON text, possibly invalid).
+    pub arguments: String,
+    /// What was sent back to the model; `None` until the call completes.
+    pub result: Option<String>,
+    /// Whether the result reports an error (tool failure, unknown tool, bad arguments).
+    pub is_error: bool,
+    /// How long the call took; `None` until it completes.
+    pub duration: Option<Duration>,
+}
+
+/// Token usage and timing of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Prompt tokens over every model call of the run, as the provider reported them.
+    pub input_tokens: u64,
+    /// Completion tokens over every model call of the run.
+    pub output_tokens: u64,
+    /// `input_tokens + output_tokens`.
+    pub total_tokens: u64,
+    /// Number of model calls the run made (more than one when tools were called).
+    pub model_calls: u32,
+    /// From the start of the run to the first text delta.
+    pub time_to_first_token: Option<Duration>,
+    /// From the start of the run to its end.
+    pub duration: Option<Duration>,
+}
+
+impl Metrics {
+    /// Adds one model call's token usage.
+    pub fn add_usage(&mut self, usage: crate::model::Usage) {
+        self.input_tokens += usage.input_tokens;
+        self.output_tokens += usage.output_tokens;
+        self.total_tokens = self.input_tokens + self.output_tokens;
+    }
+}
+
+/// One item of a run: an event tag plus its data. A plain struct with public fields.
+///
+/// ```
+/// use weft_runtime::{RunEvent, RunResponse};
+/// let item = RunResponse::text("cached answer");
+/// assert_eq!(item.event, RunEvent::RunContent);
+/// assert_eq!(item.content_text(), "cached answer");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunResponse {
+    /// The run this item belongs to.
+    pub run_id: String,
+    /// The session, when the run belongs to a workflow session.
+    pub session_id: Option<String>,
+    /// The workflow, when the run belongs to a workflow.
+    pub workflow_id: Option<String>,
+    /// The agent that produced the item, when one did.
+    pub agent_name: Option<String>,
+    /// The model that produced the item (`provider:id`), when one did.
+    pub model: Option<String>,
+    /// What kind of item this is.
+    pub event: RunEvent,
+    /// The payload; see the module docs for what it holds per event.
+    pub content: Content,
+    /// Tool calls: the one in flight for tool events, all of the run's for completed ones.
+    pub tools: Vec<ToolExecution>,
+    /// Usage and timing; filled on completed and collected responses.
+    pub metrics: Metrics,
+    /// Milliseconds since the Unix epoch when the item was made.
+    pub created_at: u64,
+}
+
+impl RunResponse {
+    /// A new item of the given kind, stamped with the current time.
+    pub fn new(event: RunEvent) -> Self {
+        RunResponse {
+            event,
+            created_at: now_millis(),
+            ..RunResponse::default()
+        }
+    }
+
+    /// A `RunContent` item holding `text`: what a workflow yields for text it made itself.
+    pub fn text(text: impl Into<String>) -> Self {
+        RunResponse {
+            content: Content::Text(text.into()),
+            ..RunResponse::new(RunEvent::RunContent)
+        }
+    }
+
+    /// The text this item contributes to the answer: the text of a `RunContent` item, `""` for
+    /// every other event. Concatenating it over a stream gives the whole answer exactly once.
+    pub fn content_text(&self) -> &str {
+        match self.event {
+            RunEvent::RunContent => self.content.as_text(),
+            _ => "",
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_content_items_contribute_text() {
+        let mut completed = RunResponse::text("whole answer");
+        completed.event = RunEvent::RunCompleted;
+        assert_eq!(completed.content_text(), "");
+        assert_eq!(completed.content.as_text(), "whole answer");
+        assert_eq!(RunResponse::text("delta").content_text(), "delta");
+    }
+}

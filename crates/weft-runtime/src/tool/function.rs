@@ -1,0 +1,90 @@
+//! [`FunctionTool`]: a tool made from a name, a description, a schema and an async closure.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde_json::Value;
+
+use super::{Tool, ToolError, ToolOutput};
+
+type Handler = dyn Fn(Value) -> BoxFuture<'static, Result<ToolOutput, ToolError>> + Send + Sync;
+
+/// A tool backed by an async closure. Cloning is cheap.
+///
+/// ```
+/// use serde_json::json;
+/// use weft_runtime::FunctionTool;
+///
+/// let weather = FunctionTool::new(
+///     "get_weather",
+///     "Current weather in a city.",
+///     json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+///     |args| async move {
+///         let city = args["city"].as_str().ok_or("`city` must be a string")?;
+///         Ok::<_, weft_runtime::ToolError>(format!("Sunny in {city}"))
+///     },
+/// );
+/// ```
+#[derive(Clone)]
+pub struct FunctionTool {
+    name: String,
+    description: String,
+    parameters: Value,
+    handler: Arc<Handler>,
+}
+
+impl FunctionTool {
+    /// A tool named `name` that runs `handler` with the model's arguments.
+    pub fn new<F, Fut, O, E>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        parameters: Value,
+        handler: F,
+    ) -> Self
+    where
+        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, E>> + Send + 'static,
+        O: Into<ToolOutput>,
+        E: Into<ToolError>,
+    {
+        let handler = move |arguments: Value| {
+            handler(arguments)
+                .map(|result| result.map(Into::into).map_err(Into::into))
+                .boxed()
+        };
+        FunctionTool {
+            name: name.into(),
+            description: description.into(),
+            parameters,
+            handler: Arc::new(handler),
+        }
+    }
+}
+
+impl Tool for FunctionTool {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn description(&self) -> &str {
+        &self.description
+    }
+
+    fn parameters(&self) -> Value {
+        self.parameters.clone()
+    }
+
+    fn call(&self, arguments: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>> {
+        (self.handler)(arguments)
+    }
+}
+
+impl std::fmt::Debug for FunctionTool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunctionTool")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,121 @@
+//! Tools: functions the model may call.
+//!
+//! A [`Tool`] has a name, a description, a JSON schema of its parameters and an async `call`
+//! taking the arguments as JSON. The agent sends the schemas with every model call, runs the
+//! calls of one turn concurrently and feeds each result (or error) back to the model.
+//!
+//! [`FunctionTool`] makes a tool from a closure. (The `#[tool]` macro, which derives the schema
+//! from Rust types, builds on this trait.)
+
+mod function;
+
+use std::fmt;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+use crate::model::ToolSpec;
+
+pub use function::FunctionTool;
+
+/// The error a tool returns; its `Display` text is sent to the model as the result.
+pub type ToolError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a tool returns to the model.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ToolOutput {
+    /// Text, sent as is.
+    Text(String),
+    /// JSON, sent as its compact text.
+    Json(Value),
+}
+
+impl ToolOutput {
+    /// The text sent to the model.
+    pub fn into_text(self) -> String {
+        match self {
+            ToolOutput::Text(text) => text,
+            ToolOutput::Json(json) => json.to_string(),
+        }
+    }
+}
+
+impl From<String> for ToolOutput {
+    fn from(text: String) -> Self {
+        ToolOutput::Text(text)
+    }
+}
+
+impl From<&str> for ToolOutput {
+    fn from(text: &str) -> Self {
+        ToolOutput::Text(text.to_string())
+    }
+}
+
+impl From<Value> for ToolOutput {
+    fn from(json: Value) -> Self {
+        ToolOutput::Json(json)
+    }
+}
+
+/// A function the model may call.
+pub trait Tool: Send + Sync {
+    /// The name the model calls it by (letters, digits, `_` and `-`).
+    fn name(&self) -> &str;
+
+    /// What the tool does, written for the model.
+    fn description(&self) -> &str;
+
+    /// JSON schema of the arguments object.
+    fn parameters(&self) -> Value;
+
+    /// Runs the tool with the model's arguments. An `Err` is not fatal: its text goes back to
+    /// the model as the tool result, marked as an error.
+    fn call(&self, arguments: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>>;
+
+    /// The tool as the model sees it.
+    fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: self.name().to_string(),
+            description: self.description().to_string(),
+            parameters: self.parameters(),
+        }
+    }
+}
+
+impl<T: Tool + ?Sized> Tool for Arc<T> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn description(&self) -> &str {
+        (**self).description()
+    }
+    fn parameters(&self) -> Value {
+        (**self).parameters()
+    }
+    fn call(&self, arguments: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>> {
+        (**self).call(arguments)
+    }
+}
+
+impl<T: Tool + ?Sized> Tool for Box<T> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn description(&self) -> &str {
+        (**self).description()
+    }
+    fn parameters(&self) -> Value {
+        (**self).parameters()
+    }
+    fn call(&self, arguments: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>> {
+        (**self).call(arguments)
+    }
+}
+
+impl fmt::Debug for dyn Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tool({})", self.name())
+    }
+}

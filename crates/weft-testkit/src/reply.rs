@@ -1,0 +1,169 @@
+//! Scripted replies: what the fake server answers to the next request.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// One scripted answer. Replies are consumed in order, one per request, whatever the wire
+/// format of the request; when the script is empty the server's default reply is used.
+///
+/// ```
+/// use serde_json::json;
+/// use weft_testkit::Reply;
+///
+/// let hello = Reply::text("Hello there");                     // streamed word by word
+/// let call = Reply::tool_call("get_weather", json!({"city": "Paris"}));
+/// let limited = Reply::status(429).retry_after("1");         // HTTP 429 with Retry-After
+/// let broken = Reply::text("one two three").reset_after(2);  // connection reset mid-stream
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    pub(crate) text: Vec<String>,
+    pub(crate) tool_calls: Vec<FakeToolCall>,
+    pub(crate) fault: Option<Fault>,
+    pub(crate) ttft: Option<Duration>,
+    pub(crate) chunk_delay: Option<Duration>,
+}
+
+/// A tool call in a scripted reply.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FakeToolCall {
+    /// The call id (`call_<n>` unless set).
+    pub id: String,
+    /// The tool name.
+    pub name: String,
+    /// The arguments text, sent as is (it may be invalid JSON on purpose).
+    pub arguments: String,
+}
+
+/// What goes wrong with a reply.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Answer with this HTTP status and an error body in the request's wire format.
+    Status {
+        /// The status code.
+        status: u16,
+        /// The `Retry-After` header value, if any.
+        retry_after: Option<String>,
+    },
+    /// Send this many content chunks, then abort the connection.
+    ResetAfter(usize),
+    /// Send this many content chunks, then send nothing more, forever.
+    StallAfter(usize),
+    /// Send this many content chunks, then a chunk that is not JSON, then the rest.
+    MalformedAfter(usize),
+}
+
+impl Reply {
+    fn empty() -> Self {
+        Reply {
+            text: Vec::new(),
+            tool_calls: Vec::new(),
+            fault: None,
+            ttft: None,
+            chunk_delay: None,
+        }
+    }
+
+    /// A text answer, streamed one word (with its trailing space) per chunk.
+    pub fn text(text: &str) -> Self {
+        Reply::chunks(text.split_inclusive(' '))
+    }
+
+    /// A text answer streamed in exactly these chunks.
+    pub fn chunks<I, S>(chunks: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Reply {
+            text: chunks.into_iter().map(Into::into).collect(),
+            ..Reply::empty()
+        }
+    }
+
+    /// A turn with one tool call.
+    pub fn tool_call(name: &str, arguments: Value) -> Self {
+        Reply::tool_calls([(name, arguments)])
+    }
+
+    /// A turn with several tool calls (run concurrently by the agent).
+    pub fn tool_calls<'a>(calls: impl IntoIterator<Item = (&'a str, Value)>) -> Self {
+        let mut reply = Reply::empty();
+        for (name, arguments) in calls {
+            reply = reply.with_raw_tool_call(name, &arguments.to_string());
+        }
+        reply
+    }
+
+    /// Adds a tool call whose arguments text is sent as is (for invalid JSON).
+    pub fn with_raw_tool_call(mut self, name: &str, arguments: &str) -> Self {
+        let id = format!("call_{}", self.tool_calls.len());
+        self.tool_calls.push(FakeToolCall {
+            id,
+            name: name.to_string(),
+            arguments: arguments.to_string(),
+        });
+        self
+    }
+
+    /// Text sent before the tool calls of this turn.
+    pub fn with_text(mut self, text: &str) -> Self {
+        self.text = text.split_inclusive(' ').map(str::to_string).collect();
+        self
+    }
+
+    /// An HTTP error with this status and an error body in the request's format.
+    pub fn status(status: u16) -> Self {
+        Reply {
+            fault: Some(Fault::Status {
+                status,
+                retry_after: None,
+            }),
+            ..Reply::empty()
+        }
+    }
+
+    /// Sets `Retry-After` on a [`Reply::status`] reply (seconds or an HTTP date).
+    pub fn retry_after(mut self, value: &str) -> Self {
+        if let Some(Fault::Status { retry_after, .. }) = &mut self.fault {
+            *retry_after = Some(value.to_string());
+        }
+        self
+    }
+
+    /// Aborts the connection after `chunks` content chunks.
+    pub fn reset_after(mut self, chunks: usize) -> Self {
+        self.fault = Some(Fault::ResetAfter(chunks));
+        self
+    }
+
+    /// Goes silent forever after `chunks` content chunks.
+    pub fn stall_after(mut self, chunks: usize) -> Self {
+        self.fault = Some(Fault::StallAfter(chunks));
+        self
+    }
+
+    /// Sends a chunk that is not JSON after `chunks` content chunks.
+    pub fn malformed_after(mut self, chunks: usize) -> Self {
+        self.fault = Some(Fault::MalformedAfter(chunks));
+        self
+    }
+
+    /// Time to first token for this reply (overrides the server's).
+    pub fn ttft(mut self, delay: Duration) -> Self {
+        self.ttft = Some(delay);
+        self
+    }
+
+    /// Delay between chunks for this reply (overrides the server's).
+    pub fn chunk_delay(mut self, delay: Duration) -> Self {
+        self.chunk_delay = Some(delay);
+        self
+    }
+
+    /// The whole text of the reply.
+    pub fn full_text(&self) -> String {
+        self.text.concat()
+    }
+}

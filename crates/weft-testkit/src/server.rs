@@ -1,0 +1,260 @@
+//! The HTTP side: routes, request capture, and turning a reply into a response.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State as Shared;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+use crate::capture::{CapturedRequest, WireFormat};
+use crate::reply::{Fault, Reply};
+use crate::wire::{self, Frame};
+
+/// Shared server state.
+pub(crate) struct State {
+    pub script: Mutex<VecDeque<Reply>>,
+    pub default_reply: Reply,
+    pub ttft: Duration,
+    pub chunk_delay: Duration,
+    pub capture: bool,
+    pub requests: Mutex<Vec<CapturedRequest>>,
+    pub count: AtomicUsize,
+}
+
+impl State {
+    fn next_reply(&self) -> Reply {
+        let scripted = match self.script.lock() {
+            Ok(mut script) => script.pop_front(),
+            Err(poisoned) => poisoned.into_inner().pop_front(),
+        };
+        scripted.unwrap_or_else(|| self.default_reply.clone())
+    }
+}
+
+pub(crate) fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(openai))
+        .route("/chat/completions", post(openai))
+        .route("/v1/messages", post(anthropic))
+        .route("/_stats", get(stats))
+        .with_state(state)
+}
+
+async fn openai(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
+    handle(state, WireFormat::OpenAI, headers, body).await
+}
+
+async fn anthropic(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
+    handle(state, WireFormat::Anthropic, headers, body).await
+}
+
+async fn stats(Shared(state): Shared<Arc<State>>) -> Json<Value> {
+    Json(json!({ "requests": state.count.load(Ordering::SeqCst) }))
+}
+
+async fn handle(
+    state: Arc<State>,
+    format: WireFormat,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let number = state.count.fetch_add(1, Ordering::SeqCst);
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if state.capture {
+        let captured = CapturedRequest {
+            format,
+            path: match format {
+                WireFormat::OpenAI => "/v1/chat/completions".to_string(),
+                WireFormat::Anthropic => "/v1/messages".to_string(),
+            },
+            headers: headers
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_string(),
+                        value.to_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect(),
+            body: request.clone(),
+        };
+        match state.requests.lock() {
+            Ok(mut requests) => requests.push(captured),
+            Err(poisoned) => poisoned.into_inner().push(captured),
+        }
+    }
+    if !request.is_object() {
+        let error = json!({ "error": { "message": "the request body is not a JSON object" } });
+        return (StatusCode::BAD_REQUEST, Json(error)).into_response();
+    }
+    let reply = state.next_reply();
+    let model = request["model"]
+        .as_str()
+        .unwrap_or("fake-model")
+        .to_string();
+    let id = format!("fake-{number}");
+    let input_tokens = count_words(&request["messages"]) + count_words(&request["system"]);
+    let ttft = reply.ttft.unwrap_or(state.ttft);
+    let chunk_delay = reply.chunk_delay.unwrap_or(state.chunk_delay);
+
+    if let Some(Fault::Status {
+        status,
+        retry_after,
+    }) = &reply.fault
+    {
+        let body = match format {
+            WireFormat::OpenAI => wire::openai::error(*status),
+            WireFormat::Anthropic => wire::anthropic::error(*status),
+        };
+        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(body)).into_response();
+        if let Some(value) = retry_after.as_deref().and_then(|v| v.parse().ok()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
+
+    if request["stream"] == Value::Bool(true) {
+        let frames = match format {
+            WireFormat::OpenAI => {
+                let usage = request["stream_options"]["include_usage"] == Value::Bool(true);
+                wire::openai::frames(&reply, &id, &model, input_tokens, usage)
+            }
+            WireFormat::Anthropic => wire::anthropic::frames(&reply, &id, &model, input_tokens),
+        };
+        let body = timed_body(frames, reply.fault.clone(), ttft, chunk_delay);
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "text/event-stream")
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(body)
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    }
+
+    if !ttft.is_zero() {
+        tokio::time::sleep(ttft).await;
+    }
+    let body = match format {
+        WireFormat::OpenAI => wire::openai::body(&reply, &id, &model, input_tokens),
+        WireFormat::Anthropic => wire::anthropic::body(&reply, &id, &model, input_tokens),
+    };
+    match reply.fault {
+        Some(Fault::StallAfter(_)) => futures::future::pending().await,
+        Some(Fault::ResetAfter(_)) => {
+            let text = body.to_string();
+            let half = text.len() / 2;
+            let parts: Vec<Result<Bytes, std::io::Error>> = vec![
+                Ok(Bytes::from(text.as_bytes()[..half].to_vec())),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "fake reset",
+                )),
+            ];
+            Response::builder()
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from_stream(futures::stream::iter(parts)))
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
+        Some(Fault::MalformedAfter(_)) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"choices\": [not json",
+        )
+            .into_response(),
+        _ => Json(body).into_response(),
+    }
+}
+
+/// Counts words in every string under `value`: the fake's token count.
+fn count_words(value: &Value) -> u64 {
+    match value {
+        Value::String(text) => text.split_whitespace().count() as u64,
+        Value::Array(items) => items.iter().map(count_words).sum(),
+        Value::Object(map) => map.values().map(count_words).sum(),
+        _ => 0,
+    }
+}
+
+enum Step {
+    Send(Bytes, Duration),
+    Reset,
+    Stall,
+}
+
+/// A streamed body: frames with time to first token and per-chunk delays, and the reply's
+/// fault injected before content chunk number `n` (or after the last one).
+fn timed_body(
+    frames: Vec<Frame>,
+    fault: Option<Fault>,
+    ttft: Duration,
+    chunk_delay: Duration,
+) -> Body {
+    let mut remaining_content = frames.iter().filter(|f| f.content).count();
+    let mut fault = fault;
+    let mut content_seen = 0;
+    let mut steps = Vec::with_capacity(frames.len() + 1);
+    for (position, frame) in frames.into_iter().enumerate() {
+        let due = match &fault {
+            Some(Fault::ResetAfter(n) | Fault::StallAfter(n) | Fault::MalformedAfter(n)) => {
+                content_seen >= *n && (frame.content || remaining_content == 0)
+            }
+            _ => false,
+        };
+        if due {
+            match fault.take() {
+                Some(Fault::ResetAfter(_)) => {
+                    steps.push(Step::Reset);
+                    break;
+                }
+                Some(Fault::StallAfter(_)) => {
+                    steps.push(Step::Stall);
+                    break;
+                }
+                Some(Fault::MalformedAfter(_)) => steps.push(Step::Send(
+                    Bytes::from_static(b"data: {\"choices\": [not json\n\n"),
+                    Duration::ZERO,
+                )),
+                _ => {}
+            }
+        }
+        let delay = if position == 0 {
+            ttft
+        } else if frame.content {
+            chunk_delay
+        } else {
+            Duration::ZERO
+        };
+        if frame.content {
+            content_seen += 1;
+            remaining_content -= 1;
+        }
+        steps.push(Step::Send(Bytes::from(frame.text), delay));
+    }
+    let stream = futures::stream::iter(steps).then(|step| async move {
+        match step {
+            Step::Send(bytes, delay) => {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                Ok(bytes)
+            }
+            Step::Reset => {
+                // Let the server flush what it already wrote, so the client receives the
+                // chunks before the connection breaks.
+                tokio::task::yield_now().await;
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "fake connection reset",
+                ))
+            }
+            Step::Stall => futures::future::pending().await,
+        }
+    });
+    Body::from_stream(stream)
+}

@@ -1,0 +1,117 @@
+//! Anthropic Messages rendering.
+
+use serde_json::{json, Value};
+
+use super::{argument_pieces, Frame};
+use crate::reply::Reply;
+
+fn stop_reason(reply: &Reply) -> &'static str {
+    if reply.tool_calls.is_empty() {
+        "end_turn"
+    } else {
+        "tool_use"
+    }
+}
+
+fn output_tokens(reply: &Reply) -> u64 {
+    (reply.text.len() + reply.tool_calls.len()) as u64
+}
+
+/// The frames of a streamed reply.
+pub(crate) fn frames(reply: &Reply, id: &str, model: &str, input_tokens: u64) -> Vec<Frame> {
+    let mut frames = vec![Frame::event(
+        "message_start",
+        json!({ "type": "message_start", "message": {
+            "id": id, "type": "message", "role": "assistant", "content": [], "model": model,
+            "stop_reason": null, "stop_sequence": null,
+            "usage": { "input_tokens": input_tokens, "output_tokens": 1 },
+        }}),
+        false,
+    )];
+    let mut index = 0;
+    if !reply.text.is_empty() || reply.tool_calls.is_empty() {
+        frames.push(Frame::event(
+            "content_block_start",
+            json!({ "type": "content_block_start", "index": 0, "content_block": { "type": "text", "text": "" } }),
+            false,
+        ));
+        frames.push(Frame::event("ping", json!({ "type": "ping" }), false));
+        for text in &reply.text {
+            frames.push(Frame::event(
+                "content_block_delta",
+                json!({ "type": "content_block_delta", "index": 0, "delta": { "type": "text_delta", "text": text } }),
+                true,
+            ));
+        }
+        frames.push(Frame::event(
+            "content_block_stop",
+            json!({ "type": "content_block_stop", "index": 0 }),
+            false,
+        ));
+        index += 1;
+    }
+    for call in &reply.tool_calls {
+        frames.push(Frame::event(
+            "content_block_start",
+            json!({ "type": "content_block_start", "index": index, "content_block": {
+                "type": "tool_use", "id": call.id, "name": call.name, "input": {},
+            }}),
+            true,
+        ));
+        for piece in argument_pieces(&call.arguments) {
+            frames.push(Frame::event(
+                "content_block_delta",
+                json!({ "type": "content_block_delta", "index": index, "delta": { "type": "input_json_delta", "partial_json": piece } }),
+                true,
+            ));
+        }
+        frames.push(Frame::event(
+            "content_block_stop",
+            json!({ "type": "content_block_stop", "index": index }),
+            false,
+        ));
+        index += 1;
+    }
+    frames.push(Frame::event(
+        "message_delta",
+        json!({ "type": "message_delta", "delta": { "stop_reason": stop_reason(reply), "stop_sequence": null }, "usage": { "output_tokens": output_tokens(reply) } }),
+        false,
+    ));
+    frames.push(Frame::event(
+        "message_stop",
+        json!({ "type": "message_stop" }),
+        false,
+    ));
+    frames
+}
+
+/// The body of a non-streamed reply.
+pub(crate) fn body(reply: &Reply, id: &str, model: &str, input_tokens: u64) -> Value {
+    let mut content = Vec::new();
+    let text = reply.full_text();
+    if !text.is_empty() || reply.tool_calls.is_empty() {
+        content.push(json!({ "type": "text", "text": text }));
+    }
+    for call in &reply.tool_calls {
+        let input: Value = serde_json::from_str(&call.arguments).unwrap_or_else(|_| json!({}));
+        content
+            .push(json!({ "type": "tool_use", "id": call.id, "name": call.name, "input": input }));
+    }
+    json!({
+        "id": id, "type": "message", "role": "assistant", "model": model, "content": content,
+        "stop_reason": stop_reason(reply), "stop_sequence": null,
+        "usage": { "input_tokens": input_tokens, "output_tokens": output_tokens(reply) },
+    })
+}
+
+/// An error body.
+pub(crate) fn error(status: u16) -> Value {
+    let kind = match status {
+        429 => "rate_limit_error",
+        529 => "overloaded_error",
+        500..=599 => "api_error",
+        401 => "authentication_error",
+        _ => "invalid_request_error",
+    };
+    json!({ "type": "error", "error": { "type": kind, "message": format!("fake server error {status}") } })
+}

@@ -1,0 +1,69 @@
+//! # weft
+//!
+//! Deterministic, stateful, streaming multi-agent workflows for Rust: what you would build
+//! with Python's Agno or LangGraph, with per-instance agents, typed errors and streams that
+//! never lose what a run already did.
+//!
+//! This crate is the facade: depend on it alone and `use weft::prelude::*;`.
+//!
+//! ## An agent that streams
+//! ```no_run
+//! use weft::prelude::*;
+//!
+//! #[tokio::main]
+//! async fn main() -> weft::Result<()> {
+//!     let mut agent = Agent::builder()
+//!         .name("Writer")
+//!         .model(weft::model_from_env()?) // WEFT_MODEL, OpenAI, Anthropic, else offline
+//!         .instructions(["Answer in one short paragraph."])
+//!         .build()?;
+//!     let mut events = agent.run_stream("Explain quantum computing");
+//!     while let Some(event) = events.next().await {
+//!         print!("{}", event?.content_text());
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## Tools
+//! ```
+//! use weft::prelude::*;
+//! use serde_json::json;
+//!
+//! let weather = FunctionTool::new(
+//!     "get_weather",
+//!     "Current weather in a city.",
+//!     json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+//!     |args| async move { Ok::<_, ToolError>(format!("Sunny in {}", args["city"])) },
+//! );
+//! let agent = Agent::builder()
+//!     .model("openai:gpt-4o") // a model spec; the key is read when the agent first runs
+//!     .tools([weather])
+//!     .tool_call_limit(5)
+//!     .build()?;
+//! # Ok::<(), weft::Error>(())
+//! ```
+//!
+//! ## What is where
+//! - Agents, models, providers, tools, events, errors: [`weft_runtime`], re-exported here.
+//! - Providers: [`OpenAIChat`], [`Claude`], [`Ollama`], [`Offline`]; spec strings
+//!   (`"anthropic:claude-sonnet-4-5"`) via [`model_from_spec`]; [`model_from_env`] for examples.
+//! - Streams: [`RunResponse::content_text`] concatenated over a stream is the whole answer,
+//!   exactly once.
+
+pub use weft_runtime::*;
+
+/// `stream!`/`try_stream!` from async-stream, for generator-style streams.
+pub use async_stream::{stream, try_stream};
+/// The futures crate, for `StreamExt` and friends.
+pub use futures;
+
+/// Everything a file that uses weft needs.
+pub mod prelude {
+    pub use crate::{stream, try_stream};
+    pub use futures::StreamExt;
+    pub use weft_runtime::{
+        Agent, Claude, Content, Error, FunctionTool, Model, Offline, Ollama, OpenAIChat, RunEvent,
+        RunResponse, RunStream, Tool, ToolError, ToolOutput,
+    };
+}

@@ -1,0 +1,13 @@
+//! Integration tests of the runtime core against `weft-testkit`'s fake LLM server on
+//! 127.0.0.1. No test reaches a real provider.
+
+// Test helpers panic on purpose when an expectation fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod faults;
+mod offline;
+mod providers;
+mod secrets;
+mod tools;

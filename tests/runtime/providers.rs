@@ -1,0 +1,227 @@
+//! OpenAI, Anthropic and Ollama wire formats, streamed and not, against the fake server.
+
+use weft::prelude::*;
+use weft_testkit::{FakeLlm, Reply, WireFormat};
+
+use crate::support::*;
+
+const ANSWER: &str = "Quantum computers use qubits — 量子 🧮 — to explore many states at once.";
+
+#[tokio::test]
+async fn streamed_text_equals_collected_text_on_both_providers() {
+    for provider in BOTH {
+        let server = FakeLlm::start().await.unwrap();
+        server.push(Reply::text(ANSWER));
+        server.push(Reply::text(ANSWER));
+        let mut agent = agent(provider, &server);
+
+        let whole = agent.run("Explain quantum computing").await.unwrap();
+        assert_eq!(whole.content_text(), ANSWER, "{provider:?}");
+        assert_eq!(whole.event, RunEvent::RunContent);
+
+        let (items, error) = drain(agent.run_stream("Explain quantum computing")).await;
+        assert!(error.is_none(), "{provider:?}: {error:?}");
+        assert_eq!(text_of(&items), ANSWER, "{provider:?}: text exactly once");
+        let content_items = items
+            .iter()
+            .filter(|i| i.event == RunEvent::RunContent)
+            .count();
+        assert!(
+            content_items > 5,
+            "{provider:?}: streamed in pieces, got {content_items}"
+        );
+        assert_eq!(items.first().map(|i| i.event), Some(RunEvent::RunStarted));
+        let completed = items.last().unwrap();
+        assert_eq!(completed.event, RunEvent::RunCompleted);
+        assert_eq!(
+            completed.content.as_text(),
+            ANSWER,
+            "the completed event carries the whole answer"
+        );
+        assert_eq!(agent.last_response().content_text(), ANSWER);
+
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2);
+        assert!(
+            !requests[0].is_streaming(),
+            "run() makes a non-streaming call"
+        );
+        assert!(requests[1].is_streaming(), "run_stream() streams");
+    }
+}
+
+#[tokio::test]
+async fn every_item_of_a_run_carries_its_run_id_and_agent() {
+    let server = FakeLlm::start().await.unwrap();
+    let mut agent = agent(Provider::OpenAI, &server);
+    let (items, _) = drain(agent.run_stream("hi")).await;
+    let run_id = &items[0].run_id;
+    assert!(!run_id.is_empty());
+    assert!(items
+        .iter()
+        .all(|i| &i.run_id == run_id && i.agent_name.as_deref() == Some("Tester")));
+    let (next, _) = drain(agent.run_stream("again")).await;
+    assert_ne!(&next[0].run_id, run_id, "each run has its own id");
+}
+
+#[tokio::test]
+async fn openai_request_shape_and_usage() {
+    let server = FakeLlm::start().await.unwrap();
+    let mut agent = agent_builder(Provider::OpenAI, &server)
+        .description("You are terse.")
+        .instructions(["Answer in one line.", "No jargon."])
+        .expected_output("One sentence.")
+        .markdown(true)
+        .build()
+        .unwrap();
+    let (items, error) = drain(agent.run_stream("  What is Rust?  ")).await;
+    assert!(error.is_none());
+    let request = &server.requests()[0];
+    assert_eq!(request.format, WireFormat::OpenAI);
+    assert_eq!(request.path, "/v1/chat/completions");
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {TEST_KEY}").as_str())
+    );
+    assert_eq!(request.body["model"], "gpt-4o");
+    assert_eq!(request.body["stream_options"]["include_usage"], true);
+    let messages = request.messages();
+    assert_eq!(messages[0]["role"], "system");
+    let system = messages[0]["content"].as_str().unwrap();
+    for part in [
+        "You are terse.",
+        "Answer in one line.",
+        "No jargon.",
+        "One sentence.",
+        "markdown",
+    ] {
+        assert!(
+            system.contains(part),
+            "system message lacks {part:?}: {system}"
+        );
+    }
+    assert_eq!(messages[1]["role"], "user");
+    assert_eq!(
+        messages[1]["content"], "  What is Rust?  ",
+        "the prompt is sent unchanged"
+    );
+
+    let metrics = &items.last().unwrap().metrics;
+    assert!(
+        metrics.input_tokens > 0 && metrics.output_tokens > 0,
+        "{metrics:?}"
+    );
+    assert_eq!(
+        metrics.total_tokens,
+        metrics.input_tokens + metrics.output_tokens
+    );
+    assert_eq!(metrics.model_calls, 1);
+    assert!(metrics.time_to_first_token.is_some() && metrics.duration.is_some());
+    assert!(metrics.time_to_first_token <= metrics.duration);
+}
+
+#[tokio::test]
+async fn anthropic_request_shape_and_usage() {
+    let server = FakeLlm::start().await.unwrap();
+    let mut agent = agent_builder(Provider::Anthropic, &server)
+        .instructions(["Be kind."])
+        .build()
+        .unwrap();
+    let response = agent.run("Hello").await.unwrap();
+    let request = &server.requests()[0];
+    assert_eq!(request.format, WireFormat::Anthropic);
+    assert_eq!(request.header("x-api-key"), Some(TEST_KEY));
+    assert_eq!(request.header("anthropic-version"), Some("2023-06-01"));
+    assert!(request.header("authorization").is_none());
+    assert!(request.body["system"]
+        .as_str()
+        .unwrap()
+        .contains("Be kind."));
+    assert!(request.body["max_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(
+        request.messages().len(),
+        1,
+        "the system message is not a message"
+    );
+    assert!(response.metrics.input_tokens > 0 && response.metrics.output_tokens > 0);
+}
+
+#[tokio::test]
+async fn ollama_uses_its_openai_compatible_endpoint_without_a_key() {
+    let server = FakeLlm::start().await.unwrap();
+    let mut agent = Agent::builder()
+        .model(Ollama::new("llama3.2").base_url(server.url()))
+        .build()
+        .unwrap();
+    let answer = agent.run("hi").await.unwrap();
+    assert_eq!(answer.content_text(), weft_testkit::DEFAULT_REPLY_TEXT);
+    let request = &server.requests()[0];
+    assert_eq!(request.path, "/v1/chat/completions");
+    assert!(request.header("authorization").is_none());
+    assert_eq!(agent.model().provider(), "ollama");
+}
+
+#[tokio::test]
+async fn model_spec_strings_build_agents() {
+    let agent = Agent::builder()
+        .model("anthropic:claude-sonnet-4-5")
+        .build()
+        .unwrap();
+    assert_eq!(agent.model().provider(), "anthropic");
+    let err = Agent::builder().model("gemini:pro").build().unwrap_err();
+    assert!(matches!(err, weft::Error::ModelSpec { .. }), "{err}");
+    let err = Agent::builder().build().unwrap_err();
+    assert!(err.to_string().contains(".model("), "{err}");
+}
+
+#[tokio::test]
+async fn history_is_sent_when_asked_for() {
+    let server = FakeLlm::start().await.unwrap();
+    server.push(Reply::text("Hi Ada."));
+    server.push(Reply::text("Your name is Ada."));
+    let mut agent = agent_builder(Provider::OpenAI, &server)
+        .add_history_to_messages(true)
+        .num_history_runs(1)
+        .build()
+        .unwrap();
+    agent.run("I am Ada.").await.unwrap();
+    agent.run("What is my name?").await.unwrap();
+    let messages = server.requests()[1].messages().to_vec();
+    let roles: Vec<&str> = messages
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user"]);
+    assert_eq!(messages[1]["content"], "Hi Ada.");
+
+    let server2 = FakeLlm::start().await.unwrap();
+    let mut forgetful = crate::support::agent(Provider::OpenAI, &server2);
+    forgetful.run("I am Ada.").await.unwrap();
+    forgetful.run("What is my name?").await.unwrap();
+    assert_eq!(
+        server2.requests()[1].messages().len(),
+        1,
+        "no history by default"
+    );
+}
+
+#[tokio::test]
+async fn cloned_agents_do_not_share_history_or_responses() {
+    let server = FakeLlm::start().await.unwrap();
+    server.push(Reply::text("first"));
+    server.push(Reply::text("second"));
+    let mut a = agent_builder(Provider::OpenAI, &server)
+        .add_history_to_messages(true)
+        .build()
+        .unwrap();
+    let mut b = a.clone();
+    a.run("to a").await.unwrap();
+    b.run("to b").await.unwrap();
+    assert_eq!(a.last_response().content_text(), "first");
+    assert_eq!(b.last_response().content_text(), "second");
+    assert_eq!(
+        server.requests()[1].messages().len(),
+        1,
+        "b never saw a's run"
+    );
+}

@@ -1,0 +1,1 @@
+//! weft integration tests live in `runtime/`.
