@@ -95,13 +95,27 @@ pub enum Error {
         message: String,
     },
 
-    /// Input given to a run could not be used.
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
+    /// Input given to a run could not be used: `path` names the field (`email`,
+    /// `items[2].name`, or `.` for the whole input).
+    #[error("invalid input at `{path}`: {message}")]
+    InvalidInput {
+        /// Where in the input the problem is.
+        path: String,
+        /// What is wrong there.
+        message: String,
+    },
 
     /// A storage backend failed.
     #[error("storage error: {0}")]
     Storage(String),
+
+    /// Another writer updated the session since this instance read it; nothing was
+    /// overwritten. Reload the session and run again.
+    #[error("session `{session_id}` was changed by another writer since it was read; nothing was overwritten")]
+    Conflict {
+        /// The session that changed.
+        session_id: String,
+    },
 
     /// JSON (de)serialisation failed.
     #[error("JSON error: {0}")]

@@ -49,3 +49,11 @@ pub use model::{
 pub use providers::{ApiKey, Claude, Offline, Ollama, OpenAIChat};
 pub use response::{Content, Metrics, RunEvent, RunResponse, RunStream, ToolExecution};
 pub use tool::{FunctionTool, Tool, ToolError, ToolOutput};
+pub mod storage;
+pub mod workflow;
+
+pub use storage::{
+    IntoStorage, MemoryStorage, RunRecord, RunStatus, SessionFilter, StorageRef, WorkflowSession,
+    WorkflowStorage,
+};
+pub use workflow::{SessionState, Workflow, WorkflowDefinition, WorkflowInput, WorkflowState};

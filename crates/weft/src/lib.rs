@@ -53,6 +53,9 @@
 
 pub use weft_runtime::*;
 
+mod dsl;
+pub use dsl::workflow;
+
 /// `stream!`/`try_stream!` from async-stream, for generator-style streams.
 pub use async_stream::{stream, try_stream};
 /// The futures crate, for `StreamExt` and friends.
@@ -60,10 +63,67 @@ pub use futures;
 
 /// Everything a file that uses weft needs.
 pub mod prelude {
-    pub use crate::{stream, try_stream};
+    pub use crate::{stream, try_stream, workflow};
     pub use futures::StreamExt;
     pub use weft_runtime::{
-        Agent, Claude, Content, Error, FunctionTool, Model, Offline, Ollama, OpenAIChat, RunEvent,
-        RunResponse, RunStream, Tool, ToolError, ToolOutput,
+        Agent, Claude, Content, Error, FunctionTool, MemoryStorage, Model, Offline, Ollama,
+        OpenAIChat, RunEvent, RunResponse, RunStream, SessionState, Tool, ToolError, ToolOutput,
+        Workflow, WorkflowStorage,
     };
+}
+
+/// Support for code `#[workflow]` generates. Not a public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    use std::marker::PhantomData;
+    use std::sync::Arc;
+
+    pub use futures;
+    pub use serde_json;
+
+    /// A fresh session id.
+    pub fn new_session_id() -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+
+    /// The default store of a workflow instance.
+    pub fn memory_storage() -> crate::StorageRef {
+        Arc::new(crate::MemoryStorage::new())
+    }
+
+    /// Autoref specialisation: `(&&DefaultProbe::<T>::new()).default_value()` is
+    /// `Some(T::default())` when `T: Default`, else `None`, for a builder field left unset.
+    pub struct DefaultProbe<T>(PhantomData<T>);
+
+    impl<T> DefaultProbe<T> {
+        /// A probe for `T`.
+        #[allow(clippy::new_without_default)]
+        pub fn new() -> Self {
+            DefaultProbe(PhantomData)
+        }
+    }
+
+    /// Chosen when `T: Default`.
+    pub trait ViaDefault<T> {
+        /// `Some(T::default())`.
+        fn default_value(&self) -> Option<T>;
+    }
+
+    impl<T: Default> ViaDefault<T> for &DefaultProbe<T> {
+        fn default_value(&self) -> Option<T> {
+            Some(T::default())
+        }
+    }
+
+    /// Chosen otherwise.
+    pub trait ViaNone<T> {
+        /// `None`.
+        fn default_value(&self) -> Option<T>;
+    }
+
+    impl<T> ViaNone<T> for DefaultProbe<T> {
+        fn default_value(&self) -> Option<T> {
+            None
+        }
+    }
 }

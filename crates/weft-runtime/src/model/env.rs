@@ -13,7 +13,8 @@ pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-sonnet-4-5";
 /// 1. `WEFT_MODEL`, a model spec such as `anthropic:claude-sonnet-4-5` or `ollama:llama3.2`;
 /// 2. OpenAI ([`DEFAULT_OPENAI_MODEL`]) if `OPENAI_API_KEY` is set;
 /// 3. Anthropic ([`DEFAULT_ANTHROPIC_MODEL`]) if `ANTHROPIC_API_KEY` is set;
-/// 4. otherwise the deterministic [`Offline`] model, with a one-line notice on stderr.
+/// 4. otherwise the deterministic [`Offline`] model, with a one-line notice on stderr (once
+///    per process).
 ///
 /// A malformed `WEFT_MODEL` is an error, never silently ignored.
 pub fn model_from_env() -> Result<ModelRef> {
@@ -29,8 +30,11 @@ pub fn model_from_env() -> Result<ModelRef> {
     if set("ANTHROPIC_API_KEY") {
         return Ok(std::sync::Arc::new(Claude::new(DEFAULT_ANTHROPIC_MODEL)));
     }
-    eprintln!(
-        "weft: no WEFT_MODEL, OPENAI_API_KEY or ANTHROPIC_API_KEY set; using the offline model (canned, deterministic answers)"
-    );
+    static NOTICE: std::sync::Once = std::sync::Once::new();
+    NOTICE.call_once(|| {
+        eprintln!(
+            "weft: no WEFT_MODEL, OPENAI_API_KEY or ANTHROPIC_API_KEY set; using the offline model (canned, deterministic answers)"
+        );
+    });
     Ok(std::sync::Arc::new(Offline::default()))
 }

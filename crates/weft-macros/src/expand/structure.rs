@@ -1,0 +1,342 @@
+//! `#[workflow]` on the struct: parse its fields, check them, and generate the struct with the
+//! injected context fields, its builder and its `WorkflowDefinition` impl.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::{AgentSpec, Field, WorkflowSpec, WorkflowStruct};
+use crate::attr;
+use crate::ctxt::Ctxt;
+use crate::{crate_path, fallback, valid};
+
+/// Entry point for a struct.
+pub fn expand(args: TokenStream, mut item: syn::ItemStruct) -> TokenStream {
+    if let syn::Fields::Unnamed(fields) = &mut item.fields {
+        for field in fields.unnamed.iter_mut() {
+            field.attrs.retain(|a| !a.path().is_ident("agent"));
+        }
+        return fallback::tuple_struct(item);
+    }
+    let mut cx = Ctxt::default();
+    let parsed = parse(&mut cx, args, item);
+    let spec = valid::workflow_spec(&mut cx, &parsed.item.ident, parsed.args, parsed.doc);
+    valid::no_injected_names(&mut cx, &parsed.fields);
+    let agents: Vec<(usize, AgentSpec)> = parsed
+        .fields
+        .iter()
+        .enumerate()
+        .filter_map(|(i, field)| {
+            let args = field.agent.as_ref()?;
+            let args = args.iter().map(clone_arg).collect();
+            Some((i, valid::agent_spec(&mut cx, field, args)))
+        })
+        .collect();
+    let pairs: Vec<(&Field, &AgentSpec)> = agents
+        .iter()
+        .map(|(i, spec)| (&parsed.fields[*i], spec))
+        .collect();
+    valid::unique_agent_names(&mut cx, &pairs);
+    let expanded = generate(&parsed.item, &parsed.fields, &agents, &spec);
+    let errors = cx.to_compile_errors();
+    quote!(#errors #expanded)
+}
+
+fn clone_arg(arg: &attr::Arg) -> attr::Arg {
+    attr::Arg {
+        key: arg.key.clone(),
+        value: match &arg.value {
+            attr::ArgValue::Expr(e) => attr::ArgValue::Expr(e.clone()),
+            attr::ArgValue::Type(t) => attr::ArgValue::Type(t.clone()),
+            attr::ArgValue::Flag => attr::ArgValue::Flag,
+        },
+    }
+}
+
+/// Splits the struct into its parts and strips our attributes.
+fn parse(cx: &mut Ctxt, args: TokenStream, mut item: syn::ItemStruct) -> WorkflowStruct {
+    let mut all_args = attr::parse(args, &["state"], cx);
+    // A second `#[workflow(..)]` on the struct is merged into the first.
+    all_args.extend(attr::take(&mut item.attrs, "workflow", &["state"], cx).unwrap_or_default());
+    if !item.generics.params.is_empty() {
+        cx.error(
+            &item.generics,
+            "generic workflows are not supported; use concrete types",
+        );
+        item.generics = syn::Generics::default();
+    }
+    if matches!(item.fields, syn::Fields::Unit) {
+        item.fields = syn::Fields::Named(syn::parse_quote!({}));
+        item.semi_token = None;
+    }
+    let mut fields = Vec::new();
+    if let syn::Fields::Named(named) = &mut item.fields {
+        for field in named.named.iter_mut() {
+            let span = field
+                .attrs
+                .iter()
+                .find(|a| a.path().is_ident("agent"))
+                .map_or_else(|| field.span(), |a| a.span());
+            let agent = attr::take(&mut field.attrs, "agent", &[], cx);
+            if let Some(ident) = field.ident.clone() {
+                fields.push(Field {
+                    ident,
+                    ty: field.ty.clone(),
+                    agent,
+                    agent_attr_span: span,
+                });
+            }
+        }
+    }
+    let doc = attr::doc_comment(&item.attrs);
+    WorkflowStruct {
+        item,
+        args: all_args,
+        doc,
+        fields,
+    }
+}
+
+fn generate(
+    item: &syn::ItemStruct,
+    fields: &[Field],
+    agents: &[(usize, AgentSpec)],
+    spec: &WorkflowSpec,
+) -> TokenStream {
+    let weft = crate_path::weft();
+    let ident = &item.ident;
+    let vis = &item.vis;
+    let attrs = &item.attrs;
+    let builder = format_ident!("{}Builder", ident);
+    let state_ty: syn::Type = spec
+        .state
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(#weft::SessionState));
+    let user_fields = match &item.fields {
+        syn::Fields::Named(named) => named.named.iter().collect::<Vec<_>>(),
+        _ => Vec::new(),
+    };
+
+    let agent_spec = |index: usize| agents.iter().find(|(i, _)| *i == index).map(|(_, s)| s);
+    let mut slots = Vec::new();
+    let mut setters = Vec::new();
+    let mut inits = Vec::new();
+    let mut empties = Vec::new();
+    for (index, field) in fields.iter().enumerate() {
+        let name = &field.ident;
+        let ty = &field.ty;
+        empties.push(quote!(#name: ::std::option::Option::None));
+        match agent_spec(index) {
+            Some(agent) => {
+                slots.push(quote!(#name: ::std::option::Option<#weft::Agent>));
+                let doc =
+                    format!("Uses this agent instead of the one `#[agent]` declares for `{name}`.");
+                setters.push(quote! {
+                    #[doc = #doc]
+                    pub fn #name(mut self, agent: #weft::Agent) -> Self {
+                        self.#name = ::std::option::Option::Some(agent);
+                        self
+                    }
+                });
+                let build = build_agent(&weft, field, agent);
+                inits.push(quote! {
+                    #name: match self.#name {
+                        ::std::option::Option::Some(agent) => agent,
+                        ::std::option::Option::None => #build,
+                    }
+                });
+            }
+            None => {
+                slots.push(quote!(#name: ::std::option::Option<#ty>));
+                let doc = format!("Sets `{name}`.");
+                setters.push(quote! {
+                    #[doc = #doc]
+                    pub fn #name(mut self, value: #ty) -> Self {
+                        self.#name = ::std::option::Option::Some(value);
+                        self
+                    }
+                });
+                let missing =
+                    format!("`{ident}::builder()` needs `.{name}(..)`: its type has no `Default`");
+                inits.push(quote! {
+                    #name: match self.#name {
+                        ::std::option::Option::Some(value) => value,
+                        ::std::option::Option::None => {
+                            #[allow(unused_imports)]
+                            use #weft::__private::{ViaDefault as _, ViaNone as _};
+                            match (&&#weft::__private::DefaultProbe::<#ty>::new()).default_value() {
+                                ::std::option::Option::Some(value) => value,
+                                ::std::option::Option::None => {
+                                    return ::std::result::Result::Err(#weft::Error::Config(#missing.to_string()))
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    let name = &spec.name;
+    let description = match &spec.description {
+        Some(text) => quote!(::std::option::Option::Some(#text)),
+        None => quote!(::std::option::Option::None),
+    };
+    let state_span = state_ty.span();
+    let state_check = quote_spanned! {state_span=>
+        const _: () = {
+            fn __weft_state_check<T: #weft::WorkflowState>() {}
+            let _ = __weft_state_check::<#state_ty>;
+        };
+    };
+    let builder_doc = format!(
+        "Builds a [`{ident}`]: `{ident}::builder().session_id(\"…\").storage(…).build()?`."
+    );
+
+    quote! {
+        #(#attrs)*
+        #vis struct #ident {
+            #(#user_fields,)*
+            /// The session this instance reads and writes (a new UUID v4 unless the builder set one).
+            pub session_id: ::std::string::String,
+            /// The user the session belongs to, if any.
+            pub user_id: ::std::option::Option<::std::string::String>,
+            /// The id of the run in progress, or of the last one.
+            pub run_id: ::std::option::Option<::std::string::String>,
+            /// The session state: read from `storage` when a run starts, saved when it ends,
+            /// fails or is dropped.
+            pub session_state: #state_ty,
+            /// Where sessions and runs are kept (in memory unless the builder set a store).
+            pub storage: #weft::StorageRef,
+            #[doc(hidden)]
+            pub __weft: #weft::workflow::WorkflowMeta,
+        }
+
+        #state_check
+
+        #[doc = #builder_doc]
+        #[must_use = "call `.build()` to get the workflow"]
+        #vis struct #builder {
+            session_id: ::std::option::Option<::std::string::String>,
+            user_id: ::std::option::Option<::std::string::String>,
+            storage: ::std::option::Option<#weft::StorageRef>,
+            session_state: ::std::option::Option<#state_ty>,
+            #(#slots,)*
+        }
+
+        impl #ident {
+            /// Starts building an instance of this workflow. Every instance gets its own agents.
+            #vis fn builder() -> #builder {
+                #builder {
+                    session_id: ::std::option::Option::None,
+                    user_id: ::std::option::Option::None,
+                    storage: ::std::option::Option::None,
+                    session_state: ::std::option::Option::None,
+                    #(#empties,)*
+                }
+            }
+        }
+
+        impl #builder {
+            /// Uses this session id (default: a new UUID v4). Instances with the same session
+            /// id and storage share the session's state.
+            pub fn session_id(mut self, session_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+                self.session_id = ::std::option::Option::Some(session_id.into());
+                self
+            }
+
+            /// Sets the user the session belongs to.
+            pub fn user_id(mut self, user_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+                self.user_id = ::std::option::Option::Some(user_id.into());
+                self
+            }
+
+            /// Keeps sessions and runs in this store (default: a private in-memory store).
+            pub fn storage(mut self, storage: impl #weft::IntoStorage) -> Self {
+                self.storage = ::std::option::Option::Some(#weft::IntoStorage::into_storage(storage));
+                self
+            }
+
+            /// The initial session state. A session already in storage keeps its saved values;
+            /// this state only fills in keys it lacks (see `weft::workflow::runner`).
+            pub fn session_state(mut self, state: #state_ty) -> Self {
+                self.session_state = ::std::option::Option::Some(state);
+                self
+            }
+
+            #(#setters)*
+
+            /// Builds the instance: constructs its agents (a bad model spec or missing
+            /// configuration is an error here; a missing API key is reported when the agent
+            /// first runs).
+            pub fn build(self) -> #weft::Result<#ident> {
+                ::std::result::Result::Ok(#ident {
+                    #(#inits,)*
+                    session_id: self.session_id.unwrap_or_else(#weft::__private::new_session_id),
+                    user_id: self.user_id,
+                    run_id: ::std::option::Option::None,
+                    session_state: self.session_state.unwrap_or_default(),
+                    storage: self.storage.unwrap_or_else(#weft::__private::memory_storage),
+                    __weft: #weft::workflow::WorkflowMeta::new(),
+                })
+            }
+        }
+
+        impl #weft::WorkflowDefinition for #ident {
+            type State = #state_ty;
+            const NAME: &'static str = #name;
+            const DESCRIPTION: ::std::option::Option<&'static str> = #description;
+            fn context(&mut self) -> #weft::workflow::WorkflowContext<'_, #state_ty> {
+                #weft::workflow::WorkflowContext {
+                    session_id: &mut self.session_id,
+                    user_id: &mut self.user_id,
+                    run_id: &mut self.run_id,
+                    session_state: &mut self.session_state,
+                    storage: &self.storage,
+                    meta: &mut self.__weft,
+                }
+            }
+        }
+    }
+}
+
+/// The expression that builds one declared agent.
+fn build_agent(weft: &TokenStream, field: &Field, spec: &AgentSpec) -> TokenStream {
+    if !spec.valid {
+        let message = format!("the `#[agent]` of `{}` is invalid", field.ident);
+        return quote!(return ::std::result::Result::Err(#weft::Error::Config(#message.to_string())));
+    }
+    if let Some(with) = &spec.with {
+        return quote_spanned!(field.agent_attr_span=> (#with)());
+    }
+    let default_name = field.ident.to_string();
+    let name = spec
+        .name
+        .as_ref()
+        .map_or_else(|| quote!(#default_name), |name| quote!(#name));
+    let model = match &spec.model {
+        Some(model) => quote!(#model),
+        None => quote!(#weft::model_from_env()?),
+    };
+    let mut calls = vec![quote!(.name(#name)), quote!(.model(#model))];
+    if let Some(description) = &spec.description {
+        calls.push(quote!(.description(#description)));
+    }
+    if !spec.instructions.is_empty() {
+        let instructions = &spec.instructions;
+        calls.push(quote!(.instructions([#(#instructions),*])));
+    }
+    if let Some(expected) = &spec.expected_output {
+        calls.push(quote!(.expected_output(#expected)));
+    }
+    for tool in &spec.tools {
+        calls.push(quote!(.tool(#tool)));
+    }
+    if let Some(markdown) = &spec.markdown {
+        calls.push(quote!(.markdown(#markdown)));
+    }
+    if let Some(retries) = &spec.retries {
+        calls.push(quote!(.retries(#retries)));
+    }
+    quote!(#weft::Agent::builder() #(#calls)* .build()?)
+}

@@ -1,0 +1,197 @@
+//! [`MemoryStorage`]: sessions and runs in process memory.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures::future::{self, BoxFuture};
+use futures::FutureExt;
+
+use super::{RunRecord, SessionFilter, WorkflowSession, WorkflowStorage};
+use crate::{Error, Result};
+
+/// An in-memory store, for tests and demos. Clones share the same data.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStorage {
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    sessions: HashMap<String, WorkflowSession>,
+    /// Runs keyed by (session id, insertion number), so a session's runs list in order.
+    runs: BTreeMap<(String, u64), RunRecord>,
+    run_keys: HashMap<String, (String, u64)>,
+    next_run: u64,
+}
+
+impl MemoryStorage {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStorage::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-written record (every write is a
+        // single insert), so a poisoned lock is safe to use.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn upsert_now(&self, mut session: WorkflowSession) -> Result<WorkflowSession> {
+        let mut inner = self.lock();
+        let stored_version = inner
+            .sessions
+            .get(&session.session_id)
+            .map_or(0, |s| s.version);
+        if stored_version != session.version {
+            return Err(Error::Conflict {
+                session_id: session.session_id,
+            });
+        }
+        session.version += 1;
+        inner
+            .sessions
+            .insert(session.session_id.clone(), session.clone());
+        Ok(session)
+    }
+
+    fn put_run_now(&self, run: RunRecord) {
+        let mut inner = self.lock();
+        let key = match inner.run_keys.get(&run.run_id) {
+            Some(key) => key.clone(),
+            None => {
+                let key = (run.session_id.clone(), inner.next_run);
+                inner.next_run += 1;
+                inner.run_keys.insert(run.run_id.clone(), key.clone());
+                key
+            }
+        };
+        inner.runs.insert(key, run);
+    }
+}
+
+impl WorkflowStorage for MemoryStorage {
+    fn read_session<'a>(
+        &'a self,
+        session_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<WorkflowSession>>> {
+        future::ready(Ok(self.lock().sessions.get(session_id).cloned())).boxed()
+    }
+
+    fn upsert_session(&self, session: WorkflowSession) -> BoxFuture<'_, Result<WorkflowSession>> {
+        future::ready(self.upsert_now(session)).boxed()
+    }
+
+    fn delete_session<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<bool>> {
+        let mut inner = self.lock();
+        let existed = inner.sessions.remove(session_id).is_some();
+        let keys: Vec<(String, u64)> = inner
+            .runs
+            .range((session_id.to_string(), 0)..=(session_id.to_string(), u64::MAX))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in keys {
+            if let Some(run) = inner.runs.remove(&key) {
+                inner.run_keys.remove(&run.run_id);
+            }
+        }
+        future::ready(Ok(existed)).boxed()
+    }
+
+    fn list_sessions(&self, filter: SessionFilter) -> BoxFuture<'_, Result<Vec<WorkflowSession>>> {
+        let inner = self.lock();
+        let mut sessions: Vec<WorkflowSession> = inner
+            .sessions
+            .values()
+            .filter(|s| {
+                filter
+                    .workflow_id
+                    .as_ref()
+                    .is_none_or(|w| &s.workflow_id == w)
+            })
+            .filter(|s| filter.user_id.is_none() || s.user_id == filter.user_id)
+            .cloned()
+            .collect();
+        sessions.sort_by(|a, b| {
+            b.updated_at
+                .cmp(&a.updated_at)
+                .then_with(|| a.session_id.cmp(&b.session_id))
+        });
+        let sessions = sessions
+            .into_iter()
+            .skip(filter.offset)
+            .take(filter.limit.unwrap_or(usize::MAX))
+            .collect();
+        future::ready(Ok(sessions)).boxed()
+    }
+
+    fn put_run(&self, run: RunRecord) -> BoxFuture<'_, Result<()>> {
+        self.put_run_now(run);
+        future::ready(Ok(())).boxed()
+    }
+
+    fn read_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<RunRecord>>> {
+        let inner = self.lock();
+        let runs = inner
+            .runs
+            .range((session_id.to_string(), 0)..=(session_id.to_string(), u64::MAX))
+            .map(|(_, run)| run.clone())
+            .collect();
+        future::ready(Ok(runs)).boxed()
+    }
+
+    fn read_run<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Option<RunRecord>>> {
+        let inner = self.lock();
+        let run = inner
+            .run_keys
+            .get(run_id)
+            .and_then(|key| inner.runs.get(key))
+            .cloned();
+        future::ready(Ok(run)).boxed()
+    }
+
+    fn save_blocking(
+        &self,
+        session: Option<WorkflowSession>,
+        run: RunRecord,
+    ) -> Result<Option<WorkflowSession>> {
+        self.put_run_now(run);
+        session.map(|s| self.upsert_now(s)).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+    use serde_json::json;
+
+    fn session(id: &str, version: u64) -> WorkflowSession {
+        WorkflowSession {
+            session_id: id.into(),
+            workflow_id: "wf".into(),
+            workflow_name: "Wf".into(),
+            user_id: None,
+            session_state: json!({}),
+            version,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn upsert_is_compare_and_swap() {
+        let store = MemoryStorage::new();
+        let first = block_on(store.upsert_session(session("s", 0))).unwrap();
+        assert_eq!(first.version, 1);
+        let stale = block_on(store.upsert_session(session("s", 0)));
+        assert!(matches!(stale, Err(Error::Conflict { .. })));
+        assert_eq!(
+            block_on(store.upsert_session(session("s", 1)))
+                .unwrap()
+                .version,
+            2
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! Where workflow sessions and runs are kept.
+//!
+//! [`WorkflowStorage`] is object-safe and async. Sessions and runs are separate records: a run
+//! is written when it starts and updated when it ends, never rewritten with the whole history
+//! (Agno rewrites every run on every save: O(n²) bytes over a session's life). Session writes
+//! are compare-and-swap on [`WorkflowSession::version`], so two writers never silently lose an
+//! update: the loser gets [`Error::Conflict`](crate::Error::Conflict).
+//!
+//! [`MemoryStorage`] keeps everything in process (tests, demos); `SledStorage` (embedded, on
+//! disk) is the persistent default.
+
+mod memory;
+mod records;
+
+use std::fmt;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use crate::Result;
+
+pub use memory::MemoryStorage;
+pub use records::{RunRecord, RunStatus, SessionFilter, WorkflowSession};
+
+/// A shared handle to a store.
+pub type StorageRef = Arc<dyn WorkflowStorage>;
+
+/// A store of workflow sessions and their runs.
+///
+/// Contract for implementations:
+/// - [`upsert_session`](Self::upsert_session) is compare-and-swap: `session.version` is the
+///   version the writer read (0 for a session it believes new); the store writes it as
+///   `version + 1` only if the stored version still equals `version`, else returns
+///   `Error::Conflict` and changes nothing.
+/// - [`put_run`](Self::put_run) inserts or replaces one run by `run_id`; runs of a session list
+///   in the order they were first put.
+/// - [`save_blocking`](Self::save_blocking) must finish without a running async executor: a
+///   workflow calls it from `Drop` when its consumer drops a run stream. The default polls the
+///   async methods to completion on the current thread, which is right for in-process stores
+///   (memory, sled); a networked store should override it.
+pub trait WorkflowStorage: Send + Sync + fmt::Debug {
+    /// The session, if it exists.
+    fn read_session<'a>(
+        &'a self,
+        session_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<WorkflowSession>>>;
+
+    /// Writes the session (compare-and-swap, see above) and returns it as stored.
+    fn upsert_session(&self, session: WorkflowSession) -> BoxFuture<'_, Result<WorkflowSession>>;
+
+    /// Deletes the session and its runs; `false` if it did not exist.
+    fn delete_session<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<bool>>;
+
+    /// Sessions matching the filter, most recently updated first.
+    fn list_sessions(&self, filter: SessionFilter) -> BoxFuture<'_, Result<Vec<WorkflowSession>>>;
+
+    /// Inserts or replaces a run record.
+    fn put_run(&self, run: RunRecord) -> BoxFuture<'_, Result<()>>;
+
+    /// A session's runs, oldest first.
+    fn read_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<RunRecord>>>;
+
+    /// One run by id.
+    fn read_run<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Option<RunRecord>>>;
+
+    /// Writes a run record and, if given, the session, without an async executor.
+    fn save_blocking(
+        &self,
+        session: Option<WorkflowSession>,
+        run: RunRecord,
+    ) -> Result<Option<WorkflowSession>> {
+        futures::executor::block_on(async {
+            self.put_run(run).await?;
+            match session {
+                Some(session) => self.upsert_session(session).await.map(Some),
+                None => Ok(None),
+            }
+        })
+    }
+}
+
+/// Anything a workflow builder's `.storage(..)` accepts: a store, or a shared [`StorageRef`].
+pub trait IntoStorage {
+    /// Converts into a shared store.
+    fn into_storage(self) -> StorageRef;
+}
+
+impl<S: WorkflowStorage + 'static> IntoStorage for S {
+    fn into_storage(self) -> StorageRef {
+        Arc::new(self)
+    }
+}
+
+impl IntoStorage for StorageRef {
+    fn into_storage(self) -> StorageRef {
+        self
+    }
+}

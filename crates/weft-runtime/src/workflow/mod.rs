@@ -1,0 +1,114 @@
+//! Workflows: a struct with agents and a generator-style `run`, made stateful, persisted and
+//! streaming by `#[workflow]`.
+//!
+//! The macro implements two traits for the user's type:
+//! - [`WorkflowDefinition`] (from `#[workflow]` on the struct): name, description, state type
+//!   and access to the injected context fields;
+//! - [`Workflow`] (from `#[workflow]` on the impl): the input type and the user's `run` body.
+//!
+//! Everything else (loading the session, stamping ids on every item, recording the run, saving
+//! the state when the run completes, fails or is dropped) is [`runner`], written once here.
+
+pub mod runner;
+mod state;
+
+use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::response::{RunResponse, RunStream};
+use crate::storage::StorageRef;
+use crate::Result;
+
+pub use state::{merge_stored_over_initial, SessionState, WorkflowState};
+
+/// What a workflow's `run` input may be: anything that (de)serialises, so a workflow can be
+/// run from Rust values and from JSON alike.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a workflow input",
+    label = "the input of `run` must implement Serialize, DeserializeOwned and Send",
+    note = "derive them: #[derive(Serialize, Deserialize)]"
+)]
+pub trait WorkflowInput: Serialize + DeserializeOwned + Send + 'static {}
+
+impl<T: Serialize + DeserializeOwned + Send + 'static> WorkflowInput for T {}
+
+/// Mutable access to the context fields `#[workflow]` injects into a workflow struct.
+#[derive(Debug)]
+pub struct WorkflowContext<'a, S> {
+    /// `self.session_id`.
+    pub session_id: &'a mut String,
+    /// `self.user_id`.
+    pub user_id: &'a mut Option<String>,
+    /// `self.run_id`: the current (or last) run.
+    pub run_id: &'a mut Option<String>,
+    /// `self.session_state`.
+    pub session_state: &'a mut S,
+    /// `self.storage`.
+    pub storage: &'a StorageRef,
+    /// The hidden bookkeeping field.
+    pub meta: &'a mut WorkflowMeta,
+}
+
+/// Per-instance bookkeeping, injected as a hidden field: which stored version of the session
+/// this instance holds.
+#[derive(Clone, Debug, Default)]
+pub struct WorkflowMeta {
+    pub(crate) version: u64,
+    pub(crate) created_at: Option<u64>,
+    pub(crate) loaded: bool,
+}
+
+impl WorkflowMeta {
+    /// Bookkeeping for a new instance that has not read its session yet.
+    pub fn new() -> Self {
+        WorkflowMeta::default()
+    }
+
+    /// The session version this instance last read or wrote (0: none yet).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+/// The static half of a workflow, implemented by `#[workflow]` on the struct.
+pub trait WorkflowDefinition: Send {
+    /// The type of `session_state`: [`SessionState`] unless `#[workflow(state = T)]`.
+    type State: WorkflowState;
+    /// The workflow's name (the struct name unless `#[workflow(name = "..")]`); also its
+    /// `workflow_id` in storage.
+    const NAME: &'static str;
+    /// The doc comment, or `#[workflow(description = "..")]`.
+    const DESCRIPTION: Option<&'static str>;
+    /// The injected context fields.
+    fn context(&mut self) -> WorkflowContext<'_, Self::State>;
+}
+
+/// A runnable workflow, implemented by `#[workflow]` on the impl block. The provided methods
+/// are also generated as inherent methods, so no trait import is needed to call them.
+pub trait Workflow: WorkflowDefinition + Sized {
+    /// The input of `run`.
+    type Input: WorkflowInput;
+
+    /// The user's `run` body, as written (boxed). Call [`run_stream`](Self::run_stream)
+    /// instead: it adds the session handling around it.
+    fn body(&mut self, input: Self::Input) -> RunStream<'_>;
+
+    /// Runs the workflow, streaming its items: `WorkflowStarted`, everything `run` yields
+    /// (stamped with this run's ids), then `WorkflowCompleted`, or a `RunError` item followed
+    /// by the error. See [`runner`] for when state is saved.
+    fn run_stream(&mut self, input: Self::Input) -> RunStream<'_> {
+        runner::run_stream(self, input)
+    }
+
+    /// Runs the workflow and collects the result: the concatenated text, tools and metrics.
+    fn run(&mut self, input: Self::Input) -> BoxFuture<'_, Result<RunResponse>> {
+        Box::pin(runner::run(self, input))
+    }
+
+    /// Runs the workflow on JSON input. Input that does not fit `Self::Input` ends the stream
+    /// with a `RunError` item and `Error::InvalidInput` naming the field path.
+    fn run_json(&mut self, input: serde_json::Value) -> RunStream<'_> {
+        runner::run_json(self, input)
+    }
+}

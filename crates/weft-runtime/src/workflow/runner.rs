@@ -1,0 +1,342 @@
+//! The one place a workflow run is driven: session loading, id stamping, run records and
+//! state saving.
+//!
+//! When state is saved:
+//! - **run start**: the stored session is read. The first time an instance reads it, the
+//!   stored state is merged over the instance's initial state ([`merge_stored_over_initial`]:
+//!   stored keys win, initial keys fill gaps). Later, if another writer saved a newer version,
+//!   this instance adopts it whole. A run record is written with status `running`.
+//! - **run end**: the state is saved (compare-and-swap on the version read) and the run record
+//!   updated to `completed`, or `failed` with the error when `run` returned one.
+//! - **stream dropped midway**: the run's guard saves the state and marks the run `cancelled`
+//!   synchronously in `Drop`
+//!   ([`WorkflowStorage::save_blocking`](crate::storage::WorkflowStorage::save_blocking)): everything the run did up to
+//!   its last `yield` is kept.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::StreamExt;
+
+use super::{merge_stored_over_initial, Workflow};
+use crate::response::{now_millis, Content, Metrics, RunEvent, RunResponse, RunStream};
+use crate::storage::{RunRecord, RunStatus, WorkflowSession};
+use crate::{Error, Result};
+
+/// The ids stamped on every item of a run.
+#[derive(Clone, Debug)]
+struct Stamp {
+    run_id: String,
+    session_id: String,
+    workflow_id: String,
+}
+
+impl Stamp {
+    fn apply(&self, item: &mut RunResponse) {
+        item.run_id.clone_from(&self.run_id);
+        item.session_id = Some(self.session_id.clone());
+        item.workflow_id = Some(self.workflow_id.clone());
+    }
+
+    fn item(&self, event: RunEvent, content: Content) -> RunResponse {
+        let mut item = RunResponse {
+            content,
+            ..RunResponse::new(event)
+        };
+        self.apply(&mut item);
+        item
+    }
+}
+
+/// What the run produced so far; shared with the guard so `Drop` can record it.
+#[derive(Debug, Default)]
+struct Progress {
+    content: String,
+    events: Vec<RunResponse>,
+    metrics: Metrics,
+}
+
+impl Progress {
+    fn absorb(&mut self, item: &RunResponse) {
+        if item.event == RunEvent::RunContent {
+            self.content.push_str(item.content_text());
+            return;
+        }
+        if item.event == RunEvent::RunCompleted {
+            let metrics = &item.metrics;
+            self.metrics.input_tokens += metrics.input_tokens;
+            self.metrics.output_tokens += metrics.output_tokens;
+            self.metrics.total_tokens += metrics.total_tokens;
+            self.metrics.model_calls += metrics.model_calls;
+            if self.metrics.time_to_first_token.is_none() {
+                self.metrics.time_to_first_token = metrics.time_to_first_token;
+            }
+        }
+        self.events.push(item.clone());
+    }
+}
+
+fn lock(progress: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
+    progress
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Owns the workflow for the length of a run; records the run if it is dropped unfinished.
+struct RunGuard<'a, W: Workflow> {
+    workflow: &'a mut W,
+    stamp: Stamp,
+    progress: Arc<Mutex<Progress>>,
+    input: serde_json::Value,
+    started: Instant,
+    created_at: u64,
+    finished: bool,
+}
+
+impl<'a, W: Workflow> RunGuard<'a, W> {
+    /// Reads the session, starts a run and records it as `running`.
+    async fn begin(workflow: &'a mut W, input: serde_json::Value) -> Result<Self> {
+        let context = workflow.context();
+        let storage = Arc::clone(context.storage);
+        match storage.read_session(context.session_id).await? {
+            Some(stored) if stored.version != context.meta.version => {
+                let state = if context.meta.loaded {
+                    stored.session_state
+                } else {
+                    let initial = serde_json::to_value(&*context.session_state)?;
+                    merge_stored_over_initial(initial, stored.session_state)
+                };
+                *context.session_state = serde_json::from_value(state).map_err(|err| {
+                    Error::Storage(format!(
+                        "the stored state of session `{}` does not fit `{}`'s state type: {err}",
+                        context.session_id,
+                        W::NAME
+                    ))
+                })?;
+                context.meta.version = stored.version;
+                context.meta.created_at = Some(stored.created_at);
+                if context.user_id.is_none() {
+                    *context.user_id = stored.user_id;
+                }
+            }
+            Some(_) => {}
+            // Never saved, or deleted since: the next save creates it anew.
+            None => context.meta.version = 0,
+        }
+        context.meta.loaded = true;
+        let stamp = Stamp {
+            run_id: uuid::Uuid::new_v4().to_string(),
+            session_id: context.session_id.clone(),
+            workflow_id: W::NAME.to_string(),
+        };
+        *context.run_id = Some(stamp.run_id.clone());
+        let guard = RunGuard {
+            workflow,
+            stamp,
+            progress: Arc::default(),
+            input,
+            started: Instant::now(),
+            created_at: now_millis(),
+            finished: false,
+        };
+        storage
+            .put_run(guard.record(RunStatus::Running, None))
+            .await?;
+        Ok(guard)
+    }
+
+    fn record(&self, status: RunStatus, error: Option<String>) -> RunRecord {
+        let progress = lock(&self.progress);
+        let mut metrics = progress.metrics.clone();
+        if status != RunStatus::Running {
+            metrics.duration = Some(self.started.elapsed());
+        }
+        RunRecord {
+            run_id: self.stamp.run_id.clone(),
+            session_id: self.stamp.session_id.clone(),
+            workflow_id: self.stamp.workflow_id.clone(),
+            input: self.input.clone(),
+            status,
+            content: progress.content.clone(),
+            events: progress.events.clone(),
+            metrics,
+            error,
+            created_at: self.created_at,
+            updated_at: now_millis(),
+        }
+    }
+
+    /// The session as it should be stored now.
+    fn session(&mut self) -> Result<WorkflowSession> {
+        let now = now_millis();
+        let context = self.workflow.context();
+        Ok(WorkflowSession {
+            session_id: context.session_id.clone(),
+            workflow_id: W::NAME.to_string(),
+            workflow_name: W::NAME.to_string(),
+            user_id: context.user_id.clone(),
+            session_state: serde_json::to_value(&*context.session_state)?,
+            version: context.meta.version,
+            created_at: context.meta.created_at.unwrap_or(now),
+            updated_at: now,
+        })
+    }
+
+    fn saved(&mut self, stored: &WorkflowSession) {
+        let context = self.workflow.context();
+        context.meta.version = stored.version;
+        context.meta.created_at = Some(stored.created_at);
+    }
+
+    /// Saves the state, then the run record with its final status.
+    async fn finish(&mut self, status: RunStatus, error: Option<String>) -> Result<RunRecord> {
+        self.finished = true;
+        let storage = Arc::clone(self.workflow.context().storage);
+        let saved = match self.session() {
+            Ok(session) => storage.upsert_session(session).await,
+            Err(err) => Err(err),
+        };
+        let (status, error, outcome) = match saved {
+            Ok(stored) => {
+                self.saved(&stored);
+                (status, error, Ok(()))
+            }
+            Err(err) => (
+                RunStatus::Failed,
+                Some(error.unwrap_or_else(|| err.to_string())),
+                Err(err),
+            ),
+        };
+        let record = self.record(status, error);
+        storage.put_run(record.clone()).await?;
+        outcome.map(|()| record)
+    }
+}
+
+impl<W: Workflow> Drop for RunGuard<'_, W> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let storage = Arc::clone(self.workflow.context().storage);
+        let record = self.record(RunStatus::Cancelled, None);
+        let session = match self.session() {
+            Ok(session) => Some(session),
+            Err(err) => {
+                tracing::error!(run_id = %self.stamp.run_id, error = %err, "could not serialise the state of a dropped run");
+                None
+            }
+        };
+        match storage.save_blocking(session, record) {
+            Ok(Some(stored)) => self.saved(&stored),
+            Ok(None) => {}
+            Err(err) => {
+                tracing::error!(run_id = %self.stamp.run_id, error = %err, "could not save a dropped run")
+            }
+        }
+    }
+}
+
+/// Drives one run; see the module docs.
+pub fn run_stream<W: Workflow>(workflow: &mut W, input: W::Input) -> RunStream<'_> {
+    Box::pin(async_stream::stream! {
+        let input_json = match serde_json::to_value(&input) {
+            Ok(json) => json,
+            Err(err) => {
+                yield Err(Error::from(err));
+                return;
+            }
+        };
+        let mut guard = match RunGuard::begin(workflow, input_json).await {
+            Ok(guard) => guard,
+            Err(err) => {
+                yield Err(err);
+                return;
+            }
+        };
+        let stamp = guard.stamp.clone();
+        let progress = Arc::clone(&guard.progress);
+        yield Ok(stamp.item(RunEvent::WorkflowStarted, Content::default()));
+        let mut failure = None;
+        {
+            let mut body = guard.workflow.body(input);
+            while let Some(item) = body.next().await {
+                match item {
+                    Ok(mut item) => {
+                        stamp.apply(&mut item);
+                        lock(&progress).absorb(&item);
+                        yield Ok(item);
+                    }
+                    Err(err) => {
+                        failure = Some(err);
+                        break;
+                    }
+                }
+            }
+        }
+        let outcome = match failure {
+            None => guard.finish(RunStatus::Completed, None).await,
+            Some(err) => {
+                if let Err(save) = guard.finish(RunStatus::Failed, Some(err.to_string())).await {
+                    tracing::error!(run_id = %stamp.run_id, error = %save, "could not save a failed run");
+                }
+                Err(err)
+            }
+        };
+        match outcome {
+            Ok(record) => {
+                let mut completed = stamp.item(RunEvent::WorkflowCompleted, Content::Text(record.content));
+                completed.metrics = record.metrics;
+                yield Ok(completed);
+            }
+            Err(err) => {
+                yield Ok(stamp.item(RunEvent::RunError, Content::Text(err.to_string())));
+                yield Err(err);
+            }
+        }
+    })
+}
+
+/// Runs and collects: the concatenated text, every tool execution, the run's metrics.
+pub async fn run<W: Workflow>(workflow: &mut W, input: W::Input) -> Result<RunResponse> {
+    let mut events = run_stream(workflow, input);
+    let mut collected = RunResponse::new(RunEvent::RunContent);
+    let mut text = String::new();
+    while let Some(item) = events.next().await {
+        let item = item?;
+        match item.event {
+            RunEvent::RunContent => text.push_str(item.content_text()),
+            RunEvent::ToolCallCompleted => collected.tools.extend(item.tools),
+            RunEvent::WorkflowCompleted => {
+                collected.run_id = item.run_id;
+                collected.session_id = item.session_id;
+                collected.workflow_id = item.workflow_id;
+                collected.metrics = item.metrics;
+            }
+            _ => {}
+        }
+    }
+    collected.content = Content::Text(text);
+    Ok(collected)
+}
+
+/// Runs on JSON input; bad input ends the stream with a `RunError` item and
+/// [`Error::InvalidInput`] naming the field path.
+pub fn run_json<W: Workflow>(workflow: &mut W, input: serde_json::Value) -> RunStream<'_> {
+    match serde_path_to_error::deserialize::<_, W::Input>(input) {
+        Ok(input) => run_stream(workflow, input),
+        Err(err) => {
+            let error = Error::InvalidInput {
+                path: err.path().to_string(),
+                message: err.inner().to_string(),
+            };
+            let item = RunResponse {
+                content: Content::Text(error.to_string()),
+                session_id: Some(workflow.context().session_id.clone()),
+                workflow_id: Some(W::NAME.to_string()),
+                ..RunResponse::new(RunEvent::RunError)
+            };
+            futures::stream::iter([Ok(item), Err(error)]).boxed()
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The `#[workflow]` DSL, documented where users find it.
+
+/// Turns a struct and its `impl` block into a stateful, persisted, streaming workflow.
+///
+/// Put `#[workflow]` on the struct **and** on its `impl` (like PyO3's `#[pyclass]` and
+/// `#[pymethods]`). The body of `run` is a bare `try_stream! { … }` (or `stream! { … }`) block:
+/// Rust does not allow `yield` in a plain function, so the block is the generator, and the
+/// macro boxes it into the `RunStream<'_>` that `run` declares.
+///
+/// ```
+/// use weft::prelude::*;
+///
+/// /// Answers questions, and remembers every answer it gave.
+/// #[workflow]
+/// pub struct CacheWorkflow {
+///     #[agent(model = "offline:echo", instructions = ["Answer briefly."])]
+///     agent: Agent,
+/// }
+///
+/// #[workflow]
+/// impl CacheWorkflow {
+///     fn run(&mut self, message: String) -> RunStream<'_> {
+///         try_stream! {
+///             if let Some(hit) = self.session_state.get::<String>(&message) {
+///                 yield RunResponse::text(hit);
+///                 return;
+///             }
+///             for await chunk in self.agent.run_stream(&message) {
+///                 yield chunk?;
+///             }
+///             let answer = self.agent.last_response().content_text().to_string();
+///             self.session_state.insert(&message, answer)?;
+///         }
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> weft::Result<()> {
+/// let mut wf = CacheWorkflow::builder().session_id("demo").build()?;
+/// let first = wf.run("What is weft?".to_string()).await?;
+/// let second = wf.run("What is weft?".to_string()).await?; // from session state
+/// assert_eq!(first.content_text(), second.content_text());
+/// assert_eq!(second.metrics.model_calls, 0);
+/// # Ok(()) }
+/// ```
+///
+/// # On the struct
+///
+/// `#[workflow(name = "…", description = "…", state = MyState)]`, every key optional:
+///
+/// | key | meaning | default |
+/// |---|---|---|
+/// | `name` | the workflow's name, also its `workflow_id` in storage | the struct's name |
+/// | `description` | what it does | the struct's doc comment |
+/// | `state` | the type of `session_state`: `Serialize + DeserializeOwned + Default` | [`SessionState`](crate::SessionState), a JSON map with `get::<T>`, `insert`, `remove`, `clear` |
+///
+/// Fields marked `#[agent(…)]` must have type [`Agent`](crate::Agent); each instance builds its
+/// own, so nothing mutable is shared between instances or sessions:
+///
+/// | key | value | becomes |
+/// |---|---|---|
+/// | `model` | a spec `"openai:gpt-4o"` (provider checked at compile time: `openai`, `anthropic`, `ollama`, `offline`) or any `IntoModel` expression | `.model(..)`; without it, [`model_from_env()`](crate::model_from_env) |
+/// | `name` | string | `.name(..)`; default: the field's name (names must be unique) |
+/// | `description` | string | `.description(..)` |
+/// | `instructions` | list of string literals | `.instructions([..])` |
+/// | `expected_output` | string | `.expected_output(..)` |
+/// | `tools` | list of expressions, each a [`Tool`](crate::Tool) | `.tool(..)` for each |
+/// | `markdown` | bool (a bare `markdown` means `true`) | `.markdown(..)` |
+/// | `retries` | integer | `.retries(..)` |
+/// | `with` | a `fn() -> Agent`, for anything else; not combined with other keys | the agent itself |
+///
+/// Other fields are plain: each gets a builder setter, and falls back to `Default` when the
+/// type has one (`build()` reports a missing value otherwise).
+///
+/// **Injected fields**: `session_id: String`, `user_id: Option<String>`,
+/// `run_id: Option<String>`, `session_state: State`, `storage: StorageRef`.
+///
+/// **Generated**: `MyWorkflow::builder()` returning `MyWorkflowBuilder` with `session_id`
+/// (default: a UUID v4), `user_id`, `storage` (default: private in-memory), `session_state`
+/// (the initial state), a setter per field (for agents: replace the declared one) and
+/// `build() -> weft::Result<MyWorkflow>`; and `impl WorkflowDefinition`.
+///
+/// # On the impl
+///
+/// The impl must have `fn run(&mut self, input: I) -> RunStream<'_>` with exactly one input
+/// `I: Serialize + DeserializeOwned` and a body that is one `try_stream!`/`stream!` block.
+/// Inside it, `for await x in stream { … }` forwards another stream, `?` ends the run with an
+/// error, and a bare `return;` ends it early. Other methods in the impl are kept as written.
+///
+/// **Generated**: `impl Workflow` and inherent methods (no trait import needed):
+/// - `run_stream(&mut self, input) -> RunStream<'_>`: reads the session from storage,
+///   yields `WorkflowStarted`, everything `run` yields (stamped with this run's `run_id`,
+///   `session_id` and `workflow_id`), then `WorkflowCompleted` with the whole answer; or a
+///   `RunError` item followed by the error. A run record (input, status, content, events,
+///   metrics, timestamps) is written when the run starts and when it ends.
+/// - `run(&mut self, input) -> Result<RunResponse>`: the same, collected: concatenated text,
+///   tools and metrics.
+/// - `run_json(&mut self, serde_json::Value) -> RunStream<'_>`: input from JSON; input that does
+///   not fit is a `RunError` item and `Error::InvalidInput { path, .. }` naming the field.
+///
+/// State is saved when the run completes, fails, or its stream is dropped midway: nothing the
+/// run did before its last `yield` is lost. A stored session's state wins over the builder's
+/// initial state, which only fills in keys the stored one lacks
+/// ([`merge_stored_over_initial`](crate::workflow::merge_stored_over_initial)).
+///
+/// # Expansion, in short
+///
+/// ```text
+/// #[workflow] struct CacheWorkflow { #[agent(..)] agent: Agent }
+///   => struct CacheWorkflow { agent: Agent, session_id, user_id, run_id, session_state, storage, .. }
+///      struct CacheWorkflowBuilder { .. }   impl CacheWorkflow { fn builder() }
+///      impl WorkflowDefinition for CacheWorkflow { type State = SessionState; .. }
+/// #[workflow] impl CacheWorkflow { fn run(&mut self, message: String) -> RunStream<'_> { try_stream!{..} } }
+///   => impl CacheWorkflow { fn __weft_run(..) -> RunStream<'_> { Box::pin(try_stream!{..}) }
+///                           fn run_stream(..)  async fn run(..)  fn run_json(..) }
+///      impl Workflow for CacheWorkflow { type Input = String; fn body(..) }
+/// ```
+///
+/// # Compile-time checks
+///
+/// Each is one error at the mistake: an unknown key (with the valid ones), an unknown model
+/// provider (with the known ones), `#[agent]` on a field that is not an `Agent`, two agents
+/// with one name, `#[workflow]` on an enum, union or tuple struct, an impl without `run`,
+/// `run` without `&mut self` or with more than one input, a state or input type missing a
+/// trait (the error points at the type), and non-literal `instructions`.
+pub use weft_macros::workflow;

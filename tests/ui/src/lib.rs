@@ -1,0 +1,1 @@
+//! Compile-fail tests of `#[workflow]` live in `cases/`, driven by `ui.rs`.
