@@ -229,3 +229,15 @@ async fn cloned_agents_do_not_share_history_or_responses() {
         "b never saw a's run"
     );
 }
+
+/// The macro checks model specs at compile time against its own list of providers; it must be
+/// the runtime's list.
+#[test]
+fn the_macro_knows_the_same_providers_as_the_runtime() {
+    let stderr = include_str!("../ui/cases/fail/unknown_provider.stderr");
+    let expected = format!(
+        "known providers: {}",
+        weft::model::KNOWN_PROVIDERS.join(", ")
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}

@@ -127,3 +127,8 @@ pub mod __private {
         }
     }
 }
+
+/// The README's code, compiled as doc tests so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

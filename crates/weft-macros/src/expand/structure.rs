@@ -128,12 +128,13 @@ fn generate(
         empties.push(quote!(#name: ::std::option::Option::None));
         match agent_spec(index) {
             Some(agent) => {
-                slots.push(quote!(#name: ::std::option::Option<#weft::Agent>));
+                // The declared type (checked to be `Agent`), so a wrong type is one error.
+                slots.push(quote!(#name: ::std::option::Option<#ty>));
                 let doc =
                     format!("Uses this agent instead of the one `#[agent]` declares for `{name}`.");
                 setters.push(quote! {
                     #[doc = #doc]
-                    pub fn #name(mut self, agent: #weft::Agent) -> Self {
+                    pub fn #name(mut self, agent: #ty) -> Self {
                         self.#name = ::std::option::Option::Some(agent);
                         self
                     }
@@ -182,13 +183,6 @@ fn generate(
         Some(text) => quote!(::std::option::Option::Some(#text)),
         None => quote!(::std::option::Option::None),
     };
-    let state_span = state_ty.span();
-    let state_check = quote_spanned! {state_span=>
-        const _: () = {
-            fn __weft_state_check<T: #weft::WorkflowState>() {}
-            let _ = __weft_state_check::<#state_ty>;
-        };
-    };
     let builder_doc = format!(
         "Builds a [`{ident}`]: `{ident}::builder().session_id(\"…\").storage(…).build()?`."
     );
@@ -211,8 +205,6 @@ fn generate(
             #[doc(hidden)]
             pub __weft: #weft::workflow::WorkflowMeta,
         }
-
-        #state_check
 
         #[doc = #builder_doc]
         #[must_use = "call `.build()` to get the workflow"]
@@ -275,7 +267,7 @@ fn generate(
                     session_id: self.session_id.unwrap_or_else(#weft::__private::new_session_id),
                     user_id: self.user_id,
                     run_id: ::std::option::Option::None,
-                    session_state: self.session_state.unwrap_or_default(),
+                    session_state: #weft::workflow::initial_state::<#ident>(self.session_state),
                     storage: self.storage.unwrap_or_else(#weft::__private::memory_storage),
                     __weft: #weft::workflow::WorkflowMeta::new(),
                 })
@@ -286,7 +278,7 @@ fn generate(
             type State = #state_ty;
             const NAME: &'static str = #name;
             const DESCRIPTION: ::std::option::Option<&'static str> = #description;
-            fn context(&mut self) -> #weft::workflow::WorkflowContext<'_, #state_ty> {
+            fn context(&mut self) -> #weft::workflow::WorkflowContext<'_, Self::State> {
                 #weft::workflow::WorkflowContext {
                     session_id: &mut self.session_id,
                     user_id: &mut self.user_id,

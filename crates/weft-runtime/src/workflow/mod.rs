@@ -71,6 +71,11 @@ impl WorkflowMeta {
     }
 }
 
+/// The state a new instance starts with: the builder's, else the state type's default.
+pub fn initial_state<W: WorkflowDefinition>(given: Option<W::State>) -> W::State {
+    given.unwrap_or_default()
+}
+
 /// The static half of a workflow, implemented by `#[workflow]` on the struct.
 pub trait WorkflowDefinition: Send {
     /// The type of `session_state`: [`SessionState`] unless `#[workflow(state = T)]`.

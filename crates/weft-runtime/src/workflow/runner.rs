@@ -326,10 +326,20 @@ pub fn run_json<W: Workflow>(workflow: &mut W, input: serde_json::Value) -> RunS
     match serde_path_to_error::deserialize::<_, W::Input>(input) {
         Ok(input) => run_stream(workflow, input),
         Err(err) => {
-            let error = Error::InvalidInput {
-                path: err.path().to_string(),
-                message: err.inner().to_string(),
-            };
+            let message = err.inner().to_string();
+            let mut path = err.path().to_string();
+            // serde reports a missing field at its parent; name the field itself.
+            if let Some(field) = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                path = if path == "." {
+                    field.to_string()
+                } else {
+                    format!("{path}.{field}")
+                };
+            }
+            let error = Error::InvalidInput { path, message };
             let item = RunResponse {
                 content: Content::Text(error.to_string()),
                 session_id: Some(workflow.context().session_id.clone()),

@@ -1,0 +1,65 @@
+//! CacheWorkflow: the second time a question is asked, the answer comes from session state,
+//! without a model call.
+//!
+//! ```text
+//! cargo run --example cache -- "Explain quantum computing"
+//! ```
+
+use weft::prelude::*;
+
+/// A workflow that caches previous outputs.
+#[workflow]
+pub struct CacheWorkflow {
+    #[agent(instructions = ["Answer briefly."])]
+    agent: Agent,
+}
+
+#[workflow]
+impl CacheWorkflow {
+    fn run(&mut self, message: String) -> RunStream<'_> {
+        try_stream! {
+            if let Some(hit) = self.session_state.get::<String>(&message) {
+                yield RunResponse::text(hit);
+                return;
+            }
+            for await chunk in self.agent.run_stream(&message) {
+                yield chunk?;
+            }
+            let answer = self.agent.last_response().content_text();
+            self.session_state.insert(&message, answer)?;
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> weft::Result<()> {
+    let question = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let question = if question.trim().is_empty() {
+        "Explain quantum computing".to_string()
+    } else {
+        question
+    };
+
+    let mut workflow = CacheWorkflow::builder().session_id("cache-demo").build()?;
+    for attempt in 1..=2 {
+        let mut events = workflow.run_stream(question.clone());
+        let mut model_calls = 0;
+        print!("ask #{attempt}: ");
+        while let Some(event) = events.next().await {
+            let event = event?;
+            print!("{}", event.content_text());
+            if event.event == RunEvent::WorkflowCompleted {
+                model_calls = event.metrics.model_calls;
+            }
+        }
+        drop(events);
+        if model_calls == 0 {
+            println!("\n  -> answered from session state, no model call");
+        } else {
+            println!(
+                "\n  -> answered by the model ({model_calls} call), now cached in session state"
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! SimpleWorkflow: one agent, one streamed answer, events shown as they arrive.
+//!
+//! ```text
+//! cargo run --example simple -- "the history of the loom"
+//! ```
+//! Runs offline unless `WEFT_MODEL`, `OPENAI_API_KEY` or `ANTHROPIC_API_KEY` is set.
+
+use std::io::Write;
+
+use weft::prelude::*;
+
+/// Writes a short blog post outline on a topic.
+#[workflow]
+pub struct SimpleWorkflow {
+    #[agent(
+        description = "You are a blog writer.",
+        instructions = ["Write a five-point outline.", "One line per point."],
+        markdown
+    )]
+    writer: Agent,
+}
+
+#[workflow]
+impl SimpleWorkflow {
+    fn run(&mut self, topic: String) -> RunStream<'_> {
+        try_stream! {
+            for await item in self.writer.run_stream(format!("Outline a blog post about {topic}.")) {
+                yield item?;
+            }
+            let posts: u32 = self.session_state.get("posts").unwrap_or(0);
+            self.session_state.insert("posts", posts + 1)?;
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> weft::Result<()> {
+    let topic = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let topic = if topic.trim().is_empty() {
+        "the history of the loom".to_string()
+    } else {
+        topic
+    };
+
+    let mut workflow = SimpleWorkflow::builder().build()?;
+    let mut events = workflow.run_stream(topic);
+    while let Some(event) = events.next().await {
+        let event = event?;
+        match event.event {
+            RunEvent::RunContent => {
+                print!("{}", event.content_text());
+                let _ = std::io::stdout().flush();
+            }
+            RunEvent::WorkflowCompleted => println!(
+                "\n[workflow completed: run {} in session {}, {} tokens]",
+                event.run_id,
+                event.session_id.unwrap_or_default(),
+                event.metrics.total_tokens
+            ),
+            other => eprintln!("[{other:?}]"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+use weft::prelude::*;
+
+#[workflow]
+pub enum Research {
+    Draft,
+    Final,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use weft::prelude::*;
+
+#[workflow]
+pub struct Research(#[agent(model = "openai:gpt-4o")] Agent);
+
+fn main() {}
