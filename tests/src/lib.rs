@@ -1,1 +1,0 @@
-//! weft integration tests live in `runtime/`.

@@ -1,1 +1,0 @@
-//! Compile-fail tests of `#[workflow]` live in `cases/`, driven by `ui.rs`.
