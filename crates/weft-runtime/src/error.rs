@@ -109,6 +109,25 @@ pub enum Error {
     #[error("storage error: {0}")]
     Storage(String),
 
+    /// The store is open in another process (sled allows one process per store).
+    #[error(
+        "store `{path}` is in use by another process; close it (or use another path) and try again"
+    )]
+    StoreLocked {
+        /// The store's path.
+        path: String,
+    },
+
+    /// A stored record could not be read: damaged bytes, or a format this version of weft
+    /// does not know. Nothing was changed; other records are still readable.
+    #[error("stored record `{key}` is unreadable: {reason}")]
+    Corrupt {
+        /// Which record (tree and key).
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// Another writer updated the session since this instance read it; nothing was
     /// overwritten. Reload the session and run again.
     #[error("session `{session_id}` was changed by another writer since it was read; nothing was overwritten")]

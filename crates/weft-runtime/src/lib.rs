@@ -53,7 +53,7 @@ pub mod storage;
 pub mod workflow;
 
 pub use storage::{
-    IntoStorage, MemoryStorage, RunRecord, RunStatus, SessionFilter, StorageRef, WorkflowSession,
-    WorkflowStorage,
+    Durability, IntoStorage, MemoryStorage, RunRecord, RunStatus, SessionFilter, SledStorage,
+    StorageRef, WorkflowSession, WorkflowStorage,
 };
 pub use workflow::{SessionState, Workflow, WorkflowDefinition, WorkflowInput, WorkflowState};

@@ -67,8 +67,8 @@ pub mod prelude {
     pub use futures::StreamExt;
     pub use weft_runtime::{
         Agent, Claude, Content, Error, FunctionTool, MemoryStorage, Model, Offline, Ollama,
-        OpenAIChat, RunEvent, RunResponse, RunStream, SessionState, Tool, ToolError, ToolOutput,
-        Workflow, WorkflowStorage,
+        OpenAIChat, RunEvent, RunResponse, RunStream, SessionState, SledStorage, Tool, ToolError,
+        ToolOutput, Workflow, WorkflowStorage,
     };
 }
 

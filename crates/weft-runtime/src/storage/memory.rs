@@ -172,6 +172,7 @@ mod tests {
             session_id: id.into(),
             workflow_id: "wf".into(),
             workflow_name: "Wf".into(),
+            session_name: None,
             user_id: None,
             session_state: json!({}),
             version,

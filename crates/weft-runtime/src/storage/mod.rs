@@ -9,8 +9,10 @@
 //! [`MemoryStorage`] keeps everything in process (tests, demos); `SledStorage` (embedded, on
 //! disk) is the persistent default.
 
+pub mod envelope;
 mod memory;
 mod records;
+mod sled;
 
 use std::fmt;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use futures::future::BoxFuture;
 
 use crate::Result;
 
+pub use self::sled::{Durability, SledStorage, SledStorageBuilder, DEFAULT_PREFIX};
 pub use memory::MemoryStorage;
 pub use records::{RunRecord, RunStatus, SessionFilter, WorkflowSession};
 

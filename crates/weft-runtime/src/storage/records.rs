@@ -14,6 +14,9 @@ pub struct WorkflowSession {
     pub workflow_id: String,
     /// The workflow's name.
     pub workflow_name: String,
+    /// A human name for the session (`rename_session`), if one was given.
+    #[serde(default)]
+    pub session_name: Option<String>,
     /// The user, if one was set.
     pub user_id: Option<String>,
     /// The session state as JSON.

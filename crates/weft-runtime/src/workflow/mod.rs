@@ -9,7 +9,9 @@
 //! Everything else (loading the session, stamping ids on every item, recording the run, saving
 //! the state when the run completes, fails or is dropped) is [`runner`], written once here.
 
+mod merge;
 pub mod runner;
+pub mod session;
 mod state;
 
 use futures::future::BoxFuture;
@@ -20,6 +22,7 @@ use crate::response::{RunResponse, RunStream};
 use crate::storage::StorageRef;
 use crate::Result;
 
+pub use merge::three_way;
 pub use state::{merge_stored_over_initial, SessionState, WorkflowState};
 
 /// What a workflow's `run` input may be: anything that (de)serialises, so a workflow can be
@@ -56,6 +59,7 @@ pub struct WorkflowContext<'a, S> {
 pub struct WorkflowMeta {
     pub(crate) version: u64,
     pub(crate) created_at: Option<u64>,
+    pub(crate) session_name: Option<String>,
     pub(crate) loaded: bool,
 }
 
@@ -68,6 +72,11 @@ impl WorkflowMeta {
     /// The session version this instance last read or wrote (0: none yet).
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// The session's human name, if it has one.
+    pub fn session_name(&self) -> Option<&str> {
+        self.session_name.as_deref()
     }
 }
 

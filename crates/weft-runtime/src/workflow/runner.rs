@@ -7,7 +7,10 @@
 //!   stored keys win, initial keys fill gaps). Later, if another writer saved a newer version,
 //!   this instance adopts it whole. A run record is written with status `running`.
 //! - **run end**: the state is saved (compare-and-swap on the version read) and the run record
-//!   updated to `completed`, or `failed` with the error when `run` returned one.
+//!   updated to `completed`, or `failed` with the error when `run` returned one. If another
+//!   writer saved the session meanwhile, this run's changes are merged onto theirs key by key
+//!   ([`three_way`](super::three_way)) and the save retried; if both changed the same key the
+//!   run ends with `Error::Conflict` and nothing is overwritten.
 //! - **stream dropped midway**: the run's guard saves the state and marks the run `cancelled`
 //!   synchronously in `Drop`
 //!   ([`WorkflowStorage::save_blocking`](crate::storage::WorkflowStorage::save_blocking)): everything the run did up to
@@ -18,9 +21,9 @@ use std::time::Instant;
 
 use futures::StreamExt;
 
-use super::{merge_stored_over_initial, Workflow};
+use super::{session, three_way, Workflow};
 use crate::response::{now_millis, Content, Metrics, RunEvent, RunResponse, RunStream};
-use crate::storage::{RunRecord, RunStatus, WorkflowSession};
+use crate::storage::{RunRecord, RunStatus, StorageRef, WorkflowSession};
 use crate::{Error, Result};
 
 /// The ids stamped on every item of a run.
@@ -88,42 +91,24 @@ struct RunGuard<'a, W: Workflow> {
     stamp: Stamp,
     progress: Arc<Mutex<Progress>>,
     input: serde_json::Value,
+    /// The state as the run found it: the base of a three-way merge after a lost
+    /// compare-and-swap.
+    base: serde_json::Value,
     started: Instant,
     created_at: u64,
     finished: bool,
 }
 
+/// How many times a save that lost a compare-and-swap is merged and retried.
+const MERGE_RETRIES: usize = 3;
+
 impl<'a, W: Workflow> RunGuard<'a, W> {
     /// Reads the session, starts a run and records it as `running`.
     async fn begin(workflow: &'a mut W, input: serde_json::Value) -> Result<Self> {
+        session::load_session(workflow).await?;
         let context = workflow.context();
         let storage = Arc::clone(context.storage);
-        match storage.read_session(context.session_id).await? {
-            Some(stored) if stored.version != context.meta.version => {
-                let state = if context.meta.loaded {
-                    stored.session_state
-                } else {
-                    let initial = serde_json::to_value(&*context.session_state)?;
-                    merge_stored_over_initial(initial, stored.session_state)
-                };
-                *context.session_state = serde_json::from_value(state).map_err(|err| {
-                    Error::Storage(format!(
-                        "the stored state of session `{}` does not fit `{}`'s state type: {err}",
-                        context.session_id,
-                        W::NAME
-                    ))
-                })?;
-                context.meta.version = stored.version;
-                context.meta.created_at = Some(stored.created_at);
-                if context.user_id.is_none() {
-                    *context.user_id = stored.user_id;
-                }
-            }
-            Some(_) => {}
-            // Never saved, or deleted since: the next save creates it anew.
-            None => context.meta.version = 0,
-        }
-        context.meta.loaded = true;
+        let base = serde_json::to_value(&*context.session_state)?;
         let stamp = Stamp {
             run_id: uuid::Uuid::new_v4().to_string(),
             session_id: context.session_id.clone(),
@@ -135,6 +120,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             stamp,
             progress: Arc::default(),
             input,
+            base,
             started: Instant::now(),
             created_at: now_millis(),
             finished: false,
@@ -143,6 +129,10 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             .put_run(guard.record(RunStatus::Running, None))
             .await?;
         Ok(guard)
+    }
+
+    fn storage(&mut self) -> StorageRef {
+        Arc::clone(self.workflow.context().storage)
     }
 
     fn record(&self, status: RunStatus, error: Option<String>) -> RunRecord {
@@ -166,41 +156,54 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         }
     }
 
-    /// The session as it should be stored now.
-    fn session(&mut self) -> Result<WorkflowSession> {
-        let now = now_millis();
+    /// After a lost compare-and-swap: redoes this run's changes on top of `theirs`. `false`
+    /// if both changed the same key, which is reported as a conflict.
+    fn merge_onto(&mut self, theirs: Option<WorkflowSession>) -> Result<bool> {
         let context = self.workflow.context();
-        Ok(WorkflowSession {
-            session_id: context.session_id.clone(),
-            workflow_id: W::NAME.to_string(),
-            workflow_name: W::NAME.to_string(),
-            user_id: context.user_id.clone(),
-            session_state: serde_json::to_value(&*context.session_state)?,
-            version: context.meta.version,
-            created_at: context.meta.created_at.unwrap_or(now),
-            updated_at: now,
-        })
+        let mine = serde_json::to_value(&*context.session_state)?;
+        let (their_state, their_version) = match theirs {
+            Some(theirs) => (theirs.session_state, theirs.version),
+            None => (self.base.clone(), 0),
+        };
+        let Some(merged) = three_way(&self.base, &mine, &their_state) else {
+            return Ok(false);
+        };
+        *context.session_state = serde_json::from_value(merged)?;
+        context.meta.version = their_version;
+        self.base = their_state;
+        tracing::debug!(session_id = %self.stamp.session_id, "merged this run's state changes onto a newer session version");
+        Ok(true)
     }
 
-    fn saved(&mut self, stored: &WorkflowSession) {
-        let context = self.workflow.context();
-        context.meta.version = stored.version;
-        context.meta.created_at = Some(stored.created_at);
+    /// Saves the state, merging onto another writer's update when the changes do not overlap.
+    async fn save_state(&mut self) -> Result<()> {
+        let storage = self.storage();
+        for attempt in 0..=MERGE_RETRIES {
+            let snapshot = session::snapshot(self.workflow)?;
+            match storage.upsert_session(snapshot).await {
+                Ok(stored) => {
+                    session::saved(self.workflow, &stored);
+                    return Ok(());
+                }
+                Err(Error::Conflict { session_id }) if attempt < MERGE_RETRIES => {
+                    let theirs = storage.read_session(&session_id).await?;
+                    if !self.merge_onto(theirs)? {
+                        return Err(Error::Conflict { session_id });
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Err(Error::Conflict {
+            session_id: self.stamp.session_id.clone(),
+        })
     }
 
     /// Saves the state, then the run record with its final status.
     async fn finish(&mut self, status: RunStatus, error: Option<String>) -> Result<RunRecord> {
         self.finished = true;
-        let storage = Arc::clone(self.workflow.context().storage);
-        let saved = match self.session() {
-            Ok(session) => storage.upsert_session(session).await,
-            Err(err) => Err(err),
-        };
-        let (status, error, outcome) = match saved {
-            Ok(stored) => {
-                self.saved(&stored);
-                (status, error, Ok(()))
-            }
+        let (status, error, outcome) = match self.save_state().await {
+            Ok(()) => (status, error, Ok(())),
             Err(err) => (
                 RunStatus::Failed,
                 Some(error.unwrap_or_else(|| err.to_string())),
@@ -208,8 +211,34 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             ),
         };
         let record = self.record(status, error);
-        storage.put_run(record.clone()).await?;
+        self.storage().put_run(record.clone()).await?;
         outcome.map(|()| record)
+    }
+
+    /// The synchronous save of a dropped run (see `WorkflowStorage::save_blocking`).
+    fn save_dropped(&mut self) -> Result<()> {
+        let storage = self.storage();
+        for attempt in 0..=MERGE_RETRIES {
+            let record = self.record(RunStatus::Cancelled, None);
+            let snapshot = session::snapshot(self.workflow)?;
+            match storage.save_blocking(Some(snapshot), record) {
+                Ok(Some(stored)) => {
+                    session::saved(self.workflow, &stored);
+                    return Ok(());
+                }
+                Ok(None) => return Ok(()),
+                Err(Error::Conflict { session_id }) if attempt < MERGE_RETRIES => {
+                    let theirs = futures::executor::block_on(storage.read_session(&session_id))?;
+                    if !self.merge_onto(theirs)? {
+                        return Err(Error::Conflict { session_id });
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Err(Error::Conflict {
+            session_id: self.stamp.session_id.clone(),
+        })
     }
 }
 
@@ -218,21 +247,8 @@ impl<W: Workflow> Drop for RunGuard<'_, W> {
         if self.finished {
             return;
         }
-        let storage = Arc::clone(self.workflow.context().storage);
-        let record = self.record(RunStatus::Cancelled, None);
-        let session = match self.session() {
-            Ok(session) => Some(session),
-            Err(err) => {
-                tracing::error!(run_id = %self.stamp.run_id, error = %err, "could not serialise the state of a dropped run");
-                None
-            }
-        };
-        match storage.save_blocking(session, record) {
-            Ok(Some(stored)) => self.saved(&stored),
-            Ok(None) => {}
-            Err(err) => {
-                tracing::error!(run_id = %self.stamp.run_id, error = %err, "could not save a dropped run")
-            }
+        if let Err(err) = self.save_dropped() {
+            tracing::error!(run_id = %self.stamp.run_id, error = %err, "could not save a dropped run");
         }
     }
 }

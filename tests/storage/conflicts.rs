@@ -1,0 +1,111 @@
+//! Two writers never silently lose an update.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use weft::prelude::*;
+use weft::StorageRef;
+
+use crate::fixtures::*;
+
+#[tokio::test]
+async fn two_concurrent_writers_at_the_store_one_gets_a_conflict() {
+    let dir = TempDir::new("cas");
+    let store = SledStorage::open(dir.db()).unwrap();
+    let first = store
+        .upsert_session(session("s", "wf", None, 1))
+        .await
+        .unwrap();
+    let (a, b) = (store.clone(), store.clone());
+    let (mut mine, mut theirs) = (first.clone(), first.clone());
+    mine.session_state = serde_json::json!({"by": "a"});
+    theirs.session_state = serde_json::json!({"by": "b"});
+    let results = std::thread::scope(|scope| {
+        let one = scope.spawn(|| futures::executor::block_on(a.upsert_session(mine)));
+        let two = scope.spawn(|| futures::executor::block_on(b.upsert_session(theirs)));
+        [one.join().unwrap(), two.join().unwrap()]
+    });
+    let wins = results.iter().filter(|r| r.is_ok()).count();
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Err(weft::Error::Conflict { .. })))
+        .count();
+    assert_eq!((wins, conflicts), (1, 1), "{results:?}");
+    let stored = store.read_session("s").await.unwrap().unwrap();
+    assert_eq!(stored.version, 2);
+    let winner = results.iter().find_map(|r| r.as_ref().ok()).unwrap();
+    assert_eq!(
+        stored.session_state, winner.session_state,
+        "the loser overwrote nothing"
+    );
+}
+
+/// Two workflow instances on one session, their runs interleaved: changes to different keys
+/// are merged; changes to the same key are reported, not lost.
+#[tokio::test]
+async fn interleaved_workflow_runs_merge_disjoint_changes_and_report_real_conflicts() {
+    let dir = TempDir::new("merge");
+    let storage: StorageRef = Arc::new(SledStorage::open(dir.db()).unwrap());
+    let build = || {
+        Notes::builder()
+            .session_id("shared")
+            .storage(storage.clone())
+            .build()
+            .unwrap()
+    };
+    let (mut a, mut b) = (build(), build());
+    {
+        let mut run_a = a.run_stream("colour=red".to_string());
+        let mut run_b = b.run_stream("size=large".to_string());
+        // Both read the session before either saves.
+        assert_eq!(
+            run_a.next().await.unwrap().unwrap().event,
+            RunEvent::WorkflowStarted
+        );
+        assert_eq!(
+            run_b.next().await.unwrap().unwrap().event,
+            RunEvent::WorkflowStarted
+        );
+        while let Some(item) = run_a.next().await {
+            item.unwrap();
+        }
+        while let Some(item) = run_b.next().await {
+            item.unwrap();
+        }
+    }
+    let stored = storage.read_session("shared").await.unwrap().unwrap();
+    assert_eq!(
+        stored.session_state,
+        serde_json::json!({"colour": "red", "size": "large"})
+    );
+    assert_eq!(
+        b.session_state.get::<String>("colour").as_deref(),
+        Some("red"),
+        "the merge is taken in"
+    );
+
+    {
+        let mut run_a = a.run_stream("colour=blue".to_string());
+        let mut run_b = b.run_stream("colour=green".to_string());
+        run_a.next().await.unwrap().unwrap();
+        run_b.next().await.unwrap().unwrap();
+        while let Some(item) = run_a.next().await {
+            item.unwrap();
+        }
+        let mut last = None;
+        while let Some(item) = run_b.next().await {
+            last = Some(item);
+        }
+        assert!(
+            matches!(last, Some(Err(weft::Error::Conflict { .. }))),
+            "{last:?}"
+        );
+    }
+    let stored = storage.read_session("shared").await.unwrap().unwrap();
+    assert_eq!(
+        stored.session_state["colour"], "blue",
+        "the first writer's value was not overwritten"
+    );
+    let runs = storage.read_runs("shared").await.unwrap();
+    assert_eq!(runs.last().unwrap().status, weft::RunStatus::Failed);
+}

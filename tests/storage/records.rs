@@ -1,0 +1,244 @@
+//! SledStorage records: layout, ordering, indexes, envelopes, corruption, sharing.
+
+use weft::prelude::*;
+use weft::{Durability, RunStatus, SessionFilter};
+
+use crate::fixtures::*;
+
+#[tokio::test]
+async fn open_creates_directories_and_clones_share_one_database() {
+    let dir = TempDir::new("open");
+    let store = SledStorage::open(dir.db()).unwrap();
+    assert!(dir.db().exists(), "parent directories are created");
+    let clone = store.clone();
+    clone
+        .upsert_session(session("s", "wf", None, 1))
+        .await
+        .unwrap();
+    assert!(store.read_session("s").await.unwrap().is_some());
+    // Opening the same path again in this process shares the open database.
+    let again = SledStorage::open(dir.db()).unwrap();
+    assert!(again.read_session("s").await.unwrap().is_some());
+    assert_eq!(again.path(), store.path());
+}
+
+#[tokio::test]
+async fn prefixes_keep_stores_apart_in_one_file() {
+    let dir = TempDir::new("prefix");
+    let a = SledStorage::builder(dir.db())
+        .prefix("team_a_")
+        .open()
+        .unwrap();
+    let b = SledStorage::builder(dir.db())
+        .prefix("team_b_")
+        .durability(Durability::EveryWrite)
+        .open()
+        .unwrap();
+    a.upsert_session(session("s", "wf", None, 1)).await.unwrap();
+    assert!(b.read_session("s").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn runs_list_in_start_order_and_are_updated_in_place() {
+    let dir = TempDir::new("runs");
+    let store = SledStorage::open(dir.db()).unwrap();
+    for i in 0..12 {
+        store
+            .put_run(run(&format!("r{i}"), "s", RunStatus::Running))
+            .await
+            .unwrap();
+    }
+    store
+        .put_run(run("other", "s2", RunStatus::Completed))
+        .await
+        .unwrap();
+    store
+        .put_run(run("r3", "s", RunStatus::Completed))
+        .await
+        .unwrap();
+    let runs = store.read_runs("s").await.unwrap();
+    let ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
+    let expected: Vec<String> = (0..12).map(|i| format!("r{i}")).collect();
+    assert_eq!(
+        ids, expected,
+        "start order, and an update does not move or duplicate a run"
+    );
+    assert_eq!(runs[3].status, RunStatus::Completed);
+    assert_eq!(
+        store.read_run("other").await.unwrap().unwrap().session_id,
+        "s2"
+    );
+    assert!(store.read_run("missing").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn sessions_list_by_workflow_and_user_newest_first_with_pagination() {
+    let dir = TempDir::new("list");
+    let store = SledStorage::open(dir.db()).unwrap();
+    store
+        .upsert_session(session("old", "research", Some("ada"), 100))
+        .await
+        .unwrap();
+    store
+        .upsert_session(session("mid", "research", Some("bob"), 200))
+        .await
+        .unwrap();
+    store
+        .upsert_session(session("new", "research", Some("ada"), 300))
+        .await
+        .unwrap();
+    store
+        .upsert_session(session("other", "support", Some("ada"), 250))
+        .await
+        .unwrap();
+    let ids = |sessions: Vec<weft::WorkflowSession>| {
+        sessions
+            .into_iter()
+            .map(|s| s.session_id)
+            .collect::<Vec<_>>()
+    };
+
+    let by_workflow = SessionFilter {
+        workflow_id: Some("research".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.list_sessions(by_workflow.clone()).await.unwrap()),
+        ["new", "mid", "old"]
+    );
+    let page = SessionFilter {
+        offset: 1,
+        limit: Some(1),
+        ..by_workflow
+    };
+    assert_eq!(ids(store.list_sessions(page).await.unwrap()), ["mid"]);
+    let by_user = SessionFilter {
+        user_id: Some("ada".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.list_sessions(by_user).await.unwrap()),
+        ["new", "other", "old"]
+    );
+    let both = SessionFilter {
+        workflow_id: Some("research".into()),
+        user_id: Some("ada".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.list_sessions(both).await.unwrap()),
+        ["new", "old"]
+    );
+    assert_eq!(
+        ids(store.list_sessions(SessionFilter::default()).await.unwrap()),
+        ["new", "other", "mid", "old"]
+    );
+
+    // An update moves the session to the front of its indexes; no stale entry is left.
+    let mut old = store.read_session("old").await.unwrap().unwrap();
+    old.updated_at = 400;
+    store.upsert_session(old).await.unwrap();
+    let by_workflow = SessionFilter {
+        workflow_id: Some("research".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.list_sessions(by_workflow.clone()).await.unwrap()),
+        ["old", "new", "mid"]
+    );
+
+    assert!(store.delete_session("old").await.unwrap());
+    assert!(!store.delete_session("old").await.unwrap());
+    assert_eq!(
+        ids(store.list_sessions(by_workflow).await.unwrap()),
+        ["new", "mid"]
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_session_deletes_its_runs() {
+    let dir = TempDir::new("delete");
+    let store = SledStorage::open(dir.db()).unwrap();
+    store
+        .upsert_session(session("s", "wf", None, 1))
+        .await
+        .unwrap();
+    store
+        .put_run(run("r1", "s", RunStatus::Completed))
+        .await
+        .unwrap();
+    store
+        .put_run(run("keep", "s-other", RunStatus::Completed))
+        .await
+        .unwrap();
+    store.delete_session("s").await.unwrap();
+    assert!(store.read_runs("s").await.unwrap().is_empty());
+    assert!(store.read_run("r1").await.unwrap().is_none());
+    assert!(store.read_run("keep").await.unwrap().is_some());
+}
+
+/// Garbage bytes under a real key are a typed error naming the key; the store still opens and
+/// every other record still reads.
+#[tokio::test]
+async fn corrupt_records_are_typed_errors_naming_the_key() {
+    let dir = TempDir::new("corrupt");
+    {
+        let store = SledStorage::open(dir.db()).unwrap();
+        store
+            .upsert_session(session("good", "wf", None, 1))
+            .await
+            .unwrap();
+        store
+            .upsert_session(session("bad", "wf", None, 2))
+            .await
+            .unwrap();
+        store
+            .put_run(run("r1", "bad", RunStatus::Running))
+            .await
+            .unwrap();
+        store.flush().unwrap();
+    }
+    {
+        // Write behind weft's back with sled itself.
+        let db = sled::open(dir.db()).unwrap();
+        db.open_tree("weft_sessions")
+            .unwrap()
+            .insert("bad", &b"\x00garbage\xff"[..])
+            .unwrap();
+        let runs = db.open_tree("weft_runs").unwrap();
+        let (key, _) = runs.iter().next().unwrap().unwrap();
+        runs.insert(key, &b"\xF7\x09{}"[..]).unwrap();
+        db.flush().unwrap();
+    }
+    let store =
+        SledStorage::open(dir.db()).expect("a corrupt record must not keep the store from opening");
+    let err = store.read_session("bad").await.unwrap_err();
+    assert!(
+        matches!(&err, weft::Error::Corrupt { key, .. } if key == "sessions/bad"),
+        "{err}"
+    );
+    assert!(store.read_session("good").await.unwrap().is_some());
+    let err = store.read_runs("bad").await.unwrap_err();
+    assert!(
+        matches!(&err, weft::Error::Corrupt { key, reason } if key.starts_with("runs/bad/") && reason.contains("version 9")),
+        "{err}"
+    );
+    let err = store
+        .list_sessions(SessionFilter::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, weft::Error::Corrupt { .. }));
+
+    // A workflow on the corrupt session reports it and writes nothing over it.
+    let mut notes = Notes::builder()
+        .session_id("bad")
+        .storage(store.clone())
+        .build()
+        .unwrap();
+    let err = notes.run("a=1".to_string()).await.unwrap_err();
+    assert!(matches!(err, weft::Error::Corrupt { .. }), "{err}");
+    assert!(
+        store.read_session("bad").await.is_err(),
+        "the bad record is left for inspection"
+    );
+}
