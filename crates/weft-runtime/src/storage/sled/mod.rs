@@ -379,7 +379,7 @@ impl SledStorage {
                         format!("sessions/{}", String::from_utf8_lossy(&key))
                     })?);
                 }
-                sessions.sort_by(|a: &WorkflowSession, b| b.updated_at.cmp(&a.updated_at));
+                sessions.sort_by_key(|s: &WorkflowSession| std::cmp::Reverse(s.updated_at));
             }
         }
         Ok(sessions
