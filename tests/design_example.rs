@@ -1,5 +1,5 @@
 //! DESIGN §1's example, as written, end to end: an `openai:gpt-4o` agent (pointed at the fake
-//! server through `OPENAI_BASE_URL`), the cache in session state, a stored session.
+//! server through `OPENAI_BASE_URL`), the cache in session state, a session stored in sled.
 
 // Test helpers panic on purpose when an expectation fails.
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -31,10 +31,10 @@ impl CacheWorkflow {
     }
 }
 
-async fn run_once(storage: &MemoryStorage) -> weft::Result<String> {
+async fn run_once(path: &std::path::Path) -> weft::Result<String> {
     let mut wf = CacheWorkflow::builder()
         .session_id("demo")
-        .storage(storage.clone())
+        .storage(SledStorage::open(path)?)
         .build()?;
     let mut events = wf.run_stream("Explain quantum computing".to_string());
     let mut printed = String::new();
@@ -52,15 +52,12 @@ async fn the_design_example_runs_as_written() {
     std::env::set_var("OPENAI_BASE_URL", server.openai_base_url());
     std::env::set_var("OPENAI_API_KEY", "sk-test");
 
-    let storage = MemoryStorage::new();
-    assert_eq!(
-        run_once(&storage).await.unwrap(),
-        "Quantum computers use qubits."
-    );
-    assert_eq!(
-        run_once(&storage).await.unwrap(),
-        "Quantum computers use qubits."
-    );
+    let dir = std::env::temp_dir().join(format!("weft-design-{}", std::process::id()));
+    let path = dir.join("data").join("workflows.db");
+    let answer = "Quantum computers use qubits.";
+    assert_eq!(run_once(&path).await.unwrap(), answer);
+    // A new instance on the reopened store: the answer comes from the saved session.
+    assert_eq!(run_once(&path).await.unwrap(), answer);
     assert_eq!(
         server.request_count(),
         1,
@@ -72,6 +69,12 @@ async fn the_design_example_runs_as_written() {
         .as_str()
         .unwrap()
         .contains("Answer briefly."));
+    let storage = SledStorage::open(&path).unwrap();
     let runs = storage.read_runs("demo").await.unwrap();
     assert_eq!(runs.len(), 2);
+    assert!(runs
+        .iter()
+        .all(|run| run.status == weft::RunStatus::Completed));
+    drop(storage);
+    let _ = std::fs::remove_dir_all(&dir);
 }

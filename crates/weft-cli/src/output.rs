@@ -1,0 +1,233 @@
+//! What the commands print.
+//!
+//! Human output is a table (lists) or a short report (show). `--json` output is stable: fields
+//! are only ever added, never renamed or removed. Timestamps are milliseconds since the Unix
+//! epoch; durations are milliseconds.
+//!
+//! `weft sessions list --json`:
+//! ```json
+//! {"sessions": [{"session_id": "…", "workflow_id": "…", "workflow_name": "…",
+//!                "session_name": null, "user_id": null, "version": 3, "runs": 2,
+//!                "created_at": 1795271100000, "updated_at": 1795271160000}]}
+//! ```
+//! `weft sessions show ID --json`:
+//! ```json
+//! {"session": {…the stored session, with "session_state"…},
+//!  "runs": [{"run_id": "…", "status": "completed", "created_at": …, "updated_at": …,
+//!            "duration_ms": 812, "input_tokens": 31, "output_tokens": 54,
+//!            "model_calls": 1, "content": "…"}]}
+//! ```
+//! `weft runs show RUN_ID --json`: `{"run": {…the stored run record…}}`.
+
+use serde_json::{json, Value};
+use weft_runtime::{RunRecord, RunStatus, WorkflowSession};
+
+use crate::time::utc;
+
+fn print_json(value: &Value) -> weft_runtime::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn status(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Running => "running",
+        RunStatus::Completed => "completed",
+        RunStatus::Failed => "failed",
+        RunStatus::Cancelled => "cancelled",
+        RunStatus::Interrupted => "interrupted",
+    }
+}
+
+fn duration_ms(run: &RunRecord) -> Option<u128> {
+    run.metrics.duration.map(|d| d.as_millis())
+}
+
+fn preview(text: &str, width: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= width {
+        flat
+    } else {
+        let cut: String = flat.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Prints rows with columns padded to their widest cell.
+fn table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row.clone());
+    }
+}
+
+/// `sessions list`.
+pub fn sessions_list(rows: &[(WorkflowSession, usize)], json: bool) -> weft_runtime::Result<()> {
+    if json {
+        let sessions: Vec<Value> = rows
+            .iter()
+            .map(|(s, runs)| {
+                json!({
+                    "session_id": s.session_id, "workflow_id": s.workflow_id,
+                    "workflow_name": s.workflow_name, "session_name": s.session_name,
+                    "user_id": s.user_id, "version": s.version, "runs": runs,
+                    "created_at": s.created_at, "updated_at": s.updated_at,
+                })
+            })
+            .collect();
+        return print_json(&json!({ "sessions": sessions }));
+    }
+    if rows.is_empty() {
+        println!("no sessions");
+        return Ok(());
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(s, runs)| {
+            vec![
+                s.session_id.clone(),
+                s.workflow_id.clone(),
+                s.user_id.clone().unwrap_or_else(|| "-".into()),
+                s.session_name.clone().unwrap_or_else(|| "-".into()),
+                runs.to_string(),
+                utc(s.updated_at),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "SESSION",
+            "WORKFLOW",
+            "USER",
+            "NAME",
+            "RUNS",
+            "UPDATED (UTC)",
+        ],
+        &cells,
+    );
+    Ok(())
+}
+
+/// `sessions show`.
+pub fn session_show(
+    session: &WorkflowSession,
+    runs: &[RunRecord],
+    json: bool,
+) -> weft_runtime::Result<()> {
+    if json {
+        let runs: Vec<Value> = runs
+            .iter()
+            .map(|r| {
+                json!({
+                    "run_id": r.run_id, "status": status(r.status),
+                    "created_at": r.created_at, "updated_at": r.updated_at,
+                    "duration_ms": duration_ms(r), "input_tokens": r.metrics.input_tokens,
+                    "output_tokens": r.metrics.output_tokens, "model_calls": r.metrics.model_calls,
+                    "content": r.content,
+                })
+            })
+            .collect();
+        return print_json(&json!({ "session": session, "runs": runs }));
+    }
+    println!("session   {}", session.session_id);
+    println!("workflow  {}", session.workflow_id);
+    if let Some(name) = &session.session_name {
+        println!("name      {name}");
+    }
+    if let Some(user) = &session.user_id {
+        println!("user      {user}");
+    }
+    println!("version   {}", session.version);
+    println!("created   {} UTC", utc(session.created_at));
+    println!("updated   {} UTC", utc(session.updated_at));
+    println!("state");
+    for line in serde_json::to_string_pretty(&session.session_state)?.lines() {
+        println!("  {line}");
+    }
+    println!();
+    if runs.is_empty() {
+        println!("no runs");
+        return Ok(());
+    }
+    let cells: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.run_id.clone(),
+                status(r.status).to_string(),
+                utc(r.created_at),
+                duration_ms(r).map_or_else(|| "-".into(), |ms| format!("{ms} ms")),
+                format!("{}/{}", r.metrics.input_tokens, r.metrics.output_tokens),
+                preview(&r.content, 40),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "RUN",
+            "STATUS",
+            "STARTED (UTC)",
+            "DURATION",
+            "TOKENS IN/OUT",
+            "ANSWER",
+        ],
+        &cells,
+    );
+    Ok(())
+}
+
+/// `runs show`.
+pub fn run_show(run: &RunRecord, json: bool) -> weft_runtime::Result<()> {
+    if json {
+        return print_json(&json!({ "run": run }));
+    }
+    println!("run       {}", run.run_id);
+    println!("session   {}", run.session_id);
+    println!("workflow  {}", run.workflow_id);
+    println!("status    {}", status(run.status));
+    println!("started   {} UTC", utc(run.created_at));
+    println!("updated   {} UTC", utc(run.updated_at));
+    if let Some(ms) = duration_ms(run) {
+        println!("duration  {ms} ms");
+    }
+    println!(
+        "tokens    {} in / {} out over {} model call(s)",
+        run.metrics.input_tokens, run.metrics.output_tokens, run.metrics.model_calls
+    );
+    println!("input     {}", run.input);
+    if let Some(error) = &run.error {
+        println!("error     {error}");
+    }
+    let events: Vec<String> = run
+        .events
+        .iter()
+        .map(|e| format!("{:?}", e.event))
+        .collect();
+    println!(
+        "events    {}",
+        if events.is_empty() {
+            "-".to_string()
+        } else {
+            events.join(", ")
+        }
+    );
+    println!("answer");
+    for line in run.content.lines() {
+        println!("  {line}");
+    }
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! The `weft` binary against a real store.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use futures::executor::block_on;
+use serde_json::{json, Value};
+use weft_runtime::{Metrics, RunRecord, RunStatus, SledStorage, WorkflowSession, WorkflowStorage};
+
+const WEFT: &str = env!("CARGO_BIN_EXE_weft");
+
+struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// A store with two sessions of `research` (one named, for user ada) and one run.
+    fn new(label: &str) -> Store {
+        let dir = std::env::temp_dir().join(format!("weft-cli-{}-{label}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let storage = SledStorage::open(dir.join("db")).unwrap();
+        let session = |id: &str, user: Option<&str>, name: Option<&str>, at: u64| WorkflowSession {
+            session_id: id.into(),
+            workflow_id: "research".into(),
+            workflow_name: "research".into(),
+            session_name: name.map(str::to_string),
+            user_id: user.map(str::to_string),
+            session_state: json!({"topic": "sled"}),
+            version: 0,
+            created_at: at,
+            updated_at: at,
+        };
+        block_on(storage.upsert_session(session("s-old", None, None, 1_795_271_100_000))).unwrap();
+        block_on(storage.upsert_session(session(
+            "s-new",
+            Some("ada"),
+            Some("Ada's research"),
+            1_795_271_160_000,
+        )))
+        .unwrap();
+        block_on(storage.put_run(RunRecord {
+            run_id: "run-1".into(),
+            session_id: "s-new".into(),
+            workflow_id: "research".into(),
+            input: json!("What is sled?"),
+            status: RunStatus::Completed,
+            content: "An embedded database.".into(),
+            events: Vec::new(),
+            metrics: Metrics {
+                input_tokens: 31,
+                output_tokens: 54,
+                total_tokens: 85,
+                model_calls: 1,
+                time_to_first_token: None,
+                duration: Some(Duration::from_millis(812)),
+            },
+            error: None,
+            created_at: 1_795_271_150_000,
+            updated_at: 1_795_271_160_000,
+        }))
+        .unwrap();
+        storage.flush().unwrap();
+        Store { dir }
+    }
+
+    fn db(&self) -> String {
+        self.dir.join("db").display().to_string()
+    }
+
+    fn weft(&self, args: &[&str]) -> Output {
+        Command::new(WEFT)
+            .args(args)
+            .args(["--db", &self.db()])
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+#[test]
+fn sessions_list_prints_a_table_and_stable_json() {
+    let store = Store::new("list");
+    let table = stdout(&store.weft(&["sessions", "list"]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("SESSION") && lines[0].contains("UPDATED (UTC)"),
+        "{table}"
+    );
+    assert!(
+        lines[1].starts_with("s-new")
+            && lines[1].contains("Ada's research")
+            && lines[1].contains("2026-11-21 14:26:00"),
+        "{table}"
+    );
+    assert!(lines[2].starts_with("s-old"), "newest first: {table}");
+
+    let json: Value = serde_json::from_str(&stdout(
+        &store.weft(&["sessions", "list", "--json", "--user", "ada"]),
+    ))
+    .unwrap();
+    assert_eq!(json["sessions"].as_array().unwrap().len(), 1);
+    let first = &json["sessions"][0];
+    assert_eq!(first["session_id"], "s-new");
+    assert_eq!(first["runs"], 1);
+    assert_eq!(first["updated_at"], 1_795_271_160_000u64);
+    let paged: Value = serde_json::from_str(&stdout(&store.weft(&[
+        "sessions",
+        "list",
+        "--json",
+        "--workflow",
+        "research",
+        "--offset",
+        "1",
+        "--limit",
+        "5",
+    ])))
+    .unwrap();
+    assert_eq!(paged["sessions"][0]["session_id"], "s-old");
+}
+
+#[test]
+fn sessions_show_prints_state_and_runs_with_timing_and_tokens() {
+    let store = Store::new("show");
+    let report = stdout(&store.weft(&["sessions", "show", "s-new"]));
+    for expected in [
+        "session   s-new",
+        "\"topic\": \"sled\"",
+        "run-1",
+        "completed",
+        "812 ms",
+        "31/54",
+        "An embedded database.",
+    ] {
+        assert!(
+            report.contains(expected),
+            "missing {expected:?} in:\n{report}"
+        );
+    }
+    let json: Value = serde_json::from_str(&stdout(
+        &store.weft(&["sessions", "show", "s-new", "--json"]),
+    ))
+    .unwrap();
+    assert_eq!(json["session"]["session_state"]["topic"], "sled");
+    assert_eq!(json["runs"][0]["duration_ms"], 812);
+    assert_eq!(json["runs"][0]["output_tokens"], 54);
+}
+
+#[test]
+fn runs_show_and_sessions_rm() {
+    let store = Store::new("rm");
+    let report = stdout(&store.weft(&["runs", "show", "run-1"]));
+    assert!(
+        report.contains("status    completed") && report.contains("31 in / 54 out"),
+        "{report}"
+    );
+    let json: Value =
+        serde_json::from_str(&stdout(&store.weft(&["runs", "show", "run-1", "--json"]))).unwrap();
+    assert_eq!(json["run"]["input"], "What is sled?");
+
+    let removed = stdout(&store.weft(&["sessions", "rm", "s-new"]));
+    assert!(
+        removed.contains("deleted session s-new and its 1 run(s)"),
+        "{removed}"
+    );
+    let missing = store.weft(&["sessions", "show", "s-new"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("there is no session `s-new`"));
+    assert!(!store.weft(&["runs", "show", "run-1"]).status.success());
+}
+
+#[test]
+fn a_store_in_use_gives_the_clear_locked_error() {
+    let store = Store::new("locked");
+    let held = SledStorage::open(store.dir.join("db")).unwrap();
+    let output = store.weft(&["sessions", "list"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is in use by another process"), "{stderr}");
+    drop(held);
+}
+
+#[test]
+fn a_missing_store_is_not_created() {
+    let output = Command::new(WEFT)
+        .args(["sessions", "list", "--db", "/nonexistent/weft/store"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("there is no store at"));
+}
