@@ -17,6 +17,8 @@ pub mod anthropic;
 mod offline;
 mod ollama;
 pub mod openai;
+#[cfg(test)]
+mod recorded;
 mod settings;
 
 pub use anthropic::Claude;

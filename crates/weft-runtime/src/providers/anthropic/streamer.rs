@@ -176,7 +176,9 @@ pub(crate) fn parse_event(data: &str) -> Result<Vec<ModelEvent>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ToolCallAssembler;
+    use crate::providers::recorded::{
+        assert_any_chunking_gives_identical_events, calls_of, text_of, usage_of,
+    };
     use futures::executor::block_on;
 
     const RECORDED: &str = include_str!("../../../tests/fixtures/anthropic_stream.txt");
@@ -197,33 +199,14 @@ mod tests {
             "the fixture must keep its CRLF line ends"
         );
         let events = decode_chunks(vec![RECORDED.as_bytes().to_vec()]);
-        let text: String = events
-            .iter()
-            .filter_map(|e| match e {
-                ModelEvent::Text(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(text, "Let me check — 天気 🌤.");
-        let mut calls = ToolCallAssembler::default();
-        let mut usage = Usage::default();
-        for event in &events {
-            match event {
-                ModelEvent::ToolCall(delta) => calls.push(delta.clone()),
-                ModelEvent::Usage(u) => {
-                    usage.input_tokens += u.input_tokens;
-                    usage.output_tokens += u.output_tokens;
-                }
-                _ => {}
-            }
-        }
-        let calls = calls.finish();
+        assert_eq!(text_of(&events), "Let me check — 天気 🌤.");
+        let calls = calls_of(&events);
         assert_eq!(calls.len(), 2);
         assert_eq!(calls[0].id, "toolu_a");
         assert_eq!(calls[0].arguments, r#"{"city": "Paris"}"#);
         assert_eq!(calls[1].arguments, r#"{"tz":"UTC"}"#);
         assert_eq!(
-            usage,
+            usage_of(&events),
             Usage {
                 input_tokens: 42,
                 output_tokens: 17
@@ -235,14 +218,7 @@ mod tests {
     /// Re-chunks the recorded stream at every byte position: the events never change.
     #[test]
     fn any_chunking_gives_identical_events() {
-        let bytes = RECORDED.as_bytes();
-        let whole = decode_chunks(vec![bytes.to_vec()]);
-        for cut in 0..=bytes.len() {
-            let split = decode_chunks(vec![bytes[..cut].to_vec(), bytes[cut..].to_vec()]);
-            assert_eq!(split, whole, "split at byte {cut}");
-        }
-        let single_bytes = decode_chunks(bytes.iter().map(|b| vec![*b]).collect());
-        assert_eq!(single_bytes, whole);
+        assert_any_chunking_gives_identical_events(RECORDED.as_bytes(), decode_chunks);
     }
 
     #[test]

@@ -138,6 +138,9 @@ fn preview(data: &str) -> String {
 mod tests {
     use super::*;
     use crate::model::Usage;
+    use crate::providers::recorded::{
+        assert_any_chunking_gives_identical_events, calls_of, text_of, usage_of,
+    };
     use futures::executor::block_on;
 
     const RECORDED: &str = include_str!("../../../tests/fixtures/openai_stream.txt");
@@ -154,42 +157,25 @@ mod tests {
     #[test]
     fn recorded_stream_decodes_to_text_tool_calls_and_usage() {
         let events = decode_chunks(vec![RECORDED.as_bytes().to_vec()]);
-        let text: String = events
-            .iter()
-            .filter_map(|e| match e {
-                ModelEvent::Text(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(text, "Let me check — 天気 🌤.");
-        let mut calls = crate::model::ToolCallAssembler::default();
-        for event in &events {
-            if let ModelEvent::ToolCall(delta) = event {
-                calls.push(delta.clone());
-            }
-        }
-        let calls = calls.finish();
+        assert_eq!(text_of(&events), "Let me check — 天気 🌤.");
+        let calls = calls_of(&events);
         assert_eq!(calls.len(), 2);
         assert_eq!(calls[0].arguments, r#"{"city":"Paris"}"#);
         assert_eq!(calls[1].name, "get_time");
         assert!(events.contains(&ModelEvent::Finish(FinishReason::ToolCalls)));
-        assert!(events.contains(&ModelEvent::Usage(Usage {
-            input_tokens: 42,
-            output_tokens: 17
-        })));
+        assert_eq!(
+            usage_of(&events),
+            Usage {
+                input_tokens: 42,
+                output_tokens: 17
+            }
+        );
     }
 
     /// Re-chunks the recorded stream at every byte position: the events never change.
     #[test]
     fn any_chunking_gives_identical_events() {
-        let bytes = RECORDED.as_bytes();
-        let whole = decode_chunks(vec![bytes.to_vec()]);
-        for cut in 0..=bytes.len() {
-            let split = decode_chunks(vec![bytes[..cut].to_vec(), bytes[cut..].to_vec()]);
-            assert_eq!(split, whole, "split at byte {cut}");
-        }
-        let single_bytes = decode_chunks(bytes.iter().map(|b| vec![*b]).collect());
-        assert_eq!(single_bytes, whole);
+        assert_any_chunking_gives_identical_events(RECORDED.as_bytes(), decode_chunks);
     }
 
     #[test]
