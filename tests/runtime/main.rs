@@ -10,4 +10,5 @@ mod faults;
 mod offline;
 mod providers;
 mod secrets;
+mod tool_macro;
 mod tools;

@@ -38,3 +38,20 @@ pub fn workflow(args: TokenStream, input: TokenStream) -> TokenStream {
     };
     output.into()
 }
+
+/// Makes a `Tool` from a documented function (`#[tool] async fn search(..)` gives the unit struct
+/// `Search`), or from every `#[tool]` method of a toolkit impl block (the toolkit implements
+/// `IntoTools`). See `weft::tool` for the whole convention.
+#[proc_macro_attribute]
+pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
+    let args = proc_macro2::TokenStream::from(args);
+    let output = match syn::parse::<syn::Item>(input.clone()) {
+        Ok(item) => expand::tool::expand(args, item),
+        Err(error) => {
+            let mut output = error.to_compile_error();
+            output.extend(proc_macro2::TokenStream::from(input));
+            output
+        }
+    };
+    output.into()
+}

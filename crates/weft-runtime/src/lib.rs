@@ -48,7 +48,7 @@ pub use model::{
 };
 pub use providers::{ApiKey, Claude, Offline, Ollama, OpenAIChat};
 pub use response::{Content, Metrics, RunEvent, RunResponse, RunStream, ToolExecution};
-pub use tool::{FunctionTool, Tool, ToolError, ToolOutput};
+pub use tool::{schema_for, FunctionTool, IntoTools, Tool, ToolError, ToolOutput};
 pub mod storage;
 pub mod workflow;
 

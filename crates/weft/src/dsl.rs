@@ -124,3 +124,50 @@
 /// `run` without `&mut self` or with more than one input, a state or input type missing a
 /// trait (the error points at the type), and non-literal `instructions`.
 pub use weft_macros::workflow;
+
+/// Makes a [`Tool`](crate::Tool) from a documented function, or a toolkit from an impl block.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use weft::prelude::*;
+///
+/// #[derive(Deserialize, schemars::JsonSchema)]
+/// pub enum Unit { Celsius, Fahrenheit }
+///
+/// #[derive(Serialize)]
+/// pub struct Weather { pub city: String, pub degrees: f64 }
+///
+/// /// Current weather in a city.
+/// ///
+/// /// # Arguments
+/// /// * `city` - The city, e.g. "Paris".
+/// /// * `unit` - Celsius unless given.
+/// #[tool]
+/// async fn get_weather(city: String, unit: Option<Unit>) -> Result<Weather, String> {
+///     let degrees = match unit { Some(Unit::Fahrenheit) => 68.0, _ => 20.0 };
+///     Ok(Weather { city, degrees })
+/// }
+///
+/// let tool = GetWeather; // the generated unit struct: `get_weather` in PascalCase
+/// assert_eq!(tool.name(), "get_weather");
+/// assert_eq!(tool.parameters()["required"], serde_json::json!(["city"]));
+/// let agent = Agent::builder().model(Offline::default()).tools([GetWeather]).build()?;
+/// # Ok::<(), weft::Error>(())
+/// ```
+///
+/// - **Name**: the function's (override: `#[tool(name = "weather")]`). **Description**: the
+///   doc comment, without its `# Arguments` section, whose items (`* `name` - text` or
+///   `- `name`: text`) describe the parameters.
+/// - **Schema** from the argument types via schemars: integers `integer`, floats `number`,
+///   unit enums `enum`, `Option<T>` not required, structs nested. Argument types need
+///   `Deserialize` and `schemars::JsonSchema`.
+/// - **Arguments** are deserialised with serde; a mismatch goes back to the model as an error
+///   result naming the argument.
+/// - **Return** anything `Serialize` (a string is sent as text, anything else as JSON), or
+///   `Result<T, E: Display>` whose `Err` goes back to the model as an error result.
+/// - **Toolkits**: `#[tool]` on an impl block with `#[tool]` on its tool methods (taking
+///   `&self`, or no receiver): the type implements [`IntoTools`](crate::IntoTools), so
+///   `Agent::builder().tool(MyToolkit::new())` adds all its tools, sharing one toolkit value.
+///
+/// A `#[tool]` function cannot be generic or take `self`; it must have a doc comment.
+pub use weft_macros::tool;

@@ -54,7 +54,11 @@
 pub use weft_runtime::*;
 
 mod dsl;
-pub use dsl::workflow;
+pub use dsl::{tool, workflow};
+
+/// schemars, for `#[derive(JsonSchema)]` on structured-output and tool-argument types (add
+/// `schemars = "1"` to your dependencies to use the derive).
+pub use schemars;
 
 /// `stream!`/`try_stream!` from async-stream, for generator-style streams.
 pub use async_stream::{stream, try_stream};
@@ -63,7 +67,7 @@ pub use futures;
 
 /// Everything a file that uses weft needs.
 pub mod prelude {
-    pub use crate::{stream, try_stream, workflow};
+    pub use crate::{stream, tool, try_stream, workflow};
     pub use futures::StreamExt;
     pub use weft_runtime::{
         Agent, Claude, Content, Error, FunctionTool, MemoryStorage, Model, Offline, Ollama,
@@ -79,6 +83,8 @@ pub mod __private {
     use std::sync::Arc;
 
     pub use futures;
+    pub use schemars;
+    pub use serde;
     pub use serde_json;
 
     /// A fresh session id.

@@ -2,3 +2,4 @@
 
 pub mod implementation;
 pub mod structure;
+pub mod tool;

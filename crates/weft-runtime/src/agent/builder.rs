@@ -7,7 +7,7 @@ use super::retry::RetryPolicy;
 use super::{prompt, Agent, AgentConfig};
 use crate::model::{IntoModel, ModelRef};
 use crate::response::RunResponse;
-use crate::tool::Tool;
+use crate::tool::{IntoTools, Tool};
 use crate::{Error, Result};
 
 /// Configures an [`Agent`]; see [`Agent::builder`].
@@ -73,22 +73,22 @@ impl AgentBuilder {
         self
     }
 
-    /// Adds tools of one type (call it again, or use [`tool`](Self::tool), for others; an
-    /// `Arc<dyn Tool>` is a tool too).
-    pub fn tools<I, T>(mut self, tools: I) -> Self
+    /// Adds tools: each item a [`Tool`] (an `Arc<dyn Tool>` is one too) or a toolkit.
+    pub fn tools<I>(mut self, tools: I) -> Self
     where
-        I: IntoIterator<Item = T>,
-        T: Tool + 'static,
+        I: IntoIterator,
+        I::Item: IntoTools,
     {
         for tool in tools {
-            self.tools.push(Arc::new(tool));
+            self.tools.extend(tool.into_tools());
         }
         self
     }
 
-    /// Adds one tool.
-    pub fn tool(self, tool: impl Tool + 'static) -> Self {
-        self.tools([tool])
+    /// Adds one tool, or every tool of a toolkit.
+    pub fn tool(mut self, tool: impl IntoTools) -> Self {
+        self.tools.extend(tool.into_tools());
+        self
     }
 
     /// The most tool calls one run may make. Calls beyond it are not run: the model is told

@@ -8,6 +8,9 @@
 //! from Rust types, builds on this trait.)
 
 mod function;
+#[doc(hidden)]
+pub mod macro_support;
+pub mod schema;
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,6 +21,7 @@ use serde_json::Value;
 use crate::model::ToolSpec;
 
 pub use function::FunctionTool;
+pub use schema::schema_for;
 
 /// The error a tool returns; its `Display` text is sent to the model as the result.
 pub type ToolError = Box<dyn std::error::Error + Send + Sync>;
@@ -111,6 +115,19 @@ impl<T: Tool + ?Sized> Tool for Box<T> {
     }
     fn call(&self, arguments: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>> {
         (**self).call(arguments)
+    }
+}
+
+/// Anything an agent's `.tool(..)` / `.tools(..)` accepts: a single [`Tool`], or a toolkit
+/// (`#[tool]` on an impl block) that provides several.
+pub trait IntoTools {
+    /// The tools, shared.
+    fn into_tools(self) -> Vec<Arc<dyn Tool>>;
+}
+
+impl<T: Tool + 'static> IntoTools for T {
+    fn into_tools(self) -> Vec<Arc<dyn Tool>> {
+        vec![Arc::new(self)]
     }
 }
 

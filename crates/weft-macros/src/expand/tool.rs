@@ -1,0 +1,432 @@
+//! `#[tool]`: a `Tool` from a documented function, or every `#[tool]` method of a toolkit impl.
+//!
+//! The parameter schema comes from a hidden struct with one field per argument, deriving
+//! `serde::Deserialize` and `schemars::JsonSchema`: so the schema and the argument parsing
+//! always agree, and per-argument descriptions (from the doc comment's `# Arguments` list)
+//! become field docs.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::attr::{self, ArgValue};
+use crate::crate_path;
+use crate::ctxt::Ctxt;
+
+/// The keys `#[tool(..)]` accepts.
+const TOOL_KEYS: &[&str] = &["name"];
+
+/// A checked tool function.
+struct ToolFn {
+    ident: syn::Ident,
+    tool_name: String,
+    description: String,
+    receiver: Receiver,
+    args: Vec<ToolArg>,
+    is_async: bool,
+    returns_result: bool,
+}
+
+#[derive(PartialEq)]
+enum Receiver {
+    None,
+    Shared,
+}
+
+struct ToolArg {
+    ident: syn::Ident,
+    ty: syn::Type,
+    doc: Option<String>,
+}
+
+/// Entry point for `#[tool]` on a fn or an impl block.
+pub fn expand(args: TokenStream, item: syn::Item) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let output = match item {
+        syn::Item::Fn(mut function) => {
+            let name = tool_name_arg(&mut cx, args);
+            let checked = check_fn(&mut cx, &function.sig, &function.attrs, name, false);
+            function.attrs.retain(|a| !a.path().is_ident("tool"));
+            let generated = checked.map(|tool| free_fn(&tool, &function.vis));
+            quote!(#function #generated)
+        }
+        syn::Item::Impl(mut block) => {
+            if !args.is_empty() {
+                cx.error(
+                    &args,
+                    "`#[tool]` on an impl block takes no arguments; put `name = ..` on the methods",
+                );
+            }
+            toolkit(&mut cx, &mut block)
+        }
+        other => {
+            cx.error(
+                &other,
+                "`#[tool]` goes on a documented `fn`/`async fn`, or on an impl block whose tool methods are marked `#[tool]`",
+            );
+            quote!(#other)
+        }
+    };
+    let errors = cx.to_compile_errors();
+    quote!(#errors #output)
+}
+
+fn tool_name_arg(cx: &mut Ctxt, args: TokenStream) -> Option<String> {
+    let mut name = None;
+    for arg in attr::parse(args, &[], cx) {
+        match (arg.key.to_string().as_str(), arg.value) {
+            (
+                "name",
+                ArgValue::Expr(syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(text),
+                    ..
+                })),
+            ) => name = Some(text.value()),
+            ("name", _) => cx.error(
+                &arg.key,
+                "`name` must be a string literal: `#[tool(name = \"search_web\")]`",
+            ),
+            (other, _) => cx.error(
+                &arg.key,
+                format!(
+                    "unknown key `{other}` in `#[tool]`; expected one of: {}",
+                    TOOL_KEYS.join(", ")
+                ),
+            ),
+        }
+    }
+    name
+}
+
+/// Checks a tool function's signature and doc comment.
+fn check_fn(
+    cx: &mut Ctxt,
+    sig: &syn::Signature,
+    attrs: &[syn::Attribute],
+    name: Option<String>,
+    in_toolkit: bool,
+) -> Option<ToolFn> {
+    let before = cx.len();
+    if !sig.generics.params.is_empty() {
+        cx.error(
+            &sig.generics,
+            "a `#[tool]` function cannot be generic: the model needs one concrete parameter schema",
+        );
+    }
+    let (description, arg_docs) = match attr::doc_comment(attrs) {
+        Some(doc) => split_arguments_section(&doc),
+        None => {
+            cx.error(
+                &sig.ident,
+                format!(
+                    "`#[tool]` needs a doc comment on `{}`: it is the tool's description for the model (document each argument under `# Arguments` as `* `name` - what it is`)",
+                    sig.ident
+                ),
+            );
+            (String::new(), Vec::new())
+        }
+    };
+    let mut receiver = Receiver::None;
+    let mut args = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            syn::FnArg::Receiver(r) => {
+                if !in_toolkit {
+                    cx.error(r, "`self` only makes sense on a toolkit method: put `#[tool]` on the impl block");
+                } else if r.reference.is_none() || r.mutability.is_some() {
+                    cx.error(
+                        r,
+                        "a toolkit tool takes `&self`: the toolkit is shared by calls that run concurrently (use interior mutability for state)",
+                    );
+                } else {
+                    receiver = Receiver::Shared;
+                }
+            }
+            syn::FnArg::Typed(typed) => match typed.pat.as_ref() {
+                syn::Pat::Ident(pat) if pat.subpat.is_none() => {
+                    let ident = pat.ident.clone();
+                    let key = ident.to_string();
+                    let key = key.trim_start_matches("r#");
+                    let doc = arg_docs.iter().find(|(name, _)| name == key).map(|(_, d)| d.clone());
+                    args.push(ToolArg {
+                        ident,
+                        ty: (*typed.ty).clone(),
+                        doc,
+                    });
+                }
+                other => cx.error(other, "tool arguments must be plain names (`city: String`): each becomes a named parameter"),
+            },
+        }
+    }
+    if cx.len() != before {
+        return None;
+    }
+    let returns_result = match &sig.output {
+        syn::ReturnType::Type(_, ty) => match ty.as_ref() {
+            syn::Type::Path(path) => path
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "Result"),
+            _ => false,
+        },
+        syn::ReturnType::Default => false,
+    };
+    Some(ToolFn {
+        ident: sig.ident.clone(),
+        tool_name: name
+            .unwrap_or_else(|| sig.ident.to_string().trim_start_matches("r#").to_string()),
+        description,
+        receiver,
+        args,
+        is_async: sig.asyncness.is_some(),
+        returns_result,
+    })
+}
+
+/// Splits a doc comment into the description and the `# Arguments` list
+/// (`* `name` - text`, `- `name`: text`).
+fn split_arguments_section(doc: &str) -> (String, Vec<(String, String)>) {
+    let mut description = Vec::new();
+    let mut args: Vec<(String, String)> = Vec::new();
+    let mut in_args = false;
+    for line in doc.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') {
+            in_args = trimmed
+                .trim_start_matches('#')
+                .trim()
+                .eq_ignore_ascii_case("arguments");
+            if in_args {
+                continue;
+            }
+        }
+        if !in_args {
+            description.push(line);
+            continue;
+        }
+        let item = trimmed.trim_start_matches(['*', '-']).trim_start();
+        if let Some(rest) = item.strip_prefix('`') {
+            if let Some((name, text)) = rest.split_once('`') {
+                let text = text
+                    .trim_start()
+                    .trim_start_matches(['-', ':', '–', '—'])
+                    .trim();
+                args.push((name.to_string(), text.to_string()));
+                continue;
+            }
+        }
+        if let Some(last) = args.last_mut() {
+            if !trimmed.is_empty() {
+                last.1.push(' ');
+                last.1.push_str(trimmed);
+            }
+        }
+    }
+    (description.join("\n").trim().to_string(), args)
+}
+
+/// The hidden arguments struct and the `Tool` impl for `tool`, implemented on `target`.
+fn tool_impl(
+    weft: &TokenStream,
+    tool: &ToolFn,
+    target: TokenStream,
+    call: TokenStream,
+) -> TokenStream {
+    let weft_path = weft.to_string().replace(' ', "");
+    let serde_crate = format!("{weft_path}::__private::serde");
+    let schemars_crate = format!("{weft_path}::__private::schemars");
+    let args_struct = format_ident!("__WeftArguments_{}", tool.ident);
+    let names: Vec<&syn::Ident> = tool.args.iter().map(|a| &a.ident).collect();
+    let fields = tool.args.iter().map(|arg| {
+        let ident = &arg.ident;
+        let ty = &arg.ty;
+        let doc = arg.doc.as_ref().map(|d| quote!(#[doc = #d]));
+        quote!(#doc #ident: #ty)
+    });
+    let await_call = if tool.is_async {
+        quote!(.await)
+    } else {
+        quote!()
+    };
+    let convert = if tool.returns_result {
+        quote!(#weft::tool::macro_support::output_of_result)
+    } else {
+        quote!(#weft::tool::macro_support::output_of)
+    };
+    let tool_name = &tool.tool_name;
+    let description = &tool.description;
+    quote! {
+        #[derive(#weft::__private::serde::Deserialize, #weft::__private::schemars::JsonSchema)]
+        #[serde(crate = #serde_crate)]
+        #[schemars(crate = #schemars_crate)]
+        #[allow(non_camel_case_types, dead_code)]
+        struct #args_struct { #(#fields,)* }
+
+        impl #weft::Tool for #target {
+            fn name(&self) -> &str {
+                #tool_name
+            }
+            fn description(&self) -> &str {
+                #description
+            }
+            fn parameters(&self) -> #weft::__private::serde_json::Value {
+                #weft::schema_for::<#args_struct>()
+            }
+            fn call(
+                &self,
+                arguments: #weft::__private::serde_json::Value,
+            ) -> #weft::__private::futures::future::BoxFuture<'_, ::std::result::Result<#weft::ToolOutput, #weft::ToolError>> {
+                ::std::boxed::Box::pin(async move {
+                    let #args_struct { #(#names),* } = #weft::tool::macro_support::parse_arguments(arguments)?;
+                    let result = #call(#(#names),*) #await_call;
+                    #convert(result)
+                })
+            }
+        }
+    }
+}
+
+fn pascal_case(ident: &syn::Ident) -> syn::Ident {
+    let name: String = ident
+        .to_string()
+        .trim_start_matches("r#")
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect();
+    syn::Ident::new(&name, ident.span())
+}
+
+/// `#[tool]` on a free function: a unit struct named in PascalCase implements `Tool`.
+fn free_fn(tool: &ToolFn, vis: &syn::Visibility) -> TokenStream {
+    let weft = crate_path::weft();
+    let fn_ident = &tool.ident;
+    let struct_ident = pascal_case(fn_ident);
+    let doc = format!(
+        "The `{}` tool, calling [`{fn_ident}`]: pass `{struct_ident}` to an agent's `tools`.",
+        tool.tool_name
+    );
+    let implementation = tool_impl(&weft, tool, quote!(#struct_ident), quote!(#fn_ident));
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy, Debug, Default)]
+        #vis struct #struct_ident;
+
+        const _: () = {
+            #implementation
+        };
+    }
+}
+
+/// `#[tool]` on an impl block: every `#[tool]` method becomes a tool sharing the toolkit, and
+/// the toolkit implements `IntoTools`.
+fn toolkit(cx: &mut Ctxt, block: &mut syn::ItemImpl) -> TokenStream {
+    let weft = crate_path::weft();
+    if block.trait_.is_some() || !block.generics.params.is_empty() {
+        cx.error(
+            &block.self_ty,
+            "`#[tool]` goes on a toolkit's inherent, non-generic impl block",
+        );
+        return quote!(#block);
+    }
+    let self_ty = block.self_ty.clone();
+    let mut tools = Vec::new();
+    for item in &mut block.items {
+        let syn::ImplItem::Fn(method) = item else {
+            continue;
+        };
+        let Some(args) = attr::take(&mut method.attrs, "tool", &[], cx) else {
+            continue;
+        };
+        let name =
+            args.into_iter()
+                .find_map(|arg| match (arg.key.to_string().as_str(), arg.value) {
+                    (
+                        "name",
+                        ArgValue::Expr(syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(text),
+                            ..
+                        })),
+                    ) => Some(text.value()),
+                    _ => {
+                        cx.error(&arg.key, "`#[tool]` on a method takes only `name = \"…\"`");
+                        None
+                    }
+                });
+        if let Some(tool) = check_fn(cx, &method.sig, &method.attrs, name, true) {
+            tools.push(tool);
+        }
+    }
+    if tools.is_empty() && cx.len() == 0 {
+        cx.syn(syn::Error::new(
+            block.self_ty.span(),
+            "this toolkit has no tools: mark its tool methods with `#[tool]`",
+        ));
+    }
+    let mut impls = Vec::new();
+    let mut constructors = Vec::new();
+    for tool in &tools {
+        let wrapper = format_ident!("__WeftTool_{}", tool.ident);
+        let method = &tool.ident;
+        let call = if tool.receiver == Receiver::Shared {
+            quote!(self.0.#method)
+        } else {
+            quote!(<#self_ty>::#method)
+        };
+        let implementation = tool_impl(&weft, tool, quote!(#wrapper), call);
+        impls.push(quote! {
+            #[allow(non_camel_case_types)]
+            struct #wrapper(::std::sync::Arc<#self_ty>);
+            #implementation
+        });
+        constructors.push(quote! {
+            ::std::sync::Arc::new(#wrapper(::std::sync::Arc::clone(&toolkit))) as ::std::sync::Arc<dyn #weft::Tool>
+        });
+    }
+    let span = Span::call_site();
+    let into_tools = quote_spanned! {span=>
+        impl #weft::IntoTools for #self_ty {
+            fn into_tools(self) -> ::std::vec::Vec<::std::sync::Arc<dyn #weft::Tool>> {
+                let toolkit = ::std::sync::Arc::new(self);
+                ::std::vec![#(#constructors),*]
+            }
+        }
+    };
+    quote! {
+        #block
+        const _: () = {
+            #(#impls)*
+            #into_tools
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_section_is_split_from_the_description() {
+        let doc = "Current weather.\n\nUse it for forecasts.\n\n# Arguments\n* `city` - The city\n  name.\n- `unit`: Celsius or Fahrenheit.";
+        let (description, args) = split_arguments_section(doc);
+        assert_eq!(description, "Current weather.\n\nUse it for forecasts.");
+        assert_eq!(args[0], ("city".to_string(), "The city name.".to_string()));
+        assert_eq!(
+            args[1],
+            ("unit".to_string(), "Celsius or Fahrenheit.".to_string())
+        );
+    }
+
+    #[test]
+    fn struct_names_are_pascal_case() {
+        let ident = syn::Ident::new("get_web_page", Span::call_site());
+        assert_eq!(pascal_case(&ident).to_string(), "GetWebPage");
+    }
+}

@@ -1,0 +1,8 @@
+use weft::prelude::*;
+
+#[tool]
+async fn search(query: String) -> String {
+    query
+}
+
+fn main() {}
