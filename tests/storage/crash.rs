@@ -69,3 +69,28 @@ async fn a_store_in_use_by_another_process_is_a_clear_error() {
     assert!(stdout.contains("is in use by another process"), "{stdout}");
     drop(_held);
 }
+
+#[test]
+fn a_lock_being_released_is_waited_for_not_reported() {
+    let dir = TempDir::new("release");
+    // A handle outside weft's registry, as another process (or a closing one) would hold.
+    let other = sled::open(dir.db()).unwrap();
+    let at_once = SledStorage::builder(dir.db())
+        .lock_wait(std::time::Duration::ZERO)
+        .open();
+    assert!(
+        matches!(at_once, Err(weft::Error::StoreLocked { .. })),
+        "{at_once:?}"
+    );
+    let opener = std::thread::spawn({
+        let db = dir.db();
+        move || {
+            SledStorage::builder(db)
+                .lock_wait(std::time::Duration::from_secs(30))
+                .open()
+        }
+    });
+    drop(other);
+    let opened = opener.join().unwrap();
+    assert!(opened.is_ok(), "{opened:?}");
+}

@@ -21,7 +21,9 @@ use futures::future::BoxFuture;
 
 use crate::Result;
 
-pub use self::sled::{Durability, SledStorage, SledStorageBuilder, DEFAULT_PREFIX};
+pub use self::sled::{
+    Durability, SledStorage, SledStorageBuilder, DEFAULT_LOCK_WAIT, DEFAULT_PREFIX,
+};
 pub use memory::MemoryStorage;
 pub use records::{RunRecord, RunStatus, SessionFilter, WorkflowSession};
 

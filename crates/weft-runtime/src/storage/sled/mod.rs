@@ -6,7 +6,10 @@
 //! rewritten only when it ends; a session's history is never rewritten whole.
 //!
 //! sled allows one process per store: a second process gets [`Error::StoreLocked`]. Within one
-//! process, opening the same path again shares the open database.
+//! process, opening the same path again shares the open database. sled releases its file lock
+//! from a background IO thread a moment after the last handle is dropped, so `open` waits up
+//! to [`SledStorageBuilder::lock_wait`] (default 500 ms) for a lock that is being released
+//! before it reports the store as locked.
 //!
 //! When the store opens, runs left `running` by a process that died are marked
 //! [`RunStatus::Interrupted`].
@@ -16,6 +19,7 @@ mod keys;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use futures::future::{self, BoxFuture};
 use futures::FutureExt;
@@ -69,7 +73,11 @@ pub struct SledStorageBuilder {
     path: PathBuf,
     prefix: String,
     durability: Durability,
+    lock_wait: Duration,
 }
+
+/// How long [`SledStorageBuilder::open`] waits for a lock being released by default.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_millis(500);
 
 struct OpenDb {
     db: sled::Db,
@@ -110,9 +118,18 @@ impl SledStorageBuilder {
         self
     }
 
+    /// How long `open` keeps retrying while another handle holds the store's lock (default
+    /// [`DEFAULT_LOCK_WAIT`]) before it returns [`Error::StoreLocked`]. A store closed a
+    /// moment ago in this process, or by a process that is exiting, opens instead of failing;
+    /// `Duration::ZERO` fails at once.
+    pub fn lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
+        self
+    }
+
     /// Opens (or creates) the store, creating parent directories.
     pub fn open(self) -> Result<SledStorage> {
-        let db = open_db(&self.path)?;
+        let db = open_db(&self.path, self.lock_wait)?;
         let tree = |name: &str| {
             db.db
                 .open_tree(format!("{}{name}", self.prefix))
@@ -142,7 +159,7 @@ impl SledStorageBuilder {
     }
 }
 
-fn open_db(path: &Path) -> Result<Arc<OpenDb>> {
+fn open_db(path: &Path, lock_wait: Duration) -> Result<Arc<OpenDb>> {
     let shown = path.display().to_string();
     std::fs::create_dir_all(path).map_err(|err| {
         Error::Storage(format!(
@@ -150,25 +167,41 @@ fn open_db(path: &Path) -> Result<Arc<OpenDb>> {
         ))
     })?;
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let deadline = Instant::now() + lock_wait;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match open_shared(&canonical, &shown) {
+            Err(Error::StoreLocked { .. }) if Instant::now() < deadline => {
+                // The holder may be releasing it right now (see the module docs).
+                std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// The database at `canonical`: the one already open in this process, or a newly opened one.
+fn open_shared(canonical: &Path, shown: &str) -> Result<Arc<OpenDb>> {
     let mut open = registry().lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(db) = open.get(&canonical).and_then(Weak::upgrade) {
+    if let Some(db) = open.get(canonical).and_then(Weak::upgrade) {
         return Ok(db);
     }
-    let db = sled::open(&canonical).map_err(|err| match err {
+    let db = sled::open(canonical).map_err(|err| match err {
         sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
             Error::StoreLocked {
-                path: shown.clone(),
+                path: shown.to_string(),
             }
         }
         other => Error::Storage(format!("could not open the store `{shown}`: {other}")),
     })?;
     let db = Arc::new(OpenDb {
         db,
-        path: canonical.clone(),
+        path: canonical.to_path_buf(),
         reconciled: Mutex::new(HashSet::new()),
     });
     open.retain(|_, weak| weak.strong_count() > 0);
-    open.insert(canonical, Arc::downgrade(&db));
+    open.insert(canonical.to_path_buf(), Arc::downgrade(&db));
     Ok(db)
 }
 
@@ -184,6 +217,7 @@ impl SledStorage {
             path: path.as_ref().to_path_buf(),
             prefix: DEFAULT_PREFIX.to_string(),
             durability: Durability::default(),
+            lock_wait: DEFAULT_LOCK_WAIT,
         }
     }
 
