@@ -31,12 +31,17 @@ async fn main() -> weft::Result<()> {
     let mut stdout = std::io::stdout();
     let mut events = agent.run_stream(question);
     while let Some(event) = events.next().await {
-        print!("{}", event?.content_text());
-        // A failed flush (closed pipe) is not worth stopping the stream for.
-        let _ = stdout.flush();
+        let delta = event?;
+        // A closed pipe (`| head`) ends the output, not the program with a panic.
+        if write!(stdout, "{}", delta.content_text())
+            .and_then(|()| stdout.flush())
+            .is_err()
+        {
+            return Ok(());
+        }
     }
     drop(events);
-    println!();
+    let _ = writeln!(stdout);
 
     let metrics = &agent.last_response().metrics;
     eprintln!(

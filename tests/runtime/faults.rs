@@ -110,8 +110,8 @@ async fn reset_before_the_first_token_is_retried() {
         let server = FakeLlm::start().await.unwrap();
         server.push(Reply::text("lost").reset_after(0));
         server.push(Reply::text("Second try."));
-        let mut agent = agent(provider, &server);
-        let (items, error) = drain(agent.run_stream("hi")).await;
+        let mut retried = agent(provider, &server);
+        let (items, error) = drain(retried.run_stream("hi")).await;
         assert!(error.is_none(), "{provider:?}: {error:?}");
         assert_eq!(text_of(&items), "Second try.");
         assert_eq!(server.request_count(), 2);
@@ -169,4 +169,34 @@ async fn an_unreachable_server_is_a_network_error_after_retries() {
         .unwrap();
     let err = agent.run("hi").await.unwrap_err();
     assert!(matches!(err, weft::Error::Network { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_stream_cut_before_its_end_marker_is_interrupted_not_a_short_answer() {
+    for provider in BOTH {
+        let server = FakeLlm::start().await.unwrap();
+        server.push(Reply::text("one two three four").truncate_after(2));
+        let mut cut = agent(provider, &server);
+        let (items, error) = drain(cut.run_stream("count")).await;
+        assert!(
+            matches!(error, Some(weft::Error::StreamInterrupted { .. })),
+            "{provider:?}: a clean close mid-answer must not pass for a whole answer: {error:?}"
+        );
+        assert_eq!(text_of(&items), "one two ", "{provider:?}");
+        assert_eq!(
+            server.request_count(),
+            1,
+            "{provider:?}: no retry after output"
+        );
+
+        // Cut before any content: retried, and the retry's answer is whole.
+        let server = FakeLlm::start().await.unwrap();
+        server.push(Reply::text("lost").truncate_after(0));
+        server.push(Reply::text("Second try."));
+        let mut retried = agent(provider, &server);
+        let (items, error) = drain(retried.run_stream("hi")).await;
+        assert!(error.is_none(), "{provider:?}: {error:?}");
+        assert_eq!(text_of(&items), "Second try.");
+        assert_eq!(server.request_count(), 2);
+    }
 }

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod environment;
 mod faults;
 mod offline;
 mod providers;

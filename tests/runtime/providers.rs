@@ -241,3 +241,58 @@ fn the_macro_knows_the_same_providers_as_the_runtime() {
     );
     assert!(stderr.contains(&expected), "{stderr}");
 }
+
+#[tokio::test]
+async fn an_answer_cut_at_the_token_limit_says_so() {
+    for provider in BOTH {
+        for streamed in [true, false] {
+            let server = FakeLlm::start().await.unwrap();
+            server.push(Reply::text("It was the best of").cut_off());
+            let mut agent = agent(provider, &server);
+            let response = if streamed {
+                let (items, error) = drain(agent.run_stream("Tell me a story")).await;
+                assert!(error.is_none(), "{provider:?}: {error:?}");
+                items.last().unwrap().clone()
+            } else {
+                agent.run("Tell me a story").await.unwrap()
+            };
+            assert_eq!(
+                response.finish_reason,
+                Some(weft::FinishReason::Length),
+                "{provider:?} streamed={streamed}"
+            );
+            assert_eq!(response.content.as_text(), "It was the best of");
+        }
+        let server = FakeLlm::start().await.unwrap();
+        let answer = agent(provider, &server).run("hi").await.unwrap();
+        assert_eq!(answer.finish_reason, Some(weft::FinishReason::Stop));
+    }
+}
+
+/// The fake server's pacing reaches the metrics: time to first token is at least the scripted
+/// delay, and the duration covers every chunk's delay (lower bounds only: never flaky).
+#[tokio::test]
+async fn time_to_first_token_and_duration_follow_the_servers_pacing() {
+    for provider in BOTH {
+        let server = FakeLlm::start().await.unwrap();
+        server.push(
+            Reply::chunks(["a", "b", "c", "d"])
+                .ttft(std::time::Duration::from_millis(120))
+                .chunk_delay(std::time::Duration::from_millis(30)),
+        );
+        let mut agent = agent(provider, &server);
+        let (items, error) = drain(agent.run_stream("hi")).await;
+        assert!(error.is_none(), "{provider:?}: {error:?}");
+        let metrics = &items.last().unwrap().metrics;
+        let ttft = metrics.time_to_first_token.unwrap();
+        let duration = metrics.duration.unwrap();
+        assert!(
+            ttft >= std::time::Duration::from_millis(120),
+            "{provider:?}: {ttft:?}"
+        );
+        assert!(
+            duration >= ttft + std::time::Duration::from_millis(90),
+            "{provider:?}: three more chunks 30 ms apart: {duration:?}"
+        );
+    }
+}

@@ -288,32 +288,74 @@ async fn tool_errors_unknown_tools_and_bad_arguments_go_back_to_the_model() {
 
 #[tokio::test]
 async fn tool_call_limit_is_honoured() {
+    for provider in BOTH {
+        let server = FakeLlm::start().await.unwrap();
+        server.push(Reply::tool_calls([
+            ("get_weather", json!({"city": "Paris"})),
+            ("get_weather", json!({"city": "Rome"})),
+        ]));
+        server.push(Reply::text("Paris is sunny; I stopped there."));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut agent = agent_builder(provider, &server)
+            .tools([weather_tool(Arc::clone(&calls))])
+            .tool_call_limit(1)
+            .build()
+            .unwrap();
+        let response = agent.run("Weather in Paris and Rome?").await.unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "{provider:?}: only one call may run"
+        );
+        assert_eq!(
+            response.tools.len(),
+            2,
+            "{provider:?}: the refused call is listed"
+        );
+        assert!(!response.tools[0].is_error && response.tools[1].is_error);
+        assert_eq!(response.content_text(), "Paris is sunny; I stopped there.");
+        let second = &server.requests()[1];
+        // The tools stay in the request (Anthropic refuses tool_use blocks without them);
+        // the model is told to answer in text.
+        assert_eq!(second.tool_names(), ["get_weather"], "{provider:?}");
+        let choice = &second.body["tool_choice"];
+        assert!(
+            choice == "none" || choice["type"] == "none",
+            "{provider:?}: {choice}"
+        );
+        assert!(server.requests()[0].body.get("tool_choice").is_none());
+        let results = tool_results(second);
+        assert_eq!(results.len(), 2, "the refused call still gets an answer");
+        assert!(
+            results[1].1.contains("limit of 1 tool calls"),
+            "{results:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_model_that_ignores_the_tool_call_limit_ends_the_run_instead_of_looping() {
     let server = FakeLlm::start().await.unwrap();
-    server.push(Reply::tool_calls([
-        ("get_weather", json!({"city": "Paris"})),
-        ("get_weather", json!({"city": "Rome"})),
-    ]));
-    server.push(Reply::text("Paris is sunny; I stopped there."));
+    // A model that calls tools on every turn, whatever it is told.
+    for _ in 0..5 {
+        server.push(Reply::tool_call("get_weather", json!({"city": "Paris"})));
+    }
     let calls = Arc::new(AtomicUsize::new(0));
     let mut agent = agent_builder(Provider::OpenAI, &server)
         .tools([weather_tool(Arc::clone(&calls))])
         .tool_call_limit(1)
         .build()
         .unwrap();
-    let response = agent.run("Weather in Paris and Rome?").await.unwrap();
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "only one call may run");
-    assert_eq!(response.tools.len(), 1);
-    assert_eq!(response.content_text(), "Paris is sunny; I stopped there.");
-    let second = &server.requests()[1];
+    let err = agent.run("Weather?").await.unwrap_err();
     assert!(
-        second.tool_names().is_empty(),
-        "no tools are offered once the limit is reached"
+        matches!(err, weft::Error::ToolCallLimit { limit: 1 }),
+        "{err}"
     );
-    let results = tool_results(second);
-    assert_eq!(results.len(), 2, "the refused call still gets an answer");
-    assert!(
-        results[1].1.contains("limit of 1 tool calls"),
-        "{results:?}"
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        server.request_count(),
+        2,
+        "one call run, one refused turn, then stop"
     );
 }
 

@@ -86,6 +86,14 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
 
+    /// The model kept calling tools after the run's `tool_call_limit` was reached and it had
+    /// been told to answer in text.
+    #[error("the model kept calling tools after the limit of {limit} tool calls was reached; raise `tool_call_limit` or tell the agent to answer with what it has")]
+    ToolCallLimit {
+        /// The agent's `tool_call_limit`.
+        limit: usize,
+    },
+
     /// A tool failed in a way that could not be reported back to the model.
     #[error("tool `{name}` failed: {message}")]
     Tool {

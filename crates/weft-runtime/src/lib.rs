@@ -43,8 +43,8 @@ pub use agent::{Agent, AgentBuilder, RetryPolicy};
 pub use error::{Error, Result};
 pub use message::{Message, Role, ToolCall};
 pub use model::{
-    model_from_env, model_from_spec, IntoModel, Model, ModelEvent, ModelRef, ModelRequest,
-    ModelResponse, ModelStream, Usage,
+    model_from_env, model_from_spec, FinishReason, IntoModel, Model, ModelEvent, ModelRef,
+    ModelRequest, ModelResponse, ModelStream, ToolChoice, ToolSpec, Usage,
 };
 pub use providers::{ApiKey, Claude, Offline, Ollama, OpenAIChat};
 pub use response::{Content, Metrics, RunEvent, RunResponse, RunStream, ToolExecution};

@@ -141,6 +141,10 @@ pub struct RunResponse {
     pub tools: Vec<ToolExecution>,
     /// Usage and timing; filled on completed and collected responses.
     pub metrics: Metrics,
+    /// Why the model stopped, on completed and collected responses: `Length` means the answer
+    /// was cut off at the token limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<crate::model::FinishReason>,
     /// Milliseconds since the Unix epoch when the item was made.
     pub created_at: u64,
 }

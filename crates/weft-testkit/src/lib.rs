@@ -3,7 +3,9 @@
 //! An in-process fake LLM server for tests, examples and benchmarks. It speaks the OpenAI Chat
 //! Completions and Anthropic Messages wire formats, streamed (SSE) and not, answers with
 //! scripted [`Reply`]s, injects faults (error statuses with `Retry-After`, connection resets
-//! mid-stream, malformed chunks, stalls), and records every request for assertions. It binds
+//! mid-stream, streams cut before their end marker, malformed chunks, stalls), and records
+//! every request for assertions. Like the real Anthropic API, it refuses (HTTP 400) a Messages
+//! request whose conversation holds tool blocks but which defines no tools. It binds
 //! `127.0.0.1:0`, so tests never collide on a port and never leave the machine.
 //!
 //! ```

@@ -23,6 +23,7 @@ pub struct Reply {
     pub(crate) fault: Option<Fault>,
     pub(crate) ttft: Option<Duration>,
     pub(crate) chunk_delay: Option<Duration>,
+    pub(crate) cut_off: bool,
 }
 
 /// A tool call in a scripted reply.
@@ -52,6 +53,9 @@ pub enum Fault {
     StallAfter(usize),
     /// Send this many content chunks, then a chunk that is not JSON, then the rest.
     MalformedAfter(usize),
+    /// Send this many content chunks, then end the body cleanly, without the end of the
+    /// answer (no finish reason, `[DONE]` or `message_stop`): a proxy that cut the stream.
+    TruncateAfter(usize),
 }
 
 impl Reply {
@@ -62,6 +66,7 @@ impl Reply {
             fault: None,
             ttft: None,
             chunk_delay: None,
+            cut_off: false,
         }
     }
 
@@ -147,6 +152,19 @@ impl Reply {
     /// Sends a chunk that is not JSON after `chunks` content chunks.
     pub fn malformed_after(mut self, chunks: usize) -> Self {
         self.fault = Some(Fault::MalformedAfter(chunks));
+        self
+    }
+
+    /// Ends the body cleanly after `chunks` content chunks, before the answer's end marker.
+    pub fn truncate_after(mut self, chunks: usize) -> Self {
+        self.fault = Some(Fault::TruncateAfter(chunks));
+        self
+    }
+
+    /// Ends the reply as cut off at the token limit (`finish_reason: "length"`, Anthropic's
+    /// `stop_reason: "max_tokens"`).
+    pub fn cut_off(mut self) -> Self {
+        self.cut_off = true;
         self
     }
 

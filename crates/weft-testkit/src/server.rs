@@ -95,6 +95,12 @@ async fn handle(
         let error = json!({ "error": { "message": "the request body is not a JSON object" } });
         return (StatusCode::BAD_REQUEST, Json(error)).into_response();
     }
+    if format == WireFormat::Anthropic {
+        if let Some(message) = wire::anthropic::invalid_request(&request) {
+            let error = json!({ "type": "error", "error": { "type": "invalid_request_error", "message": message } });
+            return (StatusCode::BAD_REQUEST, Json(error)).into_response();
+        }
+    }
     let reply = state.next_reply();
     let model = request["model"]
         .as_str()
@@ -147,6 +153,15 @@ async fn handle(
     };
     match reply.fault {
         Some(Fault::StallAfter(_)) => futures::future::pending().await,
+        Some(Fault::TruncateAfter(_)) => {
+            let text = body.to_string();
+            let half = text.len() / 2;
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                text.as_bytes()[..half].to_vec(),
+            )
+                .into_response()
+        }
         Some(Fault::ResetAfter(_)) => {
             let text = body.to_string();
             let half = text.len() / 2;
@@ -201,9 +216,12 @@ fn timed_body(
     let mut steps = Vec::with_capacity(frames.len() + 1);
     for (position, frame) in frames.into_iter().enumerate() {
         let due = match &fault {
-            Some(Fault::ResetAfter(n) | Fault::StallAfter(n) | Fault::MalformedAfter(n)) => {
-                content_seen >= *n && (frame.content || remaining_content == 0)
-            }
+            Some(
+                Fault::ResetAfter(n)
+                | Fault::StallAfter(n)
+                | Fault::MalformedAfter(n)
+                | Fault::TruncateAfter(n),
+            ) => content_seen >= *n && (frame.content || remaining_content == 0),
             _ => false,
         };
         if due {
@@ -216,6 +234,7 @@ fn timed_body(
                     steps.push(Step::Stall);
                     break;
                 }
+                Some(Fault::TruncateAfter(_)) => break,
                 Some(Fault::MalformedAfter(_)) => steps.push(Step::Send(
                     Bytes::from_static(b"data: {\"choices\": [not json\n\n"),
                     Duration::ZERO,

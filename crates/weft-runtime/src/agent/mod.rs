@@ -22,10 +22,12 @@ use futures::{Stream, StreamExt};
 use tracing_futures::Instrument;
 
 use crate::message::Message;
-use crate::model::{ModelEvent, ModelRef, ModelRequest, ToolCallAssembler, ToolSpec};
+use crate::model::{
+    FinishReason, ModelEvent, ModelRef, ModelRequest, ToolCallAssembler, ToolChoice, ToolSpec,
+};
 use crate::response::{Content, RunEvent, RunResponse, RunStream, ToolExecution};
 use crate::tool::Tool;
-use crate::Result;
+use crate::{Error, Result};
 
 pub use builder::{AgentBuilder, DEFAULT_HISTORY_RUNS};
 use prompt::PastRun;
@@ -157,7 +159,8 @@ impl Agent {
                 let tools_allowed = config.tool_call_limit.is_none_or(|limit| calls_made < limit);
                 let request = ModelRequest {
                     messages: messages.clone(),
-                    tools: if tools_allowed { config.tool_specs.clone() } else { Vec::new() },
+                    tools: config.tool_specs.clone(),
+                    tool_choice: if tools_allowed { ToolChoice::Auto } else { ToolChoice::None },
                 };
                 self.last.metrics.model_calls += 1;
                 let call_span = tracing::info_span!("model.call", provider = config.model.provider(), model = config.model.id(), call = self.last.metrics.model_calls);
@@ -180,13 +183,20 @@ impl Agent {
                         }
                         ModelEvent::ToolCall(delta) => calls.push(delta),
                         ModelEvent::Usage(usage) => self.last.metrics.add_usage(usage),
-                        ModelEvent::Finish(_) => {}
+                        ModelEvent::Finish(reason) => self.last.finish_reason = Some(reason),
                     }
                 }
                 if calls.is_empty() {
                     break;
                 }
                 let calls = calls.finish();
+                if !tools_allowed {
+                    // The model was told to answer in text and called tools anyway: stop
+                    // rather than loop.
+                    Err(Error::ToolCallLimit {
+                        limit: config.tool_call_limit.unwrap_or_default(),
+                    })?;
+                }
                 messages.push(Message::assistant_with_tools(turn_text, calls.clone()));
                 let budget = config.tool_call_limit.map_or(calls.len(), |limit| limit.saturating_sub(calls_made));
                 let (to_run, refused) = calls.split_at(budget.min(calls.len()));
@@ -201,21 +211,20 @@ impl Agent {
                 }
                 let executions = tools::run_all(&config.tools, to_run).await;
                 calls_made += executions.len();
-                for execution in executions {
+                let refused = refused.iter().map(|call| {
+                    let limit = config.tool_call_limit.unwrap_or_default();
+                    tracing::debug!(tool = %call.name, limit, "tool call refused: limit reached");
+                    tools::refused(call, limit)
+                });
+                for execution in executions.into_iter().chain(refused.collect::<Vec<_>>()) {
                     let result = execution.result.clone().unwrap_or_default();
                     messages.push(Message::tool_result(execution.id.clone(), result, execution.is_error));
                     self.last.tools.push(execution.clone());
                     yield self.item(RunEvent::ToolCallCompleted, Content::default(), vec![execution]);
                 }
-                for call in refused {
-                    let limit = config.tool_call_limit.unwrap_or_default();
-                    tracing::debug!(tool = %call.name, limit, "tool call refused: limit reached");
-                    messages.push(Message::tool_result(
-                        call.id.clone(),
-                        format!("error: not run, the limit of {limit} tool calls for this run was reached; answer with what you have"),
-                        true,
-                    ));
-                }
+            }
+            if self.last.finish_reason == Some(FinishReason::Length) {
+                tracing::warn!("the answer was cut off at the model's token limit (finish reason `length`); raise `max_tokens`");
             }
             self.last.metrics.duration = Some(started.elapsed());
             self.last.created_at = crate::response::now_millis();

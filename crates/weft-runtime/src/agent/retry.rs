@@ -3,9 +3,10 @@
 //! Policy: HTTP 408/409/429/5xx, network errors and timeouts are retried with exponential
 //! backoff and full jitter, or after exactly the `Retry-After` the provider asked for, up to
 //! `retries` times, and **only while the call has not yielded any content** (text or a
-//! tool-call piece; usage is not content). Once content went out, a failure ends the call with a typed error: a retry would duplicate tokens the caller
-//! already has (an Agno bug). A broken connection after that point is
-//! [`Error::StreamInterrupted`].
+//! tool-call piece; usage is not content). Once content went out, a failure ends the call with
+//! a typed error: a retry would duplicate tokens the caller already has (an Agno bug). A broken
+//! or cut connection after that point is [`Error::StreamInterrupted`]. Usage reported by an
+//! attempt that is then retried is dropped, so tokens are counted once.
 
 use std::time::Duration;
 
@@ -87,12 +88,21 @@ pub(crate) fn call(
             };
             let mut yielded = false;
             let mut retry_in = None;
+            // Usage reported before any content (Anthropic's `message_start`) is held back
+            // until the attempt is known to stand, so a retried attempt is not counted twice.
+            let mut held_usage = Vec::new();
             while let Some(event) = events.next().await {
                 match event {
+                    Ok(event @ ModelEvent::Usage(_)) if !yielded => held_usage.push(event),
                     Ok(event) => {
-                        // Usage and finish events carry no content: a retry after them
-                        // cannot duplicate anything the caller has.
-                        yielded |= matches!(event, ModelEvent::Text(_) | ModelEvent::ToolCall(_));
+                        // Finish events carry no content: a retry after them cannot duplicate
+                        // anything the caller has.
+                        if matches!(event, ModelEvent::Text(_) | ModelEvent::ToolCall(_)) {
+                            yielded = true;
+                            for usage in held_usage.drain(..) {
+                                yield Ok(usage);
+                            }
+                        }
                         yield Ok(event);
                     }
                     Err(err) if !yielded && err.is_retryable() => {
@@ -103,6 +113,7 @@ pub(crate) fn call(
                             }
                             None => yield Err(err),
                         }
+                        held_usage.clear();
                         break;
                     }
                     Err(Error::Network { provider, message }) => {
@@ -114,6 +125,9 @@ pub(crate) fn call(
                         break;
                     }
                 }
+            }
+            for usage in held_usage {
+                yield Ok(usage);
             }
             match retry_in {
                 Some(delay) => {

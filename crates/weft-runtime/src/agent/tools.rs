@@ -20,6 +20,21 @@ pub(crate) async fn run_all(tools: &[Arc<dyn Tool>], calls: &[ToolCall]) -> Vec<
     futures::future::join_all(calls.iter().map(|call| run_one(tools, call))).await
 }
 
+/// The execution of a call that was not run because the run's `tool_call_limit` was reached;
+/// its result tells the model to answer with what it has.
+pub(crate) fn refused(call: &ToolCall, limit: usize) -> ToolExecution {
+    ToolExecution {
+        id: call.id.clone(),
+        name: call.name.clone(),
+        arguments: call.arguments.clone(),
+        result: Some(format!(
+            "error: not run, the limit of {limit} tool calls for this run was reached; answer with what you have"
+        )),
+        is_error: true,
+        duration: None,
+    }
+}
+
 async fn run_one(tools: &[Arc<dyn Tool>], call: &ToolCall) -> ToolExecution {
     let started = Instant::now();
     let (result, is_error) = match tools.iter().find(|tool| tool.name() == call.name) {

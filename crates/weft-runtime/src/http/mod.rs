@@ -35,13 +35,60 @@ pub(crate) async fn send(
         return Ok(response);
     }
     let retry_after = retry_after(response.headers());
-    let body = response.text().await.unwrap_or_default();
+    let body = error_body(response).await;
     Err(Error::Provider {
         provider,
         status: status.as_u16(),
         message: error_message(&body),
         retry_after,
     })
+}
+
+/// The most of an error body weft reads: enough for any provider's message, and bounded
+/// whatever a misbehaving server sends.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Reads at most [`MAX_ERROR_BODY`] bytes of an error response (lossy UTF-8).
+async fn error_body(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= MAX_ERROR_BODY {
+            body.truncate(MAX_ERROR_BODY);
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// An endpoint as it may appear in logs: without user info (`https://user:pass@…`) or query
+/// string, where some gateways put keys.
+pub(crate) fn loggable_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            if !parsed.username().is_empty() || parsed.password().is_some() {
+                let _ = parsed.set_username("redacted");
+                let _ = parsed.set_password(None);
+            }
+            parsed.set_query(None);
+            parsed.to_string()
+        }
+        Err(_) => "(unparsable URL)".to_string(),
+    }
+}
+
+/// A header value for a secret: marked sensitive, so HTTP tooling never prints it.
+pub(crate) fn secret_header(
+    provider: &'static str,
+    secret: &str,
+) -> Result<reqwest::header::HeaderValue, Error> {
+    let mut value = reqwest::header::HeaderValue::from_str(secret).map_err(|_| {
+        Error::Config(format!(
+            "the {provider} API key contains characters an HTTP header cannot carry (a newline?)"
+        ))
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// Maps a transport failure (connect, read, timeout) to a typed error. The text includes the
@@ -126,6 +173,20 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::ZERO));
         headers.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn urls_are_logged_without_credentials_or_query() {
+        assert_eq!(
+            loggable_url("https://me:sk-secret@gateway.example/v1?key=sk-2"),
+            "https://redacted@gateway.example/v1"
+        );
+        assert_eq!(
+            loggable_url("http://127.0.0.1:8080/v1/chat/completions"),
+            "http://127.0.0.1:8080/v1/chat/completions"
+        );
+        assert!(secret_header("openai", "sk\nbad").is_err());
+        assert!(secret_header("openai", "sk-fine").unwrap().is_sensitive());
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! Bytes go through `eventsource-stream`, which follows the WHATWG grammar: events split at any
 //! byte (including inside a UTF-8 code point or between `\r` and `\n`), CRLF, CR or LF line
 //! ends, comments and keep-alives (`: ping`), `event:`/`data:`/`id:` fields and unknown
-//! fields. On top of it this module stops at OpenAI's `data: [DONE]` sentinel and maps every
-//! failure to a typed [`Error`].
+//! fields. On top of it this module stops after OpenAI's `data: [DONE]` sentinel (yielded
+//! last, so the caller knows the stream ended properly) and maps every failure to a typed
+//! [`Error`].
 
 use futures::{Stream, StreamExt};
 
@@ -19,7 +20,26 @@ pub struct SseEvent {
     pub data: String,
 }
 
-/// Decodes a byte stream into events, ending at `data: [DONE]` or at the end of the bytes.
+impl SseEvent {
+    /// Whether this is OpenAI's `data: [DONE]` end-of-stream sentinel.
+    pub fn is_done(&self) -> bool {
+        self.data.trim() == "[DONE]"
+    }
+}
+
+/// The error for a body that ended cleanly before the provider's end-of-stream marker: the
+/// answer is incomplete. It is a [`Error::Network`] failure, so it is retried when nothing had
+/// reached the caller yet and becomes [`Error::StreamInterrupted`] otherwise.
+pub fn ended_early(provider: &'static str) -> Error {
+    Error::Network {
+        provider,
+        message: "the connection closed before the end of the answer (no end-of-stream marker)"
+            .to_string(),
+    }
+}
+
+/// Decodes a byte stream into events, ending after `data: [DONE]` (which is yielded, see
+/// [`SseEvent::is_done`]) or at the end of the bytes.
 ///
 /// `transport` turns a transport failure of the byte stream into a typed error.
 pub fn decode<S, B, E>(
@@ -49,9 +69,12 @@ where
                 message: format!("the event stream is malformed: {err}"),
             }),
         })
-        .take_while(|item| {
-            let done = matches!(item, Ok(event) if event.data.trim() == "[DONE]");
-            futures::future::ready(!done)
+        .scan(false, |done, item| {
+            if *done {
+                return futures::future::ready(None);
+            }
+            *done = matches!(&item, Ok(event) if event.is_done());
+            futures::future::ready(Some(item))
         })
 }
 
@@ -76,7 +99,8 @@ mod tests {
     #[test]
     fn done_ends_the_stream() {
         let got = events(&[b"data: a\n\ndata: [DONE]\n\ndata: after\n\n"]);
-        assert_eq!(got, vec![event("message", "a")]);
+        assert_eq!(got, vec![event("message", "a"), event("message", "[DONE]")]);
+        assert!(got[1].is_done());
     }
 
     #[test]

@@ -69,6 +69,20 @@ pub struct ModelRequest {
     pub messages: Vec<Message>,
     /// Tools the model may call; empty for none.
     pub tools: Vec<ToolSpec>,
+    /// Whether the model may call `tools` now. Once a conversation holds tool calls, the tools
+    /// stay in the request (Anthropic requires it) and `ToolChoice::None` forbids new calls.
+    pub tool_choice: ToolChoice,
+}
+
+/// Whether the model may call the request's tools.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ToolChoice {
+    /// The model decides.
+    #[default]
+    Auto,
+    /// The model must answer in text (`tool_choice: "none"`); used once `tool_call_limit` is
+    /// reached.
+    None,
 }
 
 /// Token usage reported by one model call (or part of one: usage events add up).

@@ -13,6 +13,7 @@ const OLLAMA: Flavour = Flavour {
     base_var: "OLLAMA_HOST",
     default_base: "http://localhost:11434",
     path_prefix: "/v1",
+    default_port: Some(11434),
 };
 
 /// A model served by Ollama. No key is needed; the host comes from `OLLAMA_HOST` (default

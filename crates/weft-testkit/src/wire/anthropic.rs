@@ -6,7 +6,9 @@ use super::{argument_pieces, Frame};
 use crate::reply::Reply;
 
 fn stop_reason(reply: &Reply) -> &'static str {
-    if reply.tool_calls.is_empty() {
+    if reply.cut_off {
+        "max_tokens"
+    } else if reply.tool_calls.is_empty() {
         "end_turn"
     } else {
         "tool_use"
@@ -15,6 +17,24 @@ fn stop_reason(reply: &Reply) -> &'static str {
 
 fn output_tokens(reply: &Reply) -> u64 {
     (reply.text.len() + reply.tool_calls.len()) as u64
+}
+
+/// What the real API answers with HTTP 400 and this fake does too: `tool_use` or
+/// `tool_result` blocks in the conversation while the request defines no tools.
+pub(crate) fn invalid_request(request: &Value) -> Option<String> {
+    let has_tools = request["tools"]
+        .as_array()
+        .is_some_and(|tools| !tools.is_empty());
+    let uses_tools = request["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|message| message["content"].as_array())
+        .flatten()
+        .any(|block| block["type"] == "tool_use" || block["type"] == "tool_result");
+    (uses_tools && !has_tools).then(|| {
+        "Requests which include `tool_use` or `tool_result` blocks must define tools.".to_string()
+    })
 }
 
 /// The frames of a streamed reply.

@@ -6,7 +6,9 @@ use super::{argument_pieces, Frame};
 use crate::reply::Reply;
 
 fn finish_reason(reply: &Reply) -> &'static str {
-    if reply.tool_calls.is_empty() {
+    if reply.cut_off {
+        "length"
+    } else if reply.tool_calls.is_empty() {
         "stop"
     } else {
         "tool_calls"

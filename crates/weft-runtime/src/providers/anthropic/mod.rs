@@ -50,12 +50,12 @@ impl Claude {
             "{}/v1/messages",
             self.settings.base_url(BASE_VAR, DEFAULT_BASE)
         );
-        tracing::debug!(provider = PROVIDER, model = %self.settings.model_id, %url, stream, "sending messages request");
+        tracing::debug!(provider = PROVIDER, model = %self.settings.model_id, url = %http::loggable_url(&url), stream, "sending messages request");
         let http_request = self
             .settings
             .client()?
             .post(url)
-            .header("x-api-key", key.expose())
+            .header("x-api-key", http::secret_header(PROVIDER, key.expose())?)
             .header("anthropic-version", API_VERSION)
             .json(&request::body(&self.settings, request, stream));
         http::send(PROVIDER, http_request, self.settings.timeout).await

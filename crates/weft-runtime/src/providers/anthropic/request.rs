@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::DEFAULT_MAX_TOKENS;
 use crate::message::{Message, Role};
-use crate::model::ModelRequest;
+use crate::model::{ModelRequest, ToolChoice};
 use crate::providers::Settings;
 
 /// The JSON body for `POST /v1/messages`.
@@ -40,6 +40,9 @@ pub(crate) fn body(settings: &Settings, request: &ModelRequest, stream: bool) ->
             })
             .collect();
         body.insert("tools".into(), tools);
+        if request.tool_choice == ToolChoice::None {
+            body.insert("tool_choice".into(), json!({ "type": "none" }));
+        }
     }
     if let Some(temperature) = settings.temperature {
         body.insert("temperature".into(), json!(temperature));
@@ -118,9 +121,16 @@ mod tests {
                 Message::tool_result("a", "sunny", false),
                 Message::tool_result("b", "boom", true),
             ],
-            tools: vec![],
+            tools: vec![crate::model::ToolSpec {
+                name: "weather".into(),
+                description: "Weather now".into(),
+                parameters: json!({"type": "object"}),
+            }],
+            tool_choice: ToolChoice::None,
         };
         let body = body(&Settings::new("claude"), &request, false);
+        assert_eq!(body["tools"][0]["input_schema"]["type"], "object");
+        assert_eq!(body["tool_choice"]["type"], "none");
         assert_eq!(body["system"], "be brief");
         assert_eq!(body["max_tokens"], DEFAULT_MAX_TOKENS);
         let messages = body["messages"].as_array().unwrap();

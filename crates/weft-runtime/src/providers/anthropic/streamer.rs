@@ -83,7 +83,9 @@ struct WireError {
     message: String,
 }
 
-/// Decodes a streamed response body into model events.
+/// Decodes a streamed response body into model events. A body that ends before
+/// `message_stop` (or a `stop_reason`) is incomplete: its last item is
+/// [`sse::ended_early`]'s error. Decoding stops at the first error.
 pub(crate) fn decode<S, B, E>(
     bytes: S,
     transport: impl Fn(E) -> Error + Send + 'static,
@@ -93,13 +95,31 @@ where
     B: AsRef<[u8]> + Send,
     E: Send,
 {
-    sse::decode(PROVIDER, bytes, transport).flat_map(|event| {
-        let events = match event.and_then(|event| parse_event(&event.data)) {
-            Ok(events) => events.into_iter().map(Ok).collect(),
-            Err(err) => vec![Err(err)],
-        };
-        futures::stream::iter(events)
-    })
+    async_stream::stream! {
+        let mut sse = std::pin::pin!(sse::decode(PROVIDER, bytes, transport));
+        let mut finished = false;
+        while let Some(event) = sse.next().await {
+            let parsed = event.and_then(|event| {
+                finished |= event.event == "message_stop";
+                parse_event(&event.data)
+            });
+            match parsed {
+                Ok(events) => {
+                    for event in events {
+                        finished |= matches!(event, ModelEvent::Finish(_));
+                        yield Ok(event);
+                    }
+                }
+                Err(err) => {
+                    yield Err(err);
+                    return;
+                }
+            }
+        }
+        if !finished {
+            yield Err(sse::ended_early(PROVIDER));
+        }
+    }
 }
 
 /// Parses one event's `data:` payload (its `type` field names the event).
@@ -229,5 +249,17 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, Error::Provider { status: 529, .. }));
         assert!(err.is_retryable());
+    }
+
+    #[test]
+    fn a_body_that_ends_before_message_stop_is_an_error() {
+        let cut = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"half\"}}\n\n";
+        let stream = futures::stream::iter([Ok::<_, ()>(cut.as_bytes().to_vec())]);
+        let events: Vec<_> = block_on(decode(stream, |_| Error::Cancelled).collect());
+        assert!(matches!(&events[0], Ok(ModelEvent::Text(t)) if t == "half"));
+        assert!(
+            matches!(&events[1], Err(Error::Network { message, .. }) if message.contains("end-of-stream")),
+            "{events:?}"
+        );
     }
 }

@@ -27,6 +27,9 @@ pub(crate) struct Flavour {
     pub default_base: &'static str,
     /// Appended to the endpoint before `/chat/completions`.
     pub path_prefix: &'static str,
+    /// The port of an endpoint given without one (`OLLAMA_HOST=0.0.0.0` means port 11434,
+    /// as for Ollama itself); `None` keeps the scheme's default.
+    pub default_port: Option<u16>,
 }
 
 const OPENAI: Flavour = Flavour {
@@ -35,6 +38,7 @@ const OPENAI: Flavour = Flavour {
     base_var: "OPENAI_BASE_URL",
     default_base: "https://api.openai.com/v1",
     path_prefix: "",
+    default_port: None,
 };
 
 /// An OpenAI chat model (`POST {base}/chat/completions`).
@@ -76,6 +80,10 @@ impl OpenAIChat {
         } else {
             format!("http://{base}")
         };
+        let base = match self.flavour.default_port {
+            Some(port) if !has_port(&base) => format!("{base}:{port}"),
+            _ => base,
+        };
         format!("{base}{}/chat/completions", self.flavour.path_prefix)
     }
 
@@ -87,17 +95,29 @@ impl OpenAIChat {
             None => self.settings.api_key.clone(),
         };
         let url = self.url();
-        tracing::debug!(provider, model = %self.settings.model_id, %url, stream, "sending chat completion");
+        tracing::debug!(provider, model = %self.settings.model_id, url = %http::loggable_url(&url), stream, "sending chat completion");
         let mut http_request =
             self.settings
                 .client()?
                 .post(url)
                 .json(&request::body(&self.settings, request, stream));
         if let Some(key) = key {
-            http_request = http_request.bearer_auth(key.expose());
+            let bearer = format!("Bearer {}", key.expose());
+            http_request = http_request.header(
+                reqwest::header::AUTHORIZATION,
+                http::secret_header(provider, &bearer)?,
+            );
         }
         http::send(provider, http_request, self.settings.timeout).await
     }
+}
+
+/// Whether `scheme://host[:port]` names a port (IPv6 hosts are bracketed).
+fn has_port(base: &str) -> bool {
+    let authority = base.split_once("://").map_or(base, |(_, rest)| rest);
+    let authority = authority.split('/').next().unwrap_or(authority);
+    let host_end = authority.rfind(']').unwrap_or(0);
+    authority[host_end..].contains(':')
 }
 
 impl Model for OpenAIChat {
@@ -136,5 +156,40 @@ impl Model for OpenAIChat {
             response::parse(provider, &body)
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_get_the_flavours_default_port_only_when_they_name_none() {
+        let ollama = Flavour {
+            default_port: Some(11434),
+            path_prefix: "/v1",
+            ..OPENAI
+        };
+        let url = |base: &str, flavour: &'static Flavour| {
+            OpenAIChat::with_flavour("m", flavour).base_url(base).url()
+        };
+        let ollama: &'static Flavour = Box::leak(Box::new(ollama));
+        assert_eq!(
+            url("0.0.0.0", ollama),
+            "http://0.0.0.0:11434/v1/chat/completions"
+        );
+        assert_eq!(
+            url("http://box:8000/", ollama),
+            "http://box:8000/v1/chat/completions"
+        );
+        assert_eq!(
+            url("http://[::1]", ollama),
+            "http://[::1]:11434/v1/chat/completions"
+        );
+        assert_eq!(url("[::1]:9", ollama), "http://[::1]:9/v1/chat/completions");
+        assert_eq!(
+            url("https://api.x.ai/v1", &OPENAI),
+            "https://api.x.ai/v1/chat/completions"
+        );
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::message::{Message, Role};
-use crate::model::ModelRequest;
+use crate::model::{ModelRequest, ToolChoice};
 use crate::providers::Settings;
 
 /// The JSON body for `POST /chat/completions`.
@@ -30,6 +30,9 @@ pub(crate) fn body(settings: &Settings, request: &ModelRequest, stream: bool) ->
             })
             .collect();
         body.insert("tools".into(), tools);
+        if request.tool_choice == ToolChoice::None {
+            body.insert("tool_choice".into(), json!("none"));
+        }
     }
     if let Some(temperature) = settings.temperature {
         body.insert("temperature".into(), json!(temperature));
@@ -105,8 +108,10 @@ mod tests {
                 description: "Weather now".into(),
                 parameters: json!({"type": "object"}),
             }],
+            tool_choice: ToolChoice::Auto,
         };
         let body = body(&Settings::new("gpt-4o"), &request, true);
+        assert!(body.get("tool_choice").is_none());
         assert_eq!(body["messages"][2]["content"], Value::Null);
         assert_eq!(
             body["messages"][2]["tool_calls"][0]["function"]["name"],
@@ -116,5 +121,13 @@ mod tests {
         assert_eq!(body["messages"][3]["tool_call_id"], "call_1");
         assert_eq!(body["tools"][0]["function"]["parameters"]["type"], "object");
         assert_eq!(body["stream_options"]["include_usage"], true);
+
+        let limited = ModelRequest {
+            tool_choice: ToolChoice::None,
+            ..request
+        };
+        let body = super::body(&Settings::new("gpt-4o"), &limited, true);
+        assert_eq!(body["tool_choice"], "none");
+        assert_eq!(body["tools"][0]["function"]["name"], "weather");
     }
 }

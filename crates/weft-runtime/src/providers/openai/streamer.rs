@@ -55,7 +55,9 @@ struct FunctionPiece {
     arguments: Option<String>,
 }
 
-/// Decodes a streamed response body into model events.
+/// Decodes a streamed response body into model events. A body that ends without `[DONE]` or
+/// a finish reason is incomplete: its last item is [`sse::ended_early`]'s error. Decoding stops
+/// at the first error.
 pub(crate) fn decode<S, B, E>(
     provider: &'static str,
     bytes: S,
@@ -66,20 +68,76 @@ where
     B: AsRef<[u8]> + Send,
     E: Send,
 {
-    sse::decode(provider, bytes, transport).flat_map(move |event| {
-        let events = match event {
-            Ok(event) => match parse_chunk(provider, &event.data) {
-                Ok(events) => events.into_iter().map(Ok).collect(),
-                Err(err) => vec![Err(err)],
-            },
-            Err(err) => vec![Err(err)],
+    async_stream::stream! {
+        let mut sse = std::pin::pin!(sse::decode(provider, bytes, transport));
+        let mut slots = Slots::default();
+        let mut finished = false;
+        while let Some(event) = sse.next().await {
+            let parsed = event.and_then(|event| {
+                if event.is_done() {
+                    finished = true;
+                    return Ok(Vec::new());
+                }
+                parse_chunk_with(provider, &event.data, &mut slots)
+            });
+            match parsed {
+                Ok(events) => {
+                    for event in events {
+                        finished |= matches!(event, ModelEvent::Finish(_));
+                        yield Ok(event);
+                    }
+                }
+                Err(err) => {
+                    yield Err(err);
+                    return;
+                }
+            }
+        }
+        if !finished {
+            yield Err(sse::ended_early(provider));
+        }
+    }
+}
+
+/// Gives every tool-call piece the slot of the call it belongs to. OpenAI sends an `index`;
+/// some compatible servers omit it and send each call whole, so without an index a piece with
+/// a new `id` starts a new call and a piece without one continues the last call.
+#[derive(Default)]
+pub(crate) struct Slots {
+    by_id: Vec<(String, usize)>,
+    last: usize,
+    next: usize,
+}
+
+impl Slots {
+    fn slot(&mut self, index: Option<usize>, id: Option<&str>) -> usize {
+        let known = id.and_then(|id| self.by_id.iter().find(|(k, _)| k == id).map(|(_, s)| *s));
+        let slot = match (index, id) {
+            (Some(index), _) => index,
+            (None, Some(_)) => known.unwrap_or(self.next),
+            (None, None) => self.last,
         };
-        futures::stream::iter(events)
-    })
+        if let (Some(id), None) = (id, known) {
+            self.by_id.push((id.to_string(), slot));
+        }
+        self.last = slot;
+        self.next = self.next.max(slot + 1);
+        slot
+    }
+}
+
+/// Parses one `data:` payload on its own (tool-call pieces without `index` start at slot 0).
+#[cfg(test)]
+pub(crate) fn parse_chunk(provider: &'static str, data: &str) -> Result<Vec<ModelEvent>> {
+    parse_chunk_with(provider, data, &mut Slots::default())
 }
 
 /// Parses one `data:` payload.
-pub(crate) fn parse_chunk(provider: &'static str, data: &str) -> Result<Vec<ModelEvent>> {
+fn parse_chunk_with(
+    provider: &'static str,
+    data: &str,
+    slots: &mut Slots,
+) -> Result<Vec<ModelEvent>> {
     let chunk: Chunk = serde_json::from_str(data).map_err(|err| Error::InvalidResponse {
         provider,
         message: format!("unreadable stream chunk ({err}): {}", preview(data)),
@@ -103,13 +161,13 @@ pub(crate) fn parse_chunk(provider: &'static str, data: &str) -> Result<Vec<Mode
             if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
                 events.push(ModelEvent::Text(text));
             }
-            for (position, piece) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
+            for piece in delta.tool_calls.unwrap_or_default() {
                 let function = piece.function.unwrap_or(FunctionPiece {
                     name: None,
                     arguments: None,
                 });
                 events.push(ModelEvent::ToolCall(ToolCallDelta {
-                    index: piece.index.unwrap_or(position),
+                    index: slots.slot(piece.index, piece.id.as_deref()),
                     id: piece.id,
                     name: function.name,
                     arguments: function.arguments.unwrap_or_default(),
@@ -200,6 +258,43 @@ mod tests {
         assert_eq!(odd, vec![ModelEvent::Text("a".into())]);
         let null_choices = parse_chunk("openai", r#"{"choices":null}"#).unwrap();
         assert!(null_choices.is_empty());
+    }
+
+    #[test]
+    fn tool_calls_without_index_are_told_apart_by_id() {
+        let stream = concat!(
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"a\",\"function\":{\"name\":\"one\",\"arguments\":\"{}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"id\":\"b\",\"function\":{\"name\":\"two\",\"arguments\":\"{\\\"x\\\"\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\":1}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+        );
+        let calls = calls_of(&decode_chunks(vec![stream.as_bytes().to_vec()]));
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        assert_eq!(
+            (calls[0].name.as_str(), calls[0].arguments.as_str()),
+            ("one", "{}")
+        );
+        assert_eq!(
+            (calls[1].name.as_str(), calls[1].arguments.as_str()),
+            ("two", r#"{"x":1}"#)
+        );
+    }
+
+    #[test]
+    fn a_body_that_ends_without_an_end_marker_is_an_error() {
+        let cut = "data: {\"choices\":[{\"delta\":{\"content\":\"half an\"}}]}\n\n";
+        let stream = futures::stream::iter([Ok::<_, ()>(cut.as_bytes().to_vec())]);
+        let events: Vec<_> = block_on(decode("openai", stream, |_| Error::Cancelled).collect());
+        assert!(matches!(&events[0], Ok(ModelEvent::Text(t)) if t == "half an"));
+        assert!(
+            matches!(&events[1], Err(Error::Network { message, .. }) if message.contains("end-of-stream")),
+            "{events:?}"
+        );
+        // `[DONE]` alone (no finish reason) is a proper end.
+        let done = format!("{cut}data: [DONE]\n\n");
+        let stream = futures::stream::iter([Ok::<_, ()>(done.into_bytes())]);
+        let events: Vec<_> = block_on(decode("openai", stream, |_| Error::Cancelled).collect());
+        assert_eq!(events.len(), 1);
     }
 
     #[test]
