@@ -115,6 +115,17 @@ async fn reset_before_the_first_token_is_retried() {
         assert!(error.is_none(), "{provider:?}: {error:?}");
         assert_eq!(text_of(&items), "Second try.");
         assert_eq!(server.request_count(), 2);
+
+        // Anthropic reports input tokens before the first token: the failed attempt's usage
+        // must not be counted on top of the retry's.
+        let clean = FakeLlm::start().await.unwrap();
+        clean.push(Reply::text("Second try."));
+        let (clean_items, _) = drain(agent(provider, &clean).run_stream("hi")).await;
+        assert_eq!(
+            items.last().unwrap().metrics.input_tokens,
+            clean_items.last().unwrap().metrics.input_tokens,
+            "{provider:?}: usage counted once"
+        );
     }
 }
 
