@@ -109,3 +109,39 @@ async fn interleaved_workflow_runs_merge_disjoint_changes_and_report_real_confli
     let runs = storage.read_runs("shared").await.unwrap();
     assert_eq!(runs.last().unwrap().status, weft::RunStatus::Failed);
 }
+
+/// A rename by another instance while a run is in flight survives the run's save.
+#[tokio::test]
+async fn a_rename_during_a_run_is_not_overwritten_by_its_save() {
+    let dir = TempDir::new("rename-race");
+    let storage: StorageRef = Arc::new(SledStorage::open(dir.db()).unwrap());
+    let build = || {
+        Notes::builder()
+            .session_id("shared")
+            .user_id("ada")
+            .storage(storage.clone())
+            .build()
+            .unwrap()
+    };
+    let (mut a, mut b) = (build(), build());
+    a.run("colour=red".to_string()).await.unwrap();
+    {
+        let mut run = a.run_stream("size=large".to_string());
+        assert_eq!(
+            run.next().await.unwrap().unwrap().event,
+            RunEvent::WorkflowStarted,
+            "the run has read the session"
+        );
+        b.rename_session("Renamed meanwhile").await.unwrap();
+        while let Some(item) = run.next().await {
+            item.unwrap();
+        }
+    }
+    let stored = storage.read_session("shared").await.unwrap().unwrap();
+    assert_eq!(stored.session_name.as_deref(), Some("Renamed meanwhile"));
+    assert_eq!(
+        stored.session_state,
+        serde_json::json!({"colour": "red", "size": "large"})
+    );
+    assert_eq!(stored.user_id.as_deref(), Some("ada"));
+}

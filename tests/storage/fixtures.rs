@@ -30,6 +30,22 @@ impl Drop for TempDir {
     }
 }
 
+/// Opens the store's database with sled itself, behind weft's back. sled frees the lock of a
+/// store dropped a moment ago from a background thread, so this waits for it (bounded).
+pub fn open_raw(path: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(err) if std::time::Instant::now() < deadline => {
+                assert!(err.to_string().contains("could not acquire lock"), "{err}");
+                std::thread::yield_now();
+            }
+            Err(err) => panic!("{err}"),
+        }
+    }
+}
+
 pub fn session(id: &str, workflow: &str, user: Option<&str>, updated_at: u64) -> WorkflowSession {
     WorkflowSession {
         session_id: id.into(),

@@ -200,7 +200,7 @@ async fn corrupt_records_are_typed_errors_naming_the_key() {
     }
     {
         // Write behind weft's back with sled itself.
-        let db = sled::open(dir.db()).unwrap();
+        let db = open_raw(&dir.db());
         db.open_tree("weft_sessions")
             .unwrap()
             .insert("bad", &b"\x00garbage\xff"[..])
@@ -229,7 +229,8 @@ async fn corrupt_records_are_typed_errors_naming_the_key() {
         .unwrap_err();
     assert!(matches!(err, weft::Error::Corrupt { .. }));
 
-    // A workflow on the corrupt session reports it and writes nothing over it.
+    // A workflow on the corrupt session reports it, as a `RunError` item then the error, and
+    // writes nothing over it.
     let mut notes = Notes::builder()
         .session_id("bad")
         .storage(store.clone())
@@ -237,8 +238,26 @@ async fn corrupt_records_are_typed_errors_naming_the_key() {
         .unwrap();
     let err = notes.run("a=1".to_string()).await.unwrap_err();
     assert!(matches!(err, weft::Error::Corrupt { .. }), "{err}");
+    let items: Vec<_> = notes.run_stream("a=1".to_string()).collect().await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    let first = items[0].as_ref().unwrap();
+    assert_eq!(first.event, RunEvent::RunError);
+    assert!(
+        first.content.as_text().contains("sessions/bad"),
+        "{first:?}"
+    );
+    assert_eq!(first.session_id.as_deref(), Some("bad"));
+    assert!(matches!(items[1], Err(weft::Error::Corrupt { .. })));
     assert!(
         store.read_session("bad").await.is_err(),
         "the bad record is left for inspection"
     );
+
+    // Deleting it is the way out: the record, its index entries and its runs go.
+    assert!(store.delete_session("bad").await.unwrap());
+    assert!(store.read_session("bad").await.unwrap().is_none());
+    let listed = store.list_sessions(SessionFilter::default()).await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|s| s.session_id.as_str()).collect();
+    assert_eq!(ids, ["good"]);
+    assert!(store.read_runs("bad").await.unwrap().is_empty());
 }

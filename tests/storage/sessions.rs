@@ -72,6 +72,18 @@ async fn session_operations_on_the_workflow() {
     assert!(notes.delete_session("first").await.unwrap());
     assert!(store.read_session("first").await.unwrap().is_none());
     assert!(notes.runs("first").await.unwrap().is_empty());
+    assert!(
+        !notes.delete_session("first").await.unwrap(),
+        "already gone"
+    );
+
+    // Deleting the current session starts it afresh: no old state comes back.
+    assert!(other.delete_session("first").await.is_ok());
+    assert!(other.session_state.is_empty());
+    other.run("d=4".to_string()).await.unwrap();
+    let recreated = store.read_session("first").await.unwrap().unwrap();
+    assert_eq!(recreated.session_state, serde_json::json!({"d": "4"}));
+    assert_eq!(recreated.session_name, None);
 }
 
 #[tokio::test]

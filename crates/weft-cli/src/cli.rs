@@ -125,7 +125,7 @@ pub fn run(cli: Cli) -> weft_runtime::Result<()> {
             let sessions = block_on(storage.list_sessions(filter))?;
             let mut rows = Vec::with_capacity(sessions.len());
             for session in sessions {
-                let runs = block_on(storage.read_runs(&session.session_id))?.len();
+                let runs = block_on(storage.count_runs(&session.session_id))?;
                 rows.push((session, runs));
             }
             output::sessions_list(&rows, json)
@@ -140,9 +140,7 @@ pub fn run(cli: Cli) -> weft_runtime::Result<()> {
         }
         Command::Sessions(SessionsCommand::Rm { id, store }) => {
             let storage = store.open()?;
-            let runs = block_on(storage.read_runs(&id))
-                .map(|r| r.len())
-                .unwrap_or(0);
+            let runs = block_on(storage.count_runs(&id))?;
             if block_on(storage.delete_session(&id))? {
                 storage.flush()?;
                 println!("deleted session {id} and its {runs} run(s)");

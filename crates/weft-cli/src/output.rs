@@ -12,12 +12,27 @@
 //! ```
 //! `weft sessions show ID --json`:
 //! ```json
-//! {"session": {…the stored session, with "session_state"…},
+//! {"session": {"session_id": "…", "workflow_id": "…", "workflow_name": "…",
+//!              "session_name": null, "user_id": null, "session_state": {…},
+//!              "version": 3, "created_at": …, "updated_at": …},
 //!  "runs": [{"run_id": "…", "status": "completed", "created_at": …, "updated_at": …,
-//!            "duration_ms": 812, "input_tokens": 31, "output_tokens": 54,
-//!            "model_calls": 1, "content": "…"}]}
+//!            "duration_ms": 812, "time_to_first_token_ms": 95, "input_tokens": 31,
+//!            "output_tokens": 54, "model_calls": 1, "content": "…"}]}
 //! ```
-//! `weft runs show RUN_ID --json`: `{"run": {…the stored run record…}}`.
+//! `weft runs show RUN_ID --json`: one run with every field of a `runs` entry above, plus
+//! where it belongs, what it was given, how it failed, its events and its tool calls:
+//! ```json
+//! {"run": {"run_id": "…", "session_id": "…", "workflow_id": "…", "status": "failed",
+//!          "created_at": …, "updated_at": …, "duration_ms": 812,
+//!          "time_to_first_token_ms": null, "input_tokens": 31, "output_tokens": 54,
+//!          "model_calls": 1, "content": "…", "input": <the run's JSON input>,
+//!          "error": "…" | null,
+//!          "events": [{"event": "WorkflowStarted", "created_at": …}, …],
+//!          "tools": [{"name": "…", "arguments": "…", "result": "…", "is_error": false,
+//!                     "duration_ms": 3}]}}
+//! ```
+//! `status` is one of `running`, `completed`, `failed`, `cancelled`, `interrupted`; unknown
+//! durations are `null`.
 
 use serde_json::{json, Value};
 use weft_runtime::{RunRecord, RunStatus, WorkflowSession};
@@ -41,6 +56,60 @@ fn status(status: RunStatus) -> &'static str {
 
 fn duration_ms(run: &RunRecord) -> Option<u128> {
     run.metrics.duration.map(|d| d.as_millis())
+}
+
+/// A run as `sessions show --json` lists it.
+fn run_summary(r: &RunRecord) -> Value {
+    json!({
+        "run_id": r.run_id, "status": status(r.status),
+        "created_at": r.created_at, "updated_at": r.updated_at,
+        "duration_ms": duration_ms(r),
+        "time_to_first_token_ms": r.metrics.time_to_first_token.map(|d| d.as_millis()),
+        "input_tokens": r.metrics.input_tokens, "output_tokens": r.metrics.output_tokens,
+        "model_calls": r.metrics.model_calls, "content": r.content,
+    })
+}
+
+/// A run as `runs show --json` prints it: the summary and everything else.
+fn run_detail(r: &RunRecord) -> Value {
+    let mut run = run_summary(r);
+    let events: Vec<Value> = r
+        .events
+        .iter()
+        .map(|e| json!({ "event": format!("{:?}", e.event), "created_at": e.created_at }))
+        .collect();
+    let tools: Vec<Value> = r
+        .events
+        .iter()
+        .filter(|e| e.event == weft_runtime::RunEvent::ToolCallCompleted)
+        .flat_map(|e| &e.tools)
+        .map(|t| {
+            json!({
+                "name": t.name, "arguments": t.arguments, "result": t.result,
+                "is_error": t.is_error, "duration_ms": t.duration.map(|d| d.as_millis()),
+            })
+        })
+        .collect();
+    if let Value::Object(fields) = &mut run {
+        fields.insert("session_id".into(), json!(r.session_id));
+        fields.insert("workflow_id".into(), json!(r.workflow_id));
+        fields.insert("input".into(), r.input.clone());
+        fields.insert("error".into(), json!(r.error));
+        fields.insert("events".into(), Value::Array(events));
+        fields.insert("tools".into(), Value::Array(tools));
+    }
+    run
+}
+
+/// A session as the JSON output shows it (field by field, so a new stored field is a
+/// decision, not an accident).
+fn session_json(s: &WorkflowSession) -> Value {
+    json!({
+        "session_id": s.session_id, "workflow_id": s.workflow_id,
+        "workflow_name": s.workflow_name, "session_name": s.session_name,
+        "user_id": s.user_id, "session_state": s.session_state, "version": s.version,
+        "created_at": s.created_at, "updated_at": s.updated_at,
+    })
 }
 
 fn preview(text: &str, width: usize) -> String {
@@ -129,19 +198,8 @@ pub fn session_show(
     json: bool,
 ) -> weft_runtime::Result<()> {
     if json {
-        let runs: Vec<Value> = runs
-            .iter()
-            .map(|r| {
-                json!({
-                    "run_id": r.run_id, "status": status(r.status),
-                    "created_at": r.created_at, "updated_at": r.updated_at,
-                    "duration_ms": duration_ms(r), "input_tokens": r.metrics.input_tokens,
-                    "output_tokens": r.metrics.output_tokens, "model_calls": r.metrics.model_calls,
-                    "content": r.content,
-                })
-            })
-            .collect();
-        return print_json(&json!({ "session": session, "runs": runs }));
+        let runs: Vec<Value> = runs.iter().map(run_summary).collect();
+        return print_json(&json!({ "session": session_json(session), "runs": runs }));
     }
     println!("session   {}", session.session_id);
     println!("workflow  {}", session.workflow_id);
@@ -193,7 +251,7 @@ pub fn session_show(
 /// `runs show`.
 pub fn run_show(run: &RunRecord, json: bool) -> weft_runtime::Result<()> {
     if json {
-        return print_json(&json!({ "run": run }));
+        return print_json(&json!({ "run": run_detail(run) }));
     }
     println!("run       {}", run.run_id);
     println!("session   {}", run.session_id);

@@ -160,6 +160,41 @@ fn sessions_show_prints_state_and_runs_with_timing_and_tokens() {
     assert_eq!(json["session"]["session_state"]["topic"], "sled");
     assert_eq!(json["runs"][0]["duration_ms"], 812);
     assert_eq!(json["runs"][0]["output_tokens"], 54);
+    // The documented key sets (crates/weft-cli/src/output.rs), exactly.
+    assert_eq!(
+        keys(&json["session"]),
+        [
+            "created_at",
+            "session_id",
+            "session_name",
+            "session_state",
+            "updated_at",
+            "user_id",
+            "version",
+            "workflow_id",
+            "workflow_name"
+        ]
+    );
+    assert_eq!(keys(&json["runs"][0]), RUN_SUMMARY_KEYS);
+}
+
+const RUN_SUMMARY_KEYS: [&str; 10] = [
+    "content",
+    "created_at",
+    "duration_ms",
+    "input_tokens",
+    "model_calls",
+    "output_tokens",
+    "run_id",
+    "status",
+    "time_to_first_token_ms",
+    "updated_at",
+];
+
+fn keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
 }
 
 #[test]
@@ -172,7 +207,24 @@ fn runs_show_and_sessions_rm() {
     );
     let json: Value =
         serde_json::from_str(&stdout(&store.weft(&["runs", "show", "run-1", "--json"]))).unwrap();
-    assert_eq!(json["run"]["input"], "What is sled?");
+    let run = &json["run"];
+    assert_eq!(run["input"], "What is sled?");
+    assert_eq!(run["duration_ms"], 812, "durations are milliseconds");
+    assert_eq!(run["status"], "completed");
+    let mut expected: Vec<String> = RUN_SUMMARY_KEYS.iter().map(|k| k.to_string()).collect();
+    expected.extend(
+        [
+            "error",
+            "events",
+            "input",
+            "session_id",
+            "tools",
+            "workflow_id",
+        ]
+        .map(String::from),
+    );
+    expected.sort();
+    assert_eq!(keys(run), expected);
 
     let removed = stdout(&store.weft(&["sessions", "rm", "s-new"]));
     assert!(

@@ -40,14 +40,14 @@ impl MemoryStorage {
 
     fn upsert_now(&self, mut session: WorkflowSession) -> Result<WorkflowSession> {
         let mut inner = self.lock();
-        let stored_version = inner
-            .sessions
-            .get(&session.session_id)
-            .map_or(0, |s| s.version);
-        if stored_version != session.version {
+        let current = inner.sessions.get(&session.session_id);
+        if current.map_or(0, |s| s.version) != session.version {
             return Err(Error::Conflict {
                 session_id: session.session_id,
             });
+        }
+        if let Some(current) = current {
+            session.created_at = current.created_at;
         }
         session.version += 1;
         inner

@@ -39,10 +39,11 @@ pub type StorageRef = Arc<dyn WorkflowStorage>;
 ///   `Error::Conflict` and changes nothing.
 /// - [`put_run`](Self::put_run) inserts or replaces one run by `run_id`; runs of a session list
 ///   in the order they were first put.
-/// - [`save_blocking`](Self::save_blocking) must finish without a running async executor: a
-///   workflow calls it from `Drop` when its consumer drops a run stream. The default polls the
-///   async methods to completion on the current thread, which is right for in-process stores
-///   (memory, sled); a networked store should override it.
+/// - [`save_blocking`](Self::save_blocking) and
+///   [`read_session_blocking`](Self::read_session_blocking) must finish without a running
+///   async executor: a workflow calls them from `Drop` when its consumer drops a run stream.
+///   The defaults poll the async methods to completion on the current thread, which is right
+///   for in-process stores (memory, sled); a networked store should override both.
 pub trait WorkflowStorage: Send + Sync + fmt::Debug {
     /// The session, if it exists.
     fn read_session<'a>(
@@ -65,8 +66,21 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
     /// A session's runs, oldest first.
     fn read_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<RunRecord>>>;
 
+    /// How many runs a session has. The default reads them; a store that can count without
+    /// decoding should override it.
+    fn count_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<usize>> {
+        Box::pin(async move { Ok(self.read_runs(session_id).await?.len()) })
+    }
+
     /// One run by id.
     fn read_run<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Option<RunRecord>>>;
+
+    /// [`read_session`](Self::read_session) without an async executor, for the same `Drop`
+    /// path as [`save_blocking`](Self::save_blocking) (re-reading after a lost
+    /// compare-and-swap). The default polls `read_session` on the current thread.
+    fn read_session_blocking(&self, session_id: &str) -> Result<Option<WorkflowSession>> {
+        futures::executor::block_on(self.read_session(session_id))
+    }
 
     /// Writes a run record and, if given, the session, without an async executor.
     fn save_blocking(

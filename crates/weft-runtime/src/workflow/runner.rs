@@ -3,13 +3,13 @@
 //!
 //! When state is saved:
 //! - **run start**: the stored session is read. The first time an instance reads it, the
-//!   stored state is merged over the instance's initial state ([`merge_stored_over_initial`]:
+//!   stored state is merged over the instance's initial state ([`merge_stored_over_initial`](super::merge_stored_over_initial):
 //!   stored keys win, initial keys fill gaps). Later, if another writer saved a newer version,
 //!   this instance adopts it whole. A run record is written with status `running`.
 //! - **run end**: the state is saved (compare-and-swap on the version read) and the run record
 //!   updated to `completed`, or `failed` with the error when `run` returned one. If another
 //!   writer saved the session meanwhile, this run's changes are merged onto theirs key by key
-//!   ([`three_way`](super::three_way)) and the save retried; if both changed the same key the
+//!   ([`super::three_way`]) and the save retried; if both changed the same key the
 //!   run ends with `Error::Conflict` and nothing is overwritten.
 //! - **stream dropped midway**: the run's guard saves the state and marks the run `cancelled`
 //!   synchronously in `Drop`
@@ -91,12 +91,23 @@ struct RunGuard<'a, W: Workflow> {
     stamp: Stamp,
     progress: Arc<Mutex<Progress>>,
     input: serde_json::Value,
-    /// The state as the run found it: the base of a three-way merge after a lost
-    /// compare-and-swap.
-    base: serde_json::Value,
+    /// The session as the run found it (state, name, user): the base of a three-way merge
+    /// after a lost compare-and-swap.
+    base: Base,
     started: Instant,
     created_at: u64,
+    /// Set when the run ends: the status to record, even if the stream is dropped while the
+    /// final save is under way.
+    ending: Option<(RunStatus, Option<String>)>,
+    /// Set once the run is recorded with its final status.
     finished: bool,
+}
+
+/// What a run's merge compares against: the session as last read.
+struct Base {
+    state: serde_json::Value,
+    session_name: Option<String>,
+    user_id: Option<String>,
 }
 
 /// How many times a save that lost a compare-and-swap is merged and retried.
@@ -108,7 +119,11 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         session::load_session(workflow).await?;
         let context = workflow.context();
         let storage = Arc::clone(context.storage);
-        let base = serde_json::to_value(&*context.session_state)?;
+        let base = Base {
+            state: serde_json::to_value(&*context.session_state)?,
+            session_name: context.meta.session_name.clone(),
+            user_id: context.user_id.clone(),
+        };
         let stamp = Stamp {
             run_id: uuid::Uuid::new_v4().to_string(),
             session_id: context.session_id.clone(),
@@ -123,6 +138,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             base,
             started: Instant::now(),
             created_at: now_millis(),
+            ending: None,
             finished: false,
         };
         storage
@@ -156,22 +172,39 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         }
     }
 
-    /// After a lost compare-and-swap: redoes this run's changes on top of `theirs`. `false`
-    /// if both changed the same key, which is reported as a conflict.
+    /// After a lost compare-and-swap: redoes this run's changes on top of `theirs`, key by key
+    /// for the state; the session's name and user are this instance's only if it changed
+    /// them. `false` if both changed the same key, which is reported as a conflict.
     fn merge_onto(&mut self, theirs: Option<WorkflowSession>) -> Result<bool> {
         let context = self.workflow.context();
         let mine = serde_json::to_value(&*context.session_state)?;
-        let (their_state, their_version) = match theirs {
-            Some(theirs) => (theirs.session_state, theirs.version),
-            None => (self.base.clone(), 0),
+        let their_version = theirs.as_ref().map_or(0, |theirs| theirs.version);
+        let theirs = match theirs {
+            Some(theirs) => Base {
+                state: theirs.session_state,
+                session_name: theirs.session_name,
+                user_id: theirs.user_id,
+            },
+            // Deleted meanwhile: recreated with this run's state.
+            None => Base {
+                state: self.base.state.clone(),
+                session_name: None,
+                user_id: self.base.user_id.clone(),
+            },
         };
-        let Some(merged) = three_way(&self.base, &mine, &their_state) else {
+        let Some(merged) = three_way(&self.base.state, &mine, &theirs.state) else {
             return Ok(false);
         };
         *context.session_state = serde_json::from_value(merged)?;
+        if context.meta.session_name == self.base.session_name {
+            context.meta.session_name.clone_from(&theirs.session_name);
+        }
+        if *context.user_id == self.base.user_id {
+            context.user_id.clone_from(&theirs.user_id);
+        }
         context.meta.version = their_version;
-        self.base = their_state;
-        tracing::debug!(session_id = %self.stamp.session_id, "merged this run's state changes onto a newer session version");
+        self.base = theirs;
+        tracing::debug!(session_id = %self.stamp.session_id, "merged this run's session changes onto a newer version");
         Ok(true)
     }
 
@@ -201,7 +234,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
 
     /// Saves the state, then the run record with its final status.
     async fn finish(&mut self, status: RunStatus, error: Option<String>) -> Result<RunRecord> {
-        self.finished = true;
+        self.ending = Some((status, error.clone()));
         let (status, error, outcome) = match self.save_state().await {
             Ok(()) => (status, error, Ok(())),
             Err(err) => (
@@ -210,16 +243,21 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                 Err(err),
             ),
         };
+        self.ending = Some((status, error.clone()));
         let record = self.record(status, error);
         self.storage().put_run(record.clone()).await?;
+        self.finished = true;
         outcome.map(|()| record)
     }
 
-    /// The synchronous save of a dropped run (see `WorkflowStorage::save_blocking`).
+    /// The synchronous save of a dropped run (see `WorkflowStorage::save_blocking`): recorded
+    /// `cancelled`, or with the status it was ending with if the drop came during the final
+    /// save.
     fn save_dropped(&mut self) -> Result<()> {
         let storage = self.storage();
+        let (status, error) = self.ending.clone().unwrap_or((RunStatus::Cancelled, None));
         for attempt in 0..=MERGE_RETRIES {
-            let record = self.record(RunStatus::Cancelled, None);
+            let record = self.record(status, error.clone());
             let snapshot = session::snapshot(self.workflow)?;
             match storage.save_blocking(Some(snapshot), record) {
                 Ok(Some(stored)) => {
@@ -228,7 +266,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                 }
                 Ok(None) => return Ok(()),
                 Err(Error::Conflict { session_id }) if attempt < MERGE_RETRIES => {
-                    let theirs = futures::executor::block_on(storage.read_session(&session_id))?;
+                    let theirs = storage.read_session_blocking(&session_id)?;
                     if !self.merge_onto(theirs)? {
                         return Err(Error::Conflict { session_id });
                     }
@@ -256,16 +294,17 @@ impl<W: Workflow> Drop for RunGuard<'_, W> {
 /// Drives one run; see the module docs.
 pub fn run_stream<W: Workflow>(workflow: &mut W, input: W::Input) -> RunStream<'_> {
     Box::pin(async_stream::stream! {
-        let input_json = match serde_json::to_value(&input) {
-            Ok(json) => json,
-            Err(err) => {
-                yield Err(Error::from(err));
-                return;
-            }
+        let session_id = workflow.context().session_id.clone();
+        let begun = match serde_json::to_value(&input) {
+            Ok(input_json) => RunGuard::begin(workflow, input_json).await,
+            Err(err) => Err(Error::from(err)),
         };
-        let mut guard = match RunGuard::begin(workflow, input_json).await {
+        let mut guard = match begun {
             Ok(guard) => guard,
             Err(err) => {
+                // The run never started (the input would not serialise, the session could not
+                // be read or the run not recorded): the same `RunError` item as any failure.
+                yield Ok(error_item::<W>(&session_id, &err));
                 yield Err(err);
                 return;
             }
@@ -313,6 +352,16 @@ pub fn run_stream<W: Workflow>(workflow: &mut W, input: W::Input) -> RunStream<'
     })
 }
 
+/// The `RunError` item of a run that failed before it started (no run id yet).
+fn error_item<W: Workflow>(session_id: &str, error: &Error) -> RunResponse {
+    RunResponse {
+        content: Content::Text(error.to_string()),
+        session_id: Some(session_id.to_string()),
+        workflow_id: Some(W::NAME.to_string()),
+        ..RunResponse::new(RunEvent::RunError)
+    }
+}
+
 /// Runs and collects: the concatenated text, every tool execution, the run's metrics.
 pub async fn run<W: Workflow>(workflow: &mut W, input: W::Input) -> Result<RunResponse> {
     let mut events = run_stream(workflow, input);
@@ -356,12 +405,7 @@ pub fn run_json<W: Workflow>(workflow: &mut W, input: serde_json::Value) -> RunS
                 };
             }
             let error = Error::InvalidInput { path, message };
-            let item = RunResponse {
-                content: Content::Text(error.to_string()),
-                session_id: Some(workflow.context().session_id.clone()),
-                workflow_id: Some(W::NAME.to_string()),
-                ..RunResponse::new(RunEvent::RunError)
-            };
+            let item = error_item::<W>(workflow.context().session_id, &error);
             futures::stream::iter([Ok(item), Err(error)]).boxed()
         }
     }

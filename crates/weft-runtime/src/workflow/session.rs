@@ -93,19 +93,32 @@ pub fn new_session<W: WorkflowDefinition>(workflow: &mut W) -> String {
     id
 }
 
-/// Gives the current session a human name and saves it (creating the session if needed).
+/// How many times a session operation that lost a compare-and-swap re-reads and retries.
+const RETRIES: usize = 3;
+
+/// Gives the current session a human name and saves it (creating the session if needed). If
+/// another writer saves the session meanwhile, the rename is redone on their version.
 pub async fn rename_session<W: WorkflowDefinition>(workflow: &mut W, name: String) -> Result<()> {
-    load_session(workflow).await?;
-    workflow.context().meta.session_name = Some(name);
-    let session = snapshot(workflow)?;
-    let storage = Arc::clone(workflow.context().storage);
-    let stored = storage.upsert_session(session).await?;
-    saved(workflow, &stored);
-    Ok(())
+    let mut attempt = 0;
+    loop {
+        load_session(workflow).await?;
+        workflow.context().meta.session_name = Some(name.clone());
+        let session = snapshot(workflow)?;
+        let storage = Arc::clone(workflow.context().storage);
+        match storage.upsert_session(session).await {
+            Ok(stored) => {
+                saved(workflow, &stored);
+                return Ok(());
+            }
+            Err(Error::Conflict { .. }) if attempt < RETRIES => attempt += 1,
+            Err(err) => return Err(err),
+        }
+    }
 }
 
-/// Deletes a session and its runs; if it is the current one, the instance starts it afresh on
-/// its next run.
+/// Deletes a session and its runs; `false` if it did not exist. If it is the current one, the
+/// instance starts it afresh: the state type's default state, no name, and the next run
+/// creates the session again.
 pub async fn delete_session<W: WorkflowDefinition>(
     workflow: &mut W,
     session_id: &str,
@@ -113,8 +126,10 @@ pub async fn delete_session<W: WorkflowDefinition>(
     let context = workflow.context();
     let deleted = context.storage.delete_session(session_id).await?;
     if context.session_id.as_str() == session_id {
-        context.meta.version = 0;
-        context.meta.created_at = None;
+        *context.session_state = W::State::default();
+        *context.run_id = None;
+        *context.meta = WorkflowMeta::new();
+        context.meta.loaded = true;
     }
     Ok(deleted)
 }

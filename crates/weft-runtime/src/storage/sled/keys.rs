@@ -5,8 +5,10 @@
 //! | `sessions` | session id | envelope(`WorkflowSession`) |
 //! | `runs` | len-prefixed session id, then a monotonic u64 (big-endian) | envelope(`RunRecord`) |
 //! | `run_ids` | run id | the run's key in `runs` |
+//! | `running` | a run's key in `runs`, while its status is `running` | empty |
 //! | `by_workflow` | len-prefixed workflow id, inverted `updated_at` (u64 BE), session id | empty |
 //! | `by_user` | len-prefixed user id, inverted `updated_at` (u64 BE), session id | empty |
+//! | `by_time` | len-prefixed `""`, inverted `updated_at` (u64 BE), session id | empty |
 //!
 //! A session's runs list in the order they started (sled's `generate_id` is monotonic across
 //! restarts); the indexes list newest first because the timestamp is stored inverted.
@@ -37,6 +39,18 @@ pub fn index_key(owner: &str, updated_at: u64, session_id: &str) -> Vec<u8> {
 /// The session id at the end of an index key with the given owner prefix length.
 pub fn session_of_index(key: &[u8], prefix_len: usize) -> String {
     String::from_utf8_lossy(key.get(prefix_len + 8..).unwrap_or_default()).into_owned()
+}
+
+/// Whether an index key (of any owner) ends with `session_id`'s entry.
+pub fn index_names_session(key: &[u8], session_id: &str) -> bool {
+    let owner_len = key
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map_or(usize::MAX, |b: [u8; 4]| u32::from_be_bytes(b) as usize);
+    owner_len
+        .checked_add(4 + 8)
+        .and_then(|start| key.get(start..))
+        .is_some_and(|id| id == session_id.as_bytes())
 }
 
 /// A readable name for a run key, for error messages.
@@ -75,5 +89,8 @@ mod tests {
             session_of_index(&key, len_prefixed("wf").len()),
             "session-1"
         );
+        assert!(index_names_session(&key, "session-1"));
+        assert!(!index_names_session(&key, "session-"));
+        assert!(!index_names_session(b"\xff\xff", "x"));
     }
 }

@@ -1,9 +1,11 @@
 //! [`SledStorage`]: the embedded, on-disk default store.
 //!
 //! Sessions and runs live in separate trees (layout in `keys`), every record in a versioned
-//! envelope ([`envelope`](super::envelope)). Session writes are compare-and-swap transactions
-//! that keep the by-workflow and by-user indexes in step. A run is written when it starts and
-//! rewritten only when it ends; a session's history is never rewritten whole.
+//! envelope ([`envelope`](super::envelope)). Session writes and deletes are transactions that
+//! keep the by-workflow, by-user and by-time indexes in step (`sessions`); listings and
+//! pagination walk an index, so a page costs what it returns. A run is written when it starts
+//! and rewritten only when it ends, and a small `running` tree lists the runs in flight
+//! (`runs`); a session's history is never rewritten whole.
 //!
 //! sled allows one process per store: a second process gets [`Error::StoreLocked`]. Within one
 //! process, opening the same path again shares the open database. sled releases its file lock
@@ -12,9 +14,12 @@
 //! before it reports the store as locked.
 //!
 //! When the store opens, runs left `running` by a process that died are marked
-//! [`RunStatus::Interrupted`].
+//! [`RunStatus::Interrupted`](super::RunStatus::Interrupted); only the `running` tree is
+//! read, so opening costs nothing per stored run.
 
 mod keys;
+mod runs;
+mod sessions;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -23,12 +28,9 @@ use std::time::{Duration, Instant};
 
 use futures::future::{self, BoxFuture};
 use futures::FutureExt;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::Transactional;
+use sled::transaction::TransactionError;
 
-use super::envelope::{decode, encode};
-use super::{RunRecord, RunStatus, SessionFilter, WorkflowSession, WorkflowStorage};
-use crate::response::now_millis;
+use super::{RunRecord, SessionFilter, WorkflowSession, WorkflowStorage};
 use crate::{Error, Result};
 
 /// When sled's buffers are forced to disk.
@@ -86,12 +88,15 @@ struct OpenDb {
     reconciled: Mutex<HashSet<String>>,
 }
 
+/// The trees of one prefix; the layout is in `keys`.
 struct Trees {
     sessions: sled::Tree,
     runs: sled::Tree,
     run_ids: sled::Tree,
+    running: sled::Tree,
     by_workflow: sled::Tree,
     by_user: sled::Tree,
+    by_time: sled::Tree,
 }
 
 /// Databases open in this process, so a second `open` of a path shares the first.
@@ -102,6 +107,17 @@ fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<OpenDb>>> {
 
 fn storage_error(err: sled::Error) -> Error {
     Error::Storage(err.to_string())
+}
+
+/// A transaction's outcome as a weft result.
+fn transaction_result<T>(
+    result: std::result::Result<T, sled::transaction::TransactionError<Error>>,
+) -> Result<T> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(TransactionError::Abort(err)) => Err(err),
+        Err(TransactionError::Storage(err)) => Err(storage_error(err)),
+    }
 }
 
 impl SledStorageBuilder {
@@ -139,8 +155,10 @@ impl SledStorageBuilder {
             sessions: tree("sessions")?,
             runs: tree("runs")?,
             run_ids: tree("run_ids")?,
+            running: tree("running")?,
             by_workflow: tree("by_workflow")?,
             by_user: tree("by_user")?,
+            by_time: tree("by_time")?,
         };
         let storage = SledStorage {
             db: Arc::clone(&db),
@@ -237,219 +255,6 @@ impl SledStorage {
         }
         Ok(())
     }
-
-    /// Marks runs left `running` by a dead process as interrupted. Unreadable runs are
-    /// skipped (and logged): they must not keep the store from opening.
-    fn reconcile_interrupted(&self) -> Result<()> {
-        let mut changed = 0;
-        for entry in self.trees.runs.iter() {
-            let (key, bytes) = entry.map_err(storage_error)?;
-            let mut run: RunRecord = match decode(&bytes, || keys::describe_run_key(&key)) {
-                Ok(run) => run,
-                Err(err) => {
-                    tracing::warn!(error = %err, "skipping an unreadable run while reconciling");
-                    continue;
-                }
-            };
-            if run.status == RunStatus::Running {
-                run.status = RunStatus::Interrupted;
-                run.updated_at = now_millis();
-                self.trees
-                    .runs
-                    .insert(key, encode(&run)?)
-                    .map_err(storage_error)?;
-                changed += 1;
-            }
-        }
-        if changed > 0 {
-            tracing::info!(runs = changed, path = %self.db.path.display(), "marked runs of a dead process as interrupted");
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn read_session_now(&self, session_id: &str) -> Result<Option<WorkflowSession>> {
-        match self.trees.sessions.get(session_id).map_err(storage_error)? {
-            Some(bytes) => decode(&bytes, || format!("sessions/{session_id}")).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    fn upsert_now(&self, session: WorkflowSession) -> Result<WorkflowSession> {
-        let trees = &self.trees;
-        let result = (&trees.sessions, &trees.by_workflow, &trees.by_user).transaction(
-            |(sessions, by_workflow, by_user)| {
-                let abort = ConflictableTransactionError::Abort;
-                let id = session.session_id.as_str();
-                let current: Option<WorkflowSession> = match sessions.get(id)? {
-                    Some(bytes) => {
-                        Some(decode(&bytes, || format!("sessions/{id}")).map_err(abort)?)
-                    }
-                    None => None,
-                };
-                if current.as_ref().map_or(0, |c| c.version) != session.version {
-                    return Err(abort(Error::Conflict {
-                        session_id: id.to_string(),
-                    }));
-                }
-                let mut stored = session.clone();
-                stored.version += 1;
-                if let Some(old) = &current {
-                    stored.created_at = old.created_at;
-                    by_workflow.remove(keys::index_key(&old.workflow_id, old.updated_at, id))?;
-                    if let Some(user) = &old.user_id {
-                        by_user.remove(keys::index_key(user, old.updated_at, id))?;
-                    }
-                }
-                sessions.insert(id, encode(&stored).map_err(abort)?)?;
-                by_workflow.insert(
-                    keys::index_key(&stored.workflow_id, stored.updated_at, id),
-                    &[],
-                )?;
-                if let Some(user) = &stored.user_id {
-                    by_user.insert(keys::index_key(user, stored.updated_at, id), &[])?;
-                }
-                Ok(stored)
-            },
-        );
-        let stored = match result {
-            Ok(stored) => stored,
-            Err(TransactionError::Abort(err)) => return Err(err),
-            Err(TransactionError::Storage(err)) => return Err(storage_error(err)),
-        };
-        self.flush_if(self.durability == Durability::EveryWrite)?;
-        Ok(stored)
-    }
-
-    fn put_run_now(&self, run: RunRecord) -> Result<()> {
-        let key = match self.trees.run_ids.get(&run.run_id).map_err(storage_error)? {
-            Some(key) => key.to_vec(),
-            None => keys::run_key(
-                &run.session_id,
-                self.db.db.generate_id().map_err(storage_error)?,
-            ),
-        };
-        let value = encode(&run)?;
-        let result = (&self.trees.runs, &self.trees.run_ids).transaction(|(runs, run_ids)| {
-            runs.insert(key.as_slice(), value.as_slice())?;
-            run_ids.insert(run.run_id.as_str(), key.as_slice())?;
-            Ok::<_, ConflictableTransactionError<Error>>(())
-        });
-        match result {
-            Ok(()) => {}
-            Err(TransactionError::Abort(err)) => return Err(err),
-            Err(TransactionError::Storage(err)) => return Err(storage_error(err)),
-        }
-        self.flush_if(self.durability != Durability::Os)
-    }
-
-    fn delete_now(&self, session_id: &str) -> Result<bool> {
-        let existed = match self.read_session_now(session_id)? {
-            Some(old) => {
-                let trees = &self.trees;
-                trees.sessions.remove(session_id).map_err(storage_error)?;
-                trees
-                    .by_workflow
-                    .remove(keys::index_key(
-                        &old.workflow_id,
-                        old.updated_at,
-                        session_id,
-                    ))
-                    .map_err(storage_error)?;
-                if let Some(user) = &old.user_id {
-                    trees
-                        .by_user
-                        .remove(keys::index_key(user, old.updated_at, session_id))
-                        .map_err(storage_error)?;
-                }
-                true
-            }
-            None => false,
-        };
-        for entry in self.trees.runs.scan_prefix(keys::len_prefixed(session_id)) {
-            let (key, bytes) = entry.map_err(storage_error)?;
-            if let Ok(run) = decode::<RunRecord>(&bytes, String::new) {
-                self.trees
-                    .run_ids
-                    .remove(run.run_id)
-                    .map_err(storage_error)?;
-            }
-            self.trees.runs.remove(key).map_err(storage_error)?;
-        }
-        self.flush_if(self.durability != Durability::Os)?;
-        Ok(existed)
-    }
-
-    fn list_now(&self, filter: SessionFilter) -> Result<Vec<WorkflowSession>> {
-        let limit = filter.limit.unwrap_or(usize::MAX);
-        let from_index = |tree: &sled::Tree, owner: &str| -> Result<Vec<String>> {
-            let prefix = keys::len_prefixed(owner);
-            tree.scan_prefix(&prefix)
-                .keys()
-                .map(|key| {
-                    key.map(|key| keys::session_of_index(&key, prefix.len()))
-                        .map_err(storage_error)
-                })
-                .collect()
-        };
-        let ids = match (&filter.workflow_id, &filter.user_id) {
-            (Some(workflow), _) => Some(from_index(&self.trees.by_workflow, workflow)?),
-            (None, Some(user)) => Some(from_index(&self.trees.by_user, user)?),
-            (None, None) => None,
-        };
-        let mut sessions = Vec::new();
-        match ids {
-            Some(ids) => {
-                for id in ids {
-                    if let Some(session) = self.read_session_now(&id)? {
-                        sessions.push(session);
-                    }
-                }
-            }
-            None => {
-                for entry in self.trees.sessions.iter() {
-                    let (key, bytes) = entry.map_err(storage_error)?;
-                    sessions.push(decode(&bytes, || {
-                        format!("sessions/{}", String::from_utf8_lossy(&key))
-                    })?);
-                }
-                sessions.sort_by_key(|s: &WorkflowSession| std::cmp::Reverse(s.updated_at));
-            }
-        }
-        Ok(sessions
-            .into_iter()
-            .filter(|s| filter.user_id.is_none() || s.user_id == filter.user_id)
-            .filter(|s| {
-                filter
-                    .workflow_id
-                    .as_ref()
-                    .is_none_or(|w| &s.workflow_id == w)
-            })
-            .skip(filter.offset)
-            .take(limit)
-            .collect())
-    }
-
-    fn read_runs_now(&self, session_id: &str) -> Result<Vec<RunRecord>> {
-        self.trees
-            .runs
-            .scan_prefix(keys::len_prefixed(session_id))
-            .map(|entry| {
-                let (key, bytes) = entry.map_err(storage_error)?;
-                decode(&bytes, || keys::describe_run_key(&key))
-            })
-            .collect()
-    }
-
-    fn read_run_now(&self, run_id: &str) -> Result<Option<RunRecord>> {
-        let Some(key) = self.trees.run_ids.get(run_id).map_err(storage_error)? else {
-            return Ok(None);
-        };
-        match self.trees.runs.get(&key).map_err(storage_error)? {
-            Some(bytes) => decode(&bytes, || keys::describe_run_key(&key)).map(Some),
-            None => Ok(None),
-        }
-    }
 }
 
 impl WorkflowStorage for SledStorage {
@@ -465,7 +270,7 @@ impl WorkflowStorage for SledStorage {
     }
 
     fn delete_session<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<bool>> {
-        future::ready(self.delete_now(session_id)).boxed()
+        future::ready(self.delete_session_now(session_id)).boxed()
     }
 
     fn list_sessions(&self, filter: SessionFilter) -> BoxFuture<'_, Result<Vec<WorkflowSession>>> {
@@ -480,8 +285,16 @@ impl WorkflowStorage for SledStorage {
         future::ready(self.read_runs_now(session_id)).boxed()
     }
 
+    fn count_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<usize>> {
+        future::ready(self.count_runs_now(session_id)).boxed()
+    }
+
     fn read_run<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Option<RunRecord>>> {
         future::ready(self.read_run_now(run_id)).boxed()
+    }
+
+    fn read_session_blocking(&self, session_id: &str) -> Result<Option<WorkflowSession>> {
+        self.read_session_now(session_id)
     }
 
     fn save_blocking(
