@@ -53,6 +53,8 @@ async fn the_design_example_runs_as_written() {
     std::env::set_var("OPENAI_API_KEY", "sk-test");
 
     let dir = std::env::temp_dir().join(format!("weft-design-{}", std::process::id()));
+    // A leftover store from an earlier run with the same pid would answer from its state.
+    let _ = std::fs::remove_dir_all(&dir);
     let path = dir.join("data").join("workflows.db");
     let answer = "Quantum computers use qubits.";
     assert_eq!(run_once(&path).await.unwrap(), answer);

@@ -121,3 +121,21 @@ impl ValidationWorkflow {
         }
     }
 }
+
+/// A plain field whose type has no `Default`: the builder must be given it.
+pub struct Endpoint(pub String);
+
+/// Needs its endpoint.
+#[workflow]
+pub struct NeedsEndpoint {
+    pub endpoint: Endpoint,
+}
+
+#[workflow]
+impl NeedsEndpoint {
+    fn run(&mut self, path: String) -> RunStream<'_> {
+        try_stream! {
+            yield RunResponse::text(format!("{}/{path}", self.endpoint.0));
+        }
+    }
+}

@@ -196,3 +196,18 @@ async fn builder_defaults_and_plain_fields() {
         Some("The seed's CacheWorkflow: answers from session state when it can.")
     );
 }
+
+#[tokio::test]
+async fn a_plain_field_without_default_must_be_given_to_the_builder() {
+    let err = NeedsEndpoint::builder().build().err().unwrap();
+    assert!(
+        matches!(&err, weft::Error::Config(message) if message.contains("`NeedsEndpoint::builder()` needs `.endpoint(..)`")),
+        "{err}"
+    );
+    let mut wf = NeedsEndpoint::builder()
+        .endpoint(Endpoint("https://example.invalid".into()))
+        .build()
+        .unwrap();
+    let answer = wf.run("docs".to_string()).await.unwrap();
+    assert_eq!(answer.content_text(), "https://example.invalid/docs");
+}

@@ -1,5 +1,5 @@
 //! What `#[workflow]` was given, as data: the struct with its agent and plain fields, or the
-//! impl block with its `run`. Built by `structure`/`implementation` parsing; checked by `valid`.
+//! impl block with its `run`. Built by `parse`; checked by `valid`, which produces the specs.
 
 use crate::attr::Arg;
 
@@ -23,6 +23,16 @@ pub struct Field {
     pub agent: Option<Vec<Arg>>,
     /// The `#[agent]` attribute itself, for error spans.
     pub agent_attr_span: proc_macro2::Span,
+}
+
+/// The workflow impl block, `run` taken out.
+pub struct WorkflowImpl {
+    /// Arguments given to `#[workflow(..)]` on the impl (there should be none).
+    pub args: proc_macro2::TokenStream,
+    /// The impl block without `run`.
+    pub item: syn::ItemImpl,
+    /// `run`, if the block has one.
+    pub run: Option<syn::ImplItemFn>,
 }
 
 /// The checked meaning of `#[workflow(..)]` on the struct.

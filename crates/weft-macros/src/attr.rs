@@ -23,12 +23,14 @@ pub const AGENT_KEYS: &[&str] = &[
 ];
 
 /// One `key = value` (or a bare `key`, meaning `key = true`).
+#[derive(Clone)]
 pub struct Arg {
     pub key: syn::Ident,
     pub value: ArgValue,
 }
 
 /// A value: most keys take an expression, `state` takes a type.
+#[derive(Clone)]
 pub enum ArgValue {
     Expr(syn::Expr),
     Type(syn::Type),

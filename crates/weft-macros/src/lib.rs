@@ -3,11 +3,11 @@
 //! The `#[workflow]` attribute of [weft](https://docs.rs/weft). Use it through the facade
 //! (`use weft::prelude::*;`); the full DSL is documented on `weft::workflow`.
 //!
-//! The crate follows serde_derive and thiserror: `attr` parses attribute arguments, `ast` holds
-//! what was written, `valid` checks it (collecting every error with its span, in `ctxt`), and
-//! `expand` generates code that names runtime items only through the `weft` facade
-//! (`crate_path`). On errors the item is still emitted (`fallback`), so one mistake gives one
-//! error rather than a cascade.
+//! The crate follows serde_derive and thiserror, one step per module: `parse` splits the item
+//! into what `ast` describes (with `attr` reading attribute arguments), `valid` checks it
+//! (collecting every error with its span, in `ctxt`), and `expand` generates code that names
+//! runtime items only through the `weft` facade (`crate_path`). On errors the item is still
+//! emitted (`fallback`), so one mistake gives one error rather than a cascade.
 
 mod ast;
 mod attr;
@@ -15,6 +15,7 @@ mod crate_path;
 mod ctxt;
 mod expand;
 mod fallback;
+mod parse;
 mod valid;
 
 use proc_macro::TokenStream;

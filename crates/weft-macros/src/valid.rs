@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 
-use crate::ast::{AgentSpec, Field, RunFn, WorkflowSpec};
+use crate::ast::{AgentSpec, Field, RunFn, WorkflowImpl, WorkflowSpec};
 use crate::attr::{Arg, ArgValue, AGENT_KEYS, WORKFLOW_KEYS};
 use crate::ctxt::{did_you_mean, Ctxt};
 
@@ -296,20 +296,59 @@ pub fn unique_agent_names(cx: &mut Ctxt, agents: &[(&Field, &AgentSpec)]) {
     }
 }
 
-/// User fields may not take the names of injected fields.
-pub fn no_injected_names(cx: &mut Ctxt, fields: &[Field]) {
+/// User fields may not take the names of injected fields, nor names the generated builder
+/// uses itself. Returns the fields that do.
+pub fn no_injected_names(cx: &mut Ctxt, fields: &[Field]) -> Vec<syn::Ident> {
+    let mut reserved = Vec::new();
     for field in fields {
         let name = field.ident.to_string();
-        if INJECTED_FIELDS.contains(&name.as_str()) {
-            cx.error(
-                &field.ident,
-                format!(
-                    "`{name}` is a field `#[workflow]` adds itself ({}); rename this field",
-                    INJECTED_FIELDS.join(", ")
-                ),
-            );
-        }
+        let problem = if INJECTED_FIELDS.contains(&name.as_str()) {
+            format!(
+                "`{name}` is a field `#[workflow]` adds itself ({}); rename this field",
+                INJECTED_FIELDS.join(", ")
+            )
+        } else if name == "build" {
+            "a field named `build` would clash with the builder's `build()`; rename this field"
+                .to_string()
+        } else if name.starts_with("__weft") {
+            "names starting with `__weft` are reserved for `#[workflow]`; rename this field"
+                .to_string()
+        } else {
+            continue;
+        };
+        cx.error(&field.ident, problem);
+        reserved.push(field.ident.clone());
     }
+    reserved
+}
+
+/// Checks the impl block around `run`; `false` if it is a trait impl, which is emitted as
+/// written (with the error) rather than expanded.
+pub fn workflow_impl(cx: &mut Ctxt, parsed: &WorkflowImpl) -> bool {
+    let item = &parsed.item;
+    if !parsed.args.is_empty() {
+        cx.error(
+            &parsed.args,
+            "`#[workflow]` on an impl block takes no arguments; put them on the struct",
+        );
+    }
+    if let Some((_, path, _)) = &item.trait_ {
+        cx.error(path, "`#[workflow]` goes on the workflow's inherent impl (`impl MyWorkflow { fn run(..) }`), not on a trait impl");
+        return false;
+    }
+    if !item.generics.params.is_empty() {
+        cx.error(
+            &item.generics,
+            "generic workflows are not supported; use concrete types",
+        );
+    }
+    if parsed.run.is_none() {
+        cx.error(
+            &item.self_ty,
+            "this `#[workflow]` impl has no `run`; add `fn run(&mut self, input: String) -> RunStream<'_> { try_stream! { … } }`",
+        );
+    }
+    true
 }
 
 /// Checks `run`'s signature and body; `None` if it cannot be used.

@@ -85,7 +85,9 @@
 /// The impl must have `fn run(&mut self, input: I) -> RunStream<'_>` with exactly one input
 /// `I: Serialize + DeserializeOwned` and a body that is one `try_stream!`/`stream!` block.
 /// Inside it, `for await x in stream { … }` forwards another stream, `?` ends the run with an
-/// error, and a bare `return;` ends it early. Other methods in the impl are kept as written.
+/// error, and a bare `return;` ends it early. With `stream!` (no `?`), yield
+/// `Ok(RunResponse::…)` items and `Err(error)` to end the run with an error. Other methods in
+/// the impl are kept as written.
 ///
 /// **Generated**: `impl Workflow` and inherent methods (no trait import needed):
 /// - `run_stream(&mut self, input) -> RunStream<'_>`: reads the session from storage,

@@ -1,48 +1,26 @@
-//! `#[workflow]` on the impl block: check `run`, box its body, and implement `Workflow` plus
-//! inherent `run_stream`/`run`/`run_json`.
+//! `#[workflow]` on the impl block: parse it (`parse`), check `run` (`valid`), box its body,
+//! and implement `Workflow` plus inherent `run_stream`/`run`/`run_json`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::ctxt::Ctxt;
-use crate::{crate_path, valid};
+use crate::{crate_path, parse, valid};
 
 /// Entry point for an impl block.
-pub fn expand(args: TokenStream, mut item: syn::ItemImpl) -> TokenStream {
+pub fn expand(args: TokenStream, item: syn::ItemImpl) -> TokenStream {
     let mut cx = Ctxt::default();
     let weft = crate_path::weft();
-    if !args.is_empty() {
-        cx.error(
-            &args,
-            "`#[workflow]` on an impl block takes no arguments; put them on the struct",
-        );
-    }
-    if let Some((_, path, _)) = &item.trait_ {
-        cx.error(path, "`#[workflow]` goes on the workflow's inherent impl (`impl MyWorkflow { fn run(..) }`), not on a trait impl");
+    let parsed = parse::workflow_impl(args, item);
+    if !valid::workflow_impl(&mut cx, &parsed) {
+        // A trait impl: emit it untouched next to the error.
         let errors = cx.to_compile_errors();
+        let mut item = parsed.item;
+        item.items.extend(parsed.run.map(syn::ImplItem::Fn));
         return quote!(#errors #item);
     }
-    if !item.generics.params.is_empty() {
-        cx.error(
-            &item.generics,
-            "generic workflows are not supported; use concrete types",
-        );
-    }
-    let position = item
-        .items
-        .iter()
-        .position(|it| matches!(it, syn::ImplItem::Fn(f) if f.sig.ident == "run"));
-    let run = match position.map(|i| item.items.remove(i)) {
-        Some(syn::ImplItem::Fn(run)) => valid::run_fn(&mut cx, &run),
-        _ => {
-            cx.error(
-                &item.self_ty,
-                "this `#[workflow]` impl has no `run`; add `fn run(&mut self, input: String) -> RunStream<'_> { try_stream! { … } }`",
-            );
-            None
-        }
-    };
-
+    let item = parsed.item;
+    let run = parsed.run.and_then(|run| valid::run_fn(&mut cx, &run));
     let self_ty = &item.self_ty;
     let (input_ty, body) = match run {
         Some(run) => {

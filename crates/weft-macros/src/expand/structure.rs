@@ -1,14 +1,12 @@
-//! `#[workflow]` on the struct: parse its fields, check them, and generate the struct with the
-//! injected context fields, its builder and its `WorkflowDefinition` impl.
+//! `#[workflow]` on the struct: parse it (`parse`), check it (`valid`), and generate the struct
+//! with the injected context fields, its builder and its `WorkflowDefinition` impl.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
 
-use crate::ast::{AgentSpec, Field, WorkflowSpec, WorkflowStruct};
-use crate::attr;
+use crate::ast::{AgentSpec, Field, WorkflowSpec};
 use crate::ctxt::Ctxt;
-use crate::{crate_path, fallback, valid};
+use crate::{crate_path, fallback, parse, valid};
 
 /// Entry point for a struct.
 pub fn expand(args: TokenStream, mut item: syn::ItemStruct) -> TokenStream {
@@ -19,16 +17,25 @@ pub fn expand(args: TokenStream, mut item: syn::ItemStruct) -> TokenStream {
         return fallback::tuple_struct(item);
     }
     let mut cx = Ctxt::default();
-    let parsed = parse(&mut cx, args, item);
+    let mut parsed = parse::workflow_struct(&mut cx, args, item);
     let spec = valid::workflow_spec(&mut cx, &parsed.item.ident, parsed.args, parsed.doc);
-    valid::no_injected_names(&mut cx, &parsed.fields);
+    let reserved = valid::no_injected_names(&mut cx, &parsed.fields);
+    // Leave the offending fields out of the output: their error is the only one.
+    parsed
+        .fields
+        .retain(|field| !reserved.contains(&field.ident));
+    if let syn::Fields::Named(named) = &mut parsed.item.fields {
+        named.named = std::mem::take(&mut named.named)
+            .into_iter()
+            .filter(|field| field.ident.as_ref().is_none_or(|i| !reserved.contains(i)))
+            .collect();
+    }
     let agents: Vec<(usize, AgentSpec)> = parsed
         .fields
         .iter()
         .enumerate()
         .filter_map(|(i, field)| {
-            let args = field.agent.as_ref()?;
-            let args = args.iter().map(clone_arg).collect();
+            let args = field.agent.clone()?;
             Some((i, valid::agent_spec(&mut cx, field, args)))
         })
         .collect();
@@ -40,61 +47,6 @@ pub fn expand(args: TokenStream, mut item: syn::ItemStruct) -> TokenStream {
     let expanded = generate(&parsed.item, &parsed.fields, &agents, &spec);
     let errors = cx.to_compile_errors();
     quote!(#errors #expanded)
-}
-
-fn clone_arg(arg: &attr::Arg) -> attr::Arg {
-    attr::Arg {
-        key: arg.key.clone(),
-        value: match &arg.value {
-            attr::ArgValue::Expr(e) => attr::ArgValue::Expr(e.clone()),
-            attr::ArgValue::Type(t) => attr::ArgValue::Type(t.clone()),
-            attr::ArgValue::Flag => attr::ArgValue::Flag,
-        },
-    }
-}
-
-/// Splits the struct into its parts and strips our attributes.
-fn parse(cx: &mut Ctxt, args: TokenStream, mut item: syn::ItemStruct) -> WorkflowStruct {
-    let mut all_args = attr::parse(args, &["state"], cx);
-    // A second `#[workflow(..)]` on the struct is merged into the first.
-    all_args.extend(attr::take(&mut item.attrs, "workflow", &["state"], cx).unwrap_or_default());
-    if !item.generics.params.is_empty() {
-        cx.error(
-            &item.generics,
-            "generic workflows are not supported; use concrete types",
-        );
-        item.generics = syn::Generics::default();
-    }
-    if matches!(item.fields, syn::Fields::Unit) {
-        item.fields = syn::Fields::Named(syn::parse_quote!({}));
-        item.semi_token = None;
-    }
-    let mut fields = Vec::new();
-    if let syn::Fields::Named(named) = &mut item.fields {
-        for field in named.named.iter_mut() {
-            let span = field
-                .attrs
-                .iter()
-                .find(|a| a.path().is_ident("agent"))
-                .map_or_else(|| field.span(), |a| a.span());
-            let agent = attr::take(&mut field.attrs, "agent", &[], cx);
-            if let Some(ident) = field.ident.clone() {
-                fields.push(Field {
-                    ident,
-                    ty: field.ty.clone(),
-                    agent,
-                    agent_attr_span: span,
-                });
-            }
-        }
-    }
-    let doc = attr::doc_comment(&item.attrs);
-    WorkflowStruct {
-        item,
-        args: all_args,
-        doc,
-        fields,
-    }
 }
 
 fn generate(

@@ -10,7 +10,7 @@ pub struct Research {
 impl Research {
     fn execute(&mut self, topic: String) -> RunStream<'_> {
         let _ = topic;
-        Box::pin(futures::stream::empty())
+        Box::pin(weft::futures::stream::empty())
     }
 }
 

@@ -1,0 +1,8 @@
+use weft::prelude::*;
+
+#[workflow]
+pub struct Research<T> {
+    extra: T,
+}
+
+fn main() {}
