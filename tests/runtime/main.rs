@@ -13,3 +13,4 @@ mod providers;
 mod secrets;
 mod tool_macro;
 mod tools;
+mod typed;

@@ -94,6 +94,18 @@ pub enum Error {
         limit: usize,
     },
 
+    /// A structured answer (`Agent::run_typed`) did not fit its type, even after the error was
+    /// sent back to the model for one repair.
+    #[error("the model's answer does not fit `{type_name}`: {error}; the raw answer is in this error's `raw`")]
+    InvalidOutput {
+        /// The Rust type the answer had to fit.
+        type_name: &'static str,
+        /// The answer as the model gave it.
+        raw: String,
+        /// Why it does not fit.
+        error: String,
+    },
+
     /// A tool failed in a way that could not be reported back to the model.
     #[error("tool `{name}` failed: {message}")]
     Tool {

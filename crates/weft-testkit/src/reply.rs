@@ -24,6 +24,7 @@ pub struct Reply {
     pub(crate) ttft: Option<Duration>,
     pub(crate) chunk_delay: Option<Duration>,
     pub(crate) cut_off: bool,
+    pub(crate) json: Option<Value>,
 }
 
 /// A tool call in a scripted reply.
@@ -67,6 +68,7 @@ impl Reply {
             ttft: None,
             chunk_delay: None,
             cut_off: false,
+            json: None,
         }
     }
 
@@ -83,6 +85,17 @@ impl Reply {
     {
         Reply {
             text: chunks.into_iter().map(Into::into).collect(),
+            ..Reply::empty()
+        }
+    }
+
+    /// A structured answer, as each API gives one: the JSON text as the content (OpenAI's
+    /// `response_format`), or a call of the answer tool with the value as its input
+    /// (Anthropic): the tool named by the request's `tool_choice`, else the request's last
+    /// tool (weft puts its answer tool last).
+    pub fn json(value: Value) -> Self {
+        Reply {
+            json: Some(value),
             ..Reply::empty()
         }
     }
@@ -183,5 +196,32 @@ impl Reply {
     /// The whole text of the reply.
     pub fn full_text(&self) -> String {
         self.text.concat()
+    }
+
+    /// A [`Reply::json`] answer in the request's wire format: text, or a call of the answer
+    /// tool named by the Anthropic request.
+    pub(crate) fn resolve_json(mut self, anthropic_request: Option<&Value>) -> Self {
+        let Some(value) = self.json.take() else {
+            return self;
+        };
+        let text = value.to_string();
+        match anthropic_request {
+            Some(request) => {
+                let forced = request["tool_choice"]["name"].as_str();
+                let last = request["tools"]
+                    .as_array()
+                    .and_then(|tools| tools.last())
+                    .and_then(|tool| tool["name"].as_str());
+                let name = forced.or(last).unwrap_or("answer");
+                self.with_raw_tool_call(name, &text)
+            }
+            None => {
+                // Streamed in three pieces, split on character boundaries.
+                let chars: Vec<char> = text.chars().collect();
+                let third = chars.len().div_ceil(3).max(1);
+                self.text = chars.chunks(third).map(|c| c.iter().collect()).collect();
+                self
+            }
+        }
     }
 }

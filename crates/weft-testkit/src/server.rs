@@ -101,7 +101,8 @@ async fn handle(
             return (StatusCode::BAD_REQUEST, Json(error)).into_response();
         }
     }
-    let reply = state.next_reply();
+    let anthropic = (format == WireFormat::Anthropic).then_some(&request);
+    let reply = state.next_reply().resolve_json(anthropic);
     let model = request["model"]
         .as_str()
         .unwrap_or("fake-model")

@@ -12,6 +12,7 @@ mod builder;
 mod prompt;
 mod retry;
 mod tools;
+mod typed;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -33,6 +34,7 @@ pub use builder::{AgentBuilder, DEFAULT_HISTORY_RUNS};
 use prompt::PastRun;
 use retry::CallMode;
 pub use retry::RetryPolicy;
+use typed::Expected;
 
 /// What every clone of an agent shares: fixed at `build()`.
 struct AgentConfig {
@@ -115,7 +117,7 @@ impl Agent {
     /// response; the same answer [`run_stream`](Self::run_stream) would stream.
     pub async fn run(&mut self, prompt: impl Into<String>) -> Result<RunResponse> {
         {
-            let mut events = std::pin::pin!(self.run_with(prompt.into(), CallMode::Complete));
+            let mut events = std::pin::pin!(self.run_with(prompt.into(), CallMode::Complete, None));
             while let Some(event) = events.next().await {
                 event?;
             }
@@ -126,13 +128,55 @@ impl Agent {
     /// Runs the agent on `prompt`, streaming events as they happen. The stream borrows the
     /// agent; when it ends, [`last_response`](Self::last_response) holds the whole run.
     pub fn run_stream(&mut self, prompt: impl Into<String>) -> RunStream<'_> {
-        self.run_with(prompt.into(), CallMode::Stream).boxed()
+        self.run_with(prompt.into(), CallMode::Stream, None).boxed()
+    }
+
+    /// Runs the agent on `prompt` and returns its answer as a `T` (structured output).
+    ///
+    /// The model is asked for JSON following `T`'s schema: OpenAI through `response_format`
+    /// (`json_schema`, strict when every field can be required), Anthropic through a tool it
+    /// must call with the answer as input. The agent's own tools stay usable first. The
+    /// answer is checked by deserialising it; if it does not fit, the error goes back to the
+    /// model for one repair turn, and a second misfit is [`Error::InvalidOutput`] with the raw
+    /// answer. [`last_response`](Self::last_response) then holds the answer as
+    /// [`Content::Json`].
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// use weft_runtime::{Agent, Offline};
+    ///
+    /// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    /// struct Verdict { topic: String, relevant: bool }
+    ///
+    /// // The offline model fills the schema deterministically; a real one answers it.
+    /// let mut agent = Agent::builder().model(Offline::default()).build()?;
+    /// let verdict: Verdict = agent.run_typed("Is sled an embedded database?").await?;
+    /// assert!(!verdict.topic.is_empty());
+    /// # Ok::<(), weft_runtime::Error>(()) }).unwrap();
+    /// ```
+    pub async fn run_typed<T>(&mut self, prompt: impl Into<String>) -> Result<T>
+    where
+        T: schemars::JsonSchema + serde::de::DeserializeOwned,
+    {
+        let expected = Expected::of::<T>();
+        {
+            let mut events = std::pin::pin!(self.run_with(
+                prompt.into(),
+                CallMode::Complete,
+                Some(expected.clone())
+            ));
+            while let Some(event) = events.next().await {
+                event?;
+            }
+        }
+        expected.typed_value(&self.last.content)
     }
 
     fn run_with(
         &mut self,
         prompt: String,
         mode: CallMode,
+        expected: Option<Expected>,
     ) -> impl Stream<Item = Result<RunResponse>> + Send + '_ {
         let config = Arc::clone(&self.config);
         let run_id = uuid::Uuid::new_v4().to_string();
@@ -155,12 +199,14 @@ impl Agent {
             yield self.item(RunEvent::RunStarted, Content::default(), Vec::new());
             let mut messages = messages;
             let mut calls_made = 0usize;
+            let mut repairs_left = typed::REPAIR_TURNS;
             loop {
                 let tools_allowed = config.tool_call_limit.is_none_or(|limit| calls_made < limit);
                 let request = ModelRequest {
                     messages: messages.clone(),
                     tools: config.tool_specs.clone(),
                     tool_choice: if tools_allowed { ToolChoice::Auto } else { ToolChoice::None },
+                    output: expected.as_ref().map(|e| e.schema.clone()),
                 };
                 self.last.metrics.model_calls += 1;
                 let call_span = tracing::info_span!("model.call", provider = config.model.provider(), model = config.model.id(), call = self.last.metrics.model_calls);
@@ -187,7 +233,27 @@ impl Agent {
                     }
                 }
                 if calls.is_empty() {
-                    break;
+                    let Some(expected) = &expected else {
+                        break;
+                    };
+                    match expected.read(&turn_text) {
+                        Ok(value) => {
+                            self.last.content = Content::Json(value);
+                            break;
+                        }
+                        Err(error) if repairs_left > 0 => {
+                            repairs_left -= 1;
+                            tracing::debug!(%error, "the structured answer does not fit; asking the model to repair it");
+                            messages.push(Message::assistant(turn_text));
+                            messages.push(Message::user(typed::repair_prompt(&error)));
+                            continue;
+                        }
+                        Err(error) => Err(Error::InvalidOutput {
+                            type_name: expected.type_name,
+                            raw: turn_text.clone(),
+                            error,
+                        })?,
+                    }
                 }
                 let calls = calls.finish();
                 if !tools_allowed {
@@ -229,7 +295,10 @@ impl Agent {
             self.last.metrics.duration = Some(started.elapsed());
             self.last.created_at = crate::response::now_millis();
             if config.history_runs > 0 {
-                let answer = self.last.content.as_text().to_string();
+                let answer = match &self.last.content {
+                    Content::Text(text) => text.clone(),
+                    Content::Json(value) => value.to_string(),
+                };
                 self.history.push_back(PastRun { prompt, answer });
                 while self.history.len() > config.history_runs {
                     self.history.pop_front();

@@ -11,6 +11,7 @@
 
 mod assemble;
 mod env;
+mod output;
 mod spec;
 
 use std::fmt;
@@ -26,6 +27,7 @@ use crate::Result;
 
 pub use assemble::ToolCallAssembler;
 pub use env::{model_from_env, DEFAULT_ANTHROPIC_MODEL, DEFAULT_OPENAI_MODEL};
+pub use output::OutputSchema;
 pub use spec::{model_from_spec, IntoModel, KNOWN_PROVIDERS};
 
 /// A shared, cheaply clonable handle to a model.
@@ -72,6 +74,9 @@ pub struct ModelRequest {
     /// Whether the model may call `tools` now. Once a conversation holds tool calls, the tools
     /// stay in the request (Anthropic requires it) and `ToolChoice::None` forbids new calls.
     pub tool_choice: ToolChoice,
+    /// The schema the answer must follow (structured output), if any. Providers stream the
+    /// answer as text holding the JSON value, whatever their wire mechanism.
+    pub output: Option<OutputSchema>,
 }
 
 /// Whether the model may call the request's tools.

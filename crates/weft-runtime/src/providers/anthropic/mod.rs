@@ -76,9 +76,12 @@ impl Model for Claude {
         let timeout = self.settings.timeout;
         futures::stream::once(async move {
             let response = this.send(&request, true).await?;
-            Ok::<_, crate::Error>(streamer::decode(response.bytes_stream(), move |err| {
-                http::transport_error(PROVIDER, &err, timeout)
-            }))
+            let answer_tool = request.output.map(|output| output.name);
+            Ok::<_, crate::Error>(streamer::decode(
+                response.bytes_stream(),
+                move |err| http::transport_error(PROVIDER, &err, timeout),
+                answer_tool,
+            ))
         })
         .try_flatten()
         .boxed()
@@ -92,7 +95,7 @@ impl Model for Claude {
                 .bytes()
                 .await
                 .map_err(|err| http::transport_error(PROVIDER, &err, this.settings.timeout))?;
-            response::parse(&body)
+            response::parse(&body, request.output.as_ref().map(|o| o.name.as_str()))
         }
         .boxed()
     }

@@ -5,6 +5,10 @@
 use serde_json::{json, Map, Value};
 
 use super::DEFAULT_MAX_TOKENS;
+
+/// What Anthropic's answer tool tells the model.
+const ANSWER_TOOL_DESCRIPTION: &str =
+    "Give your final answer by calling this tool: its input is the answer.";
 use crate::message::{Message, Role};
 use crate::model::{ModelRequest, ToolChoice};
 use crate::providers::Settings;
@@ -27,22 +31,40 @@ pub(crate) fn body(settings: &Settings, request: &ModelRequest, stream: bool) ->
         body.insert("system".into(), json!(system.join("\n\n")));
     }
     body.insert("messages".into(), Value::Array(messages(&request.messages)));
-    if !request.tools.is_empty() {
-        let tools = request
-            .tools
-            .iter()
-            .map(|tool| {
-                json!({
-                    "name": tool.name,
-                    "description": tool.description,
-                    "input_schema": tool.parameters,
-                })
+    let mut tools: Vec<Value> = request
+        .tools
+        .iter()
+        .map(|tool| {
+            json!({
+                "name": tool.name,
+                "description": tool.description,
+                "input_schema": tool.parameters,
             })
-            .collect();
-        body.insert("tools".into(), tools);
-        if request.tool_choice == ToolChoice::None {
-            body.insert("tool_choice".into(), json!({ "type": "none" }));
-        }
+        })
+        .collect();
+    let mut tool_choice = match request.tool_choice {
+        ToolChoice::None if !tools.is_empty() => Some(json!({ "type": "none" })),
+        _ => None,
+    };
+    // Structured output: a tool whose input is the answer, which the model must call: the
+    // only choice when it may not (or cannot) call other tools, else one of them.
+    if let Some(output) = &request.output {
+        tools.push(json!({
+            "name": output.name,
+            "description": ANSWER_TOOL_DESCRIPTION,
+            "input_schema": output.schema,
+        }));
+        tool_choice = Some(if tool_choice.is_some() || request.tools.is_empty() {
+            json!({ "type": "tool", "name": output.name })
+        } else {
+            json!({ "type": "any" })
+        });
+    }
+    if !tools.is_empty() {
+        body.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(choice) = tool_choice {
+        body.insert("tool_choice".into(), choice);
     }
     if let Some(temperature) = settings.temperature {
         body.insert("temperature".into(), json!(temperature));
@@ -127,6 +149,7 @@ mod tests {
                 parameters: json!({"type": "object"}),
             }],
             tool_choice: ToolChoice::None,
+            output: None,
         };
         let body = body(&Settings::new("claude"), &request, false);
         assert_eq!(body["tools"][0]["input_schema"]["type"], "object");
@@ -140,5 +163,42 @@ mod tests {
         assert_eq!(messages[2]["role"], "user");
         assert_eq!(messages[2]["content"][1]["tool_use_id"], "b");
         assert_eq!(messages[2]["content"][1]["is_error"], true);
+    }
+
+    #[test]
+    fn structured_output_is_a_forced_answer_tool() {
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct Source {
+            url: String,
+        }
+        let output = crate::model::OutputSchema::of::<Source>();
+        let alone = ModelRequest {
+            messages: vec![Message::user("find one")],
+            output: Some(output.clone()),
+            ..ModelRequest::default()
+        };
+        let body = body(&Settings::new("claude"), &alone, false);
+        assert_eq!(body["tools"][0]["name"], "Source");
+        assert_eq!(body["tools"][0]["input_schema"]["required"][0], "url");
+        assert_eq!(
+            body["tool_choice"],
+            json!({"type": "tool", "name": "Source"})
+        );
+
+        let with_tools = ModelRequest {
+            tools: vec![crate::model::ToolSpec {
+                name: "search".into(),
+                description: "Searches".into(),
+                parameters: json!({"type": "object"}),
+            }],
+            ..alone
+        };
+        let body = super::body(&Settings::new("claude"), &with_tools, false);
+        assert_eq!(
+            body["tools"][1]["name"], "Source",
+            "the answer tool comes last"
+        );
+        assert_eq!(body["tool_choice"], json!({"type": "any"}));
     }
 }

@@ -41,8 +41,9 @@ pub(crate) struct WireUsage {
     pub output_tokens: Option<u64>,
 }
 
-/// Parses a response body.
-pub(crate) fn parse(body: &[u8]) -> Result<ModelResponse> {
+/// Parses a response body. A call of `answer_tool` (structured output) becomes the text of
+/// the answer.
+pub(crate) fn parse(body: &[u8], answer_tool: Option<&str>) -> Result<ModelResponse> {
     let message: WireMessage =
         serde_json::from_slice(body).map_err(|err| Error::InvalidResponse {
             provider: "anthropic",
@@ -55,6 +56,9 @@ pub(crate) fn parse(body: &[u8]) -> Result<ModelResponse> {
     for block in message.content {
         match block {
             Block::Text { text } => response.text.push_str(&text),
+            Block::ToolUse { name, input, .. } if Some(name.as_str()) == answer_tool => {
+                response.text.push_str(&input.to_string());
+            }
             Block::ToolUse { id, name, input } => response.tool_calls.push(ToolCall {
                 id,
                 name,
@@ -66,6 +70,10 @@ pub(crate) fn parse(body: &[u8]) -> Result<ModelResponse> {
             }),
             Block::Other => {}
         }
+    }
+    if response.tool_calls.is_empty() && response.finish_reason == Some(FinishReason::ToolCalls) {
+        // Only the answer tool was called: for the agent, a finished answer.
+        response.finish_reason = Some(FinishReason::Stop);
     }
     let usage = message.usage.unwrap_or_default();
     response.usage = Usage {
@@ -82,10 +90,19 @@ mod tests {
     #[test]
     fn text_and_tool_use_blocks() {
         let body = br#"{"id":"m","type":"message","role":"assistant","content":[{"type":"text","text":"Checking."},{"type":"tool_use","id":"t1","name":"weather","input":{"city":"Paris"}},{"type":"thinking","thinking":"..."}],"stop_reason":"tool_use","usage":{"input_tokens":5,"output_tokens":7}}"#;
-        let response = parse(body).unwrap();
+        let response = parse(body, None).unwrap();
         assert_eq!(response.text, "Checking.");
         assert_eq!(response.tool_calls[0].arguments, r#"{"city":"Paris"}"#);
         assert_eq!(response.finish_reason, Some(FinishReason::ToolCalls));
         assert_eq!(response.usage.output_tokens, 7);
+    }
+
+    #[test]
+    fn the_answer_tool_is_the_text() {
+        let body = br#"{"content":[{"type":"tool_use","id":"t1","name":"Source","input":{"url":"https://a"}}],"stop_reason":"tool_use"}"#;
+        let response = parse(body, Some("Source")).unwrap();
+        assert_eq!(response.text, r#"{"url":"https://a"}"#);
+        assert!(response.tool_calls.is_empty());
+        assert_eq!(response.finish_reason, Some(FinishReason::Stop));
     }
 }

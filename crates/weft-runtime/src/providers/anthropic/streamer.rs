@@ -85,10 +85,12 @@ struct WireError {
 
 /// Decodes a streamed response body into model events. A body that ends before
 /// `message_stop` (or a `stop_reason`) is incomplete: its last item is
-/// [`sse::ended_early`]'s error. Decoding stops at the first error.
+/// [`sse::ended_early`]'s error. Decoding stops at the first error. Calls of `answer_tool`
+/// (structured output) come out as the text of the answer.
 pub(crate) fn decode<S, B, E>(
     bytes: S,
     transport: impl Fn(E) -> Error + Send + 'static,
+    answer_tool: Option<String>,
 ) -> impl Stream<Item = Result<ModelEvent>> + Send
 where
     S: Stream<Item = std::result::Result<B, E>> + Send + 'static,
@@ -97,6 +99,7 @@ where
 {
     async_stream::stream! {
         let mut sse = std::pin::pin!(sse::decode(PROVIDER, bytes, transport));
+        let mut answer = AnswerBlocks::new(answer_tool);
         let mut finished = false;
         while let Some(event) = sse.next().await {
             let parsed = event.and_then(|event| {
@@ -105,7 +108,7 @@ where
             });
             match parsed {
                 Ok(events) => {
-                    for event in events {
+                    for event in events.into_iter().filter_map(|e| answer.map(e)) {
                         finished |= matches!(event, ModelEvent::Finish(_));
                         yield Ok(event);
                     }
@@ -118,6 +121,45 @@ where
         }
         if !finished {
             yield Err(sse::ended_early(PROVIDER));
+        }
+    }
+}
+
+/// Turns the blocks of the structured-output tool into text: its input JSON is the answer.
+struct AnswerBlocks {
+    tool: Option<String>,
+    index: Option<usize>,
+    other_calls: bool,
+}
+
+impl AnswerBlocks {
+    fn new(tool: Option<String>) -> Self {
+        AnswerBlocks {
+            tool,
+            index: None,
+            other_calls: false,
+        }
+    }
+
+    fn map(&mut self, event: ModelEvent) -> Option<ModelEvent> {
+        match event {
+            ModelEvent::ToolCall(delta) if delta.name.is_some() => {
+                if self.tool.is_some() && delta.name == self.tool {
+                    self.index = Some(delta.index);
+                    return None;
+                }
+                self.other_calls = true;
+                Some(ModelEvent::ToolCall(delta))
+            }
+            ModelEvent::ToolCall(delta) if Some(delta.index) == self.index => {
+                (!delta.arguments.is_empty()).then_some(ModelEvent::Text(delta.arguments))
+            }
+            ModelEvent::Finish(FinishReason::ToolCalls)
+                if self.index.is_some() && !self.other_calls =>
+            {
+                Some(ModelEvent::Finish(FinishReason::Stop))
+            }
+            other => Some(other),
         }
     }
 }
@@ -206,7 +248,7 @@ mod tests {
     fn decode_chunks(chunks: Vec<Vec<u8>>) -> Vec<ModelEvent> {
         let stream = futures::stream::iter(chunks.into_iter().map(Ok::<_, ()>));
         block_on(
-            decode(stream, |_| Error::Cancelled)
+            decode(stream, |_| Error::Cancelled, None)
                 .map(|event| event.unwrap())
                 .collect(),
         )
@@ -255,11 +297,31 @@ mod tests {
     fn a_body_that_ends_before_message_stop_is_an_error() {
         let cut = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"half\"}}\n\n";
         let stream = futures::stream::iter([Ok::<_, ()>(cut.as_bytes().to_vec())]);
-        let events: Vec<_> = block_on(decode(stream, |_| Error::Cancelled).collect());
+        let events: Vec<_> = block_on(decode(stream, |_| Error::Cancelled, None).collect());
         assert!(matches!(&events[0], Ok(ModelEvent::Text(t)) if t == "half"));
         assert!(
             matches!(&events[1], Err(Error::Network { message, .. }) if message.contains("end-of-stream")),
             "{events:?}"
         );
+    }
+
+    #[test]
+    fn the_answer_tool_streams_as_text() {
+        let frames = [
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"Source","input":{}}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"url\":"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":" \"https://a\"}"}}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}}"#,
+        ];
+        let body: String = frames.iter().map(|f| format!("data: {f}\n\n")).collect();
+        let stream = futures::stream::iter([Ok::<_, ()>(body.into_bytes())]);
+        let events: Vec<ModelEvent> = block_on(
+            decode(stream, |_| Error::Cancelled, Some("Source".into()))
+                .map(|event| event.unwrap())
+                .collect(),
+        );
+        assert_eq!(text_of(&events), r#"{"url": "https://a"}"#);
+        assert!(calls_of(&events).is_empty());
+        assert!(events.contains(&ModelEvent::Finish(FinishReason::Stop)));
     }
 }

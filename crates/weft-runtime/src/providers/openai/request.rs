@@ -34,6 +34,19 @@ pub(crate) fn body(settings: &Settings, request: &ModelRequest, stream: bool) ->
             body.insert("tool_choice".into(), json!("none"));
         }
     }
+    if let Some(output) = &request.output {
+        body.insert(
+            "response_format".into(),
+            json!({
+                "type": "json_schema",
+                "json_schema": {
+                    "name": output.name,
+                    "schema": output.schema,
+                    "strict": output.strict,
+                },
+            }),
+        );
+    }
     if let Some(temperature) = settings.temperature {
         body.insert("temperature".into(), json!(temperature));
     }
@@ -109,6 +122,7 @@ mod tests {
                 parameters: json!({"type": "object"}),
             }],
             tool_choice: ToolChoice::Auto,
+            output: None,
         };
         let body = body(&Settings::new("gpt-4o"), &request, true);
         assert!(body.get("tool_choice").is_none());
@@ -129,5 +143,25 @@ mod tests {
         let body = super::body(&Settings::new("gpt-4o"), &limited, true);
         assert_eq!(body["tool_choice"], "none");
         assert_eq!(body["tools"][0]["function"]["name"], "weather");
+    }
+
+    #[test]
+    fn structured_output_is_a_json_schema_response_format() {
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct Source {
+            url: String,
+        }
+        let request = ModelRequest {
+            messages: vec![Message::user("find one")],
+            output: Some(crate::model::OutputSchema::of::<Source>()),
+            ..ModelRequest::default()
+        };
+        let body = body(&Settings::new("gpt-4o"), &request, false);
+        let format = &body["response_format"];
+        assert_eq!(format["type"], "json_schema");
+        assert_eq!(format["json_schema"]["name"], "Source");
+        assert_eq!(format["json_schema"]["strict"], true);
+        assert_eq!(format["json_schema"]["schema"]["required"][0], "url");
     }
 }
