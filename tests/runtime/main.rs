@@ -14,3 +14,4 @@ mod secrets;
 mod tool_macro;
 mod tools;
 mod typed;
+mod web;

@@ -50,6 +50,8 @@ pub use providers::{ApiKey, Claude, Offline, Ollama, OpenAIChat};
 pub use response::{Content, Metrics, RunEvent, RunResponse, RunStream, ToolExecution};
 pub use tool::{schema_for, FunctionTool, IntoTools, Tool, ToolError, ToolOutput};
 pub mod storage;
+#[cfg(feature = "web")]
+pub mod web;
 pub mod workflow;
 
 pub use storage::{

@@ -4,7 +4,8 @@
 //! Completions and Anthropic Messages wire formats, streamed (SSE) and not, answers with
 //! scripted [`Reply`]s, injects faults (error statuses with `Retry-After`, connection resets
 //! mid-stream, streams cut before their end marker, malformed chunks, stalls), and records
-//! every request for assertions. Like the real Anthropic API, it refuses (HTTP 400) a Messages
+//! every request for assertions. It also serves web pages on `GET` ([`Page`], with saved
+//! search-result and article pages in [`fixtures`]) for testing web tools offline. Like the real Anthropic API, it refuses (HTTP 400) a Messages
 //! request whose conversation holds tool blocks but which defines no tools. It binds
 //! `127.0.0.1:0`, so tests never collide on a port and never leave the machine.
 //!
@@ -22,8 +23,10 @@
 //! ```
 
 mod capture;
+pub mod fixtures;
 mod reply;
 mod server;
+mod web;
 mod wire;
 
 use std::collections::VecDeque;
@@ -34,6 +37,7 @@ use std::time::Duration;
 
 pub use capture::{CapturedRequest, WireFormat};
 pub use reply::{FakeToolCall, Fault, Reply};
+pub use web::Page;
 
 /// The text the server answers with when its script is empty and no default was set.
 pub const DEFAULT_REPLY_TEXT: &str = "Hello from the fake LLM.";
@@ -112,6 +116,8 @@ impl FakeLlmBuilder {
             capture: self.capture,
             requests: Mutex::new(Vec::new()),
             count: Default::default(),
+            pages: Mutex::default(),
+            page_requests: Mutex::default(),
         });
         let app = server::router(Arc::clone(&state));
         let task = tokio::spawn(async move {
@@ -174,6 +180,23 @@ impl FakeLlm {
     /// How many requests arrived (counted even when capture is off).
     pub fn request_count(&self) -> usize {
         self.state.count.load(Ordering::SeqCst)
+    }
+
+    /// Serves `page` on `GET path` (`/articles/a`, or `/html/?q=x` for one query only).
+    pub fn serve(&self, path: &str, page: Page) -> &Self {
+        match self.state.pages.lock() {
+            Ok(mut pages) => pages.insert(path.to_string(), page),
+            Err(poisoned) => poisoned.into_inner().insert(path.to_string(), page),
+        };
+        self
+    }
+
+    /// The pages fetched so far (path and query), oldest first.
+    pub fn page_requests(&self) -> Vec<String> {
+        match self.state.page_requests.lock() {
+            Ok(seen) => seen.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// How many scripted replies are still queued.

@@ -1,6 +1,6 @@
 //! The HTTP side: routes, request capture, and turning a reply into a response.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use crate::capture::{CapturedRequest, WireFormat};
 use crate::reply::{Fault, Reply};
+use crate::web::Page;
 use crate::wire::{self, Frame};
 
 /// Shared server state.
@@ -27,6 +28,10 @@ pub(crate) struct State {
     pub capture: bool,
     pub requests: Mutex<Vec<CapturedRequest>>,
     pub count: AtomicUsize,
+    /// Pages served on `GET`, by path (a path with its query string wins over the bare path).
+    pub pages: Mutex<HashMap<String, Page>>,
+    /// `GET` requests to pages, by path with query (what the web tools asked for).
+    pub page_requests: Mutex<Vec<String>>,
 }
 
 impl State {
@@ -45,6 +50,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/chat/completions", post(openai))
         .route("/v1/messages", post(anthropic))
         .route("/_stats", get(stats))
+        .fallback(get(page))
         .with_state(state)
 }
 
@@ -54,6 +60,46 @@ async fn openai(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Byt
 
 async fn anthropic(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
     handle(state, WireFormat::Anthropic, headers, body).await
+}
+
+/// A fixture page, or 404.
+async fn page(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let path = uri.path().to_string();
+    let full = uri
+        .path_and_query()
+        .map_or(path.clone(), |pq| pq.as_str().to_string());
+    match state.page_requests.lock() {
+        Ok(mut seen) => seen.push(full.clone()),
+        Err(poisoned) => poisoned.into_inner().push(full.clone()),
+    }
+    let found = {
+        let pages = match state.pages.lock() {
+            Ok(pages) => pages,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        pages.get(&full).or_else(|| pages.get(&path)).cloned()
+    };
+    let Some(page) = found else {
+        return (StatusCode::NOT_FOUND, "no fixture page here").into_response();
+    };
+    if !page.delay.is_zero() {
+        tokio::time::sleep(page.delay).await;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let body = page.body_for(&format!("http://{host}"));
+    let status = StatusCode::from_u16(page.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, page.content_type.as_str())
+        .body(Body::from(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 async fn stats(Shared(state): Shared<Arc<State>>) -> Json<Value> {

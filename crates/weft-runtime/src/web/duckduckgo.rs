@@ -1,0 +1,229 @@
+//! [`DuckDuckGo`]: web search through DuckDuckGo's HTML endpoint, no API key needed.
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::fetch::{http_url, Client, FetchLimits};
+use crate::tool::{schema_for, Tool, ToolError, ToolOutput};
+
+/// Where DuckDuckGo serves its HTML results.
+pub const DEFAULT_BASE_URL: &str = "https://html.duckduckgo.com";
+
+/// Web search: the `duckduckgo_search` tool, `{query, max_results?}` to
+/// `{query, results: [{title, url, snippet}]}`. Ads are skipped and DuckDuckGo's redirect
+/// links resolved to the real URL; no results is an empty list, not an error.
+///
+/// ```
+/// use weft_runtime::web::DuckDuckGo;
+/// use weft_runtime::Tool;
+///
+/// let search = DuckDuckGo::new().max_results(3);
+/// assert_eq!(search.name(), "duckduckgo_search");
+/// assert_eq!(search.parameters()["required"][0], "query");
+/// ```
+#[derive(Clone, Debug)]
+pub struct DuckDuckGo {
+    base_url: String,
+    max_results: usize,
+    client: Client,
+}
+
+/// The arguments the model gives.
+#[derive(Deserialize, JsonSchema)]
+struct SearchArgs {
+    /// What to search the web for.
+    query: String,
+    /// How many results to return (at most the tool's own limit).
+    max_results: Option<u32>,
+}
+
+/// One search result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SearchResult {
+    /// The page title.
+    pub title: String,
+    /// The page's URL (DuckDuckGo's redirect resolved).
+    pub url: String,
+    /// The text DuckDuckGo shows under the title.
+    pub snippet: String,
+}
+
+/// What the tool returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SearchResults {
+    /// The query searched.
+    pub query: String,
+    /// The results, best first.
+    pub results: Vec<SearchResult>,
+}
+
+impl Default for DuckDuckGo {
+    fn default() -> Self {
+        DuckDuckGo::new()
+    }
+}
+
+impl DuckDuckGo {
+    /// Searches duckduckgo.com, at most 5 results, with the default [`FetchLimits`].
+    pub fn new() -> Self {
+        DuckDuckGo {
+            base_url: DEFAULT_BASE_URL.to_string(),
+            max_results: 5,
+            client: Client::new(FetchLimits::default()),
+        }
+    }
+
+    /// Another endpoint serving DuckDuckGo's HTML (a proxy, or a test server).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into().trim_end_matches('/').to_string();
+        self
+    }
+
+    /// The most results a search returns (default 5).
+    pub fn max_results(mut self, max: usize) -> Self {
+        self.max_results = max.max(1);
+        self
+    }
+
+    /// Timeout and size limit of the results page.
+    pub fn limits(mut self, limits: FetchLimits) -> Self {
+        self.client = Client::new(limits);
+        self
+    }
+
+    /// Searches for `query`.
+    pub async fn search(&self, query: &str, max: usize) -> Result<SearchResults, ToolError> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Err("the query is empty; give the words to search for".into());
+        }
+        let endpoint = http_url(&format!("{}/html/", self.base_url))?;
+        let (_, html) = self.client.get_html(&endpoint, &[("q", query)]).await?;
+        let max = max.clamp(1, self.max_results);
+        let mut results = tokio::task::spawn_blocking(move || parse_results(&html))
+            .await
+            .map_err(|err| format!("parsing the results failed: {err}"))?;
+        results.truncate(max);
+        Ok(SearchResults {
+            query: query.to_string(),
+            results,
+        })
+    }
+}
+
+impl Tool for DuckDuckGo {
+    fn name(&self) -> &str {
+        "duckduckgo_search"
+    }
+
+    fn description(&self) -> &str {
+        "Searches the web with DuckDuckGo. Returns the title, URL and snippet of each result."
+    }
+
+    fn parameters(&self) -> Value {
+        schema_for::<SearchArgs>()
+    }
+
+    fn call(&self, arguments: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>> {
+        async move {
+            let args: SearchArgs = serde_json::from_value(arguments)
+                .map_err(|err| format!("bad arguments: {err}; expected {{\"query\": \"…\"}}"))?;
+            let max = args.max_results.map_or(self.max_results, |m| m as usize);
+            let found = self.search(&args.query, max).await?;
+            Ok(ToolOutput::Json(serde_json::to_value(found)?))
+        }
+        .boxed()
+    }
+}
+
+/// The organic results of a DuckDuckGo HTML page, in order.
+pub(crate) fn parse_results(html: &str) -> Vec<SearchResult> {
+    let document = dom_query::Document::from(html);
+    let mut results = Vec::new();
+    for result in document.select("div.result").iter() {
+        if result.has_class("result--ad") {
+            continue;
+        }
+        let link = result.select("a.result__a").first();
+        let Some(href) = link.attr("href") else {
+            continue;
+        };
+        let Some(url) = target_url(&href) else {
+            continue;
+        };
+        let title = squash(&link.text());
+        if title.is_empty() {
+            continue;
+        }
+        results.push(SearchResult {
+            title,
+            url,
+            snippet: squash(&result.select(".result__snippet").first().text()),
+        });
+    }
+    results
+}
+
+/// The page a result links to: DuckDuckGo's `//duckduckgo.com/l/?uddg=<url>` redirect
+/// resolved, ad and relative links dropped.
+fn target_url(href: &str) -> Option<String> {
+    let absolute = match href {
+        h if h.starts_with("//") => format!("https:{h}"),
+        h => h.to_string(),
+    };
+    let parsed = reqwest::Url::parse(&absolute).ok()?;
+    let is_ddg = parsed
+        .host_str()
+        .is_some_and(|host| host == "duckduckgo.com" || host.ends_with(".duckduckgo.com"));
+    if !is_ddg {
+        return matches!(parsed.scheme(), "http" | "https").then_some(absolute);
+    }
+    if parsed.path() != "/l/" {
+        return None; // ads (`/y.js`) and other internal links
+    }
+    let target = parsed
+        .query_pairs()
+        .find(|(key, _)| key == "uddg")
+        .map(|(_, value)| value.into_owned())?;
+    http_url(&target).ok().map(|url| url.to_string())
+}
+
+/// Text with runs of whitespace collapsed.
+fn squash(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_are_resolved_and_ads_dropped() {
+        assert_eq!(
+            target_url("//duckduckgo.com/l/?uddg=https%3A%2F%2Fsled.rs%2Fdocs%3Fa%3D1&rut=x")
+                .as_deref(),
+            Some("https://sled.rs/docs?a=1")
+        );
+        assert_eq!(
+            target_url("https://example.com/a").as_deref(),
+            Some("https://example.com/a")
+        );
+        assert_eq!(
+            target_url("https://duckduckgo.com/y.js?ad_provider=x"),
+            None
+        );
+        assert_eq!(target_url("/relative"), None);
+        assert_eq!(target_url("javascript:alert(1)"), None);
+    }
+
+    #[test]
+    fn a_page_without_results_gives_none() {
+        assert!(
+            parse_results("<html><div class=\"no-results\">No results.</div></html>").is_empty()
+        );
+        assert!(parse_results("not html at all").is_empty());
+    }
+}

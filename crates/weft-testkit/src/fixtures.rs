@@ -1,0 +1,41 @@
+//! Saved web pages: a DuckDuckGo results page (its links point back at the fake server), the
+//! articles it links to, in different shapes, and pages that are not articles.
+//!
+//! [`serve_research_web`] mounts them all on a [`FakeLlm`], which then stands in for both
+//! DuckDuckGo (`{url}/html/`) and the sites it finds.
+
+use crate::{FakeLlm, Page};
+
+/// A DuckDuckGo HTML results page: three results (two behind `//duckduckgo.com/l/?uddg=`
+/// redirect links, one direct), an ad between them, and a result whose page is gone (404).
+pub const DUCKDUCKGO_RESULTS: &str = include_str!("../fixtures/web/duckduckgo_results.html");
+/// A DuckDuckGo HTML page with no results.
+pub const DUCKDUCKGO_NO_RESULTS: &str = include_str!("../fixtures/web/duckduckgo_no_results.html");
+/// A news article: `<article>`, `meta name=author` with two authors, `article:published_time`.
+pub const ARTICLE_SLED: &str = include_str!("../fixtures/web/article_sled.html");
+/// A blog post without `<article>`: author and date only in JSON-LD, comments below.
+pub const ARTICLE_SQLITE: &str = include_str!("../fixtures/web/article_sqlite.html");
+/// A page buried in boilerplate (cookie banner, menus, ads), byline and date in the text.
+pub const ARTICLE_KV_STORE: &str = include_str!("../fixtures/web/article_kv_store.html");
+/// A page with links only: nothing to read.
+pub const NOT_AN_ARTICLE: &str = include_str!("../fixtures/web/not_an_article.html");
+
+/// The paths [`serve_research_web`] serves articles at, in the order the results list them
+/// (the fourth result's page is missing on purpose).
+pub const ARTICLE_PATHS: [&str; 3] = [
+    "/articles/sled-embedded-database",
+    "/articles/sqlite-durability",
+    "/articles/choosing-a-kv-store",
+];
+
+/// Mounts the results page at `/html/` (for any query) and the articles it links to.
+pub fn serve_research_web(server: &FakeLlm) {
+    server.serve("/html/", Page::html(DUCKDUCKGO_RESULTS));
+    for (path, body) in ARTICLE_PATHS
+        .iter()
+        .zip([ARTICLE_SLED, ARTICLE_SQLITE, ARTICLE_KV_STORE])
+    {
+        server.serve(path, Page::html(body));
+    }
+    server.serve("/pages/index", Page::html(NOT_AN_ARTICLE));
+}
