@@ -39,7 +39,7 @@ pub mod providers;
 pub mod response;
 pub mod tool;
 
-pub use agent::{Agent, AgentBuilder, RetryPolicy};
+pub use agent::{Agent, AgentBuilder, AgentUsage, RetryPolicy};
 pub use error::{Error, Result};
 pub use message::{Message, Role, ToolCall};
 pub use model::{

@@ -131,6 +131,10 @@ pub struct RunResponse {
     pub workflow_id: Option<String>,
     /// The agent that produced the item, when one did.
     pub agent_name: Option<String>,
+    /// The workflow step the item belongs to (`StepStarted`/`StepCompleted` items), when the
+    /// workflow names its steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
     /// The model that produced the item (`provider:id`), when one did.
     pub model: Option<String>,
     /// What kind of item this is.
@@ -164,6 +168,32 @@ impl RunResponse {
         RunResponse {
             content: Content::Text(text.into()),
             ..RunResponse::new(RunEvent::RunContent)
+        }
+    }
+
+    /// A `StepStarted` item: the workflow step `step` begins; `detail` says what it does.
+    ///
+    /// ```
+    /// use weft_runtime::{RunEvent, RunResponse};
+    /// let item = RunResponse::step_started("search", "Searching the web for sled");
+    /// assert_eq!((item.event, item.step.as_deref()), (RunEvent::StepStarted, Some("search")));
+    /// assert_eq!(item.content_text(), "", "progress is not part of the answer");
+    /// ```
+    pub fn step_started(step: impl Into<String>, detail: impl Into<String>) -> Self {
+        RunResponse {
+            step: Some(step.into()),
+            content: Content::Text(detail.into()),
+            ..RunResponse::new(RunEvent::StepStarted)
+        }
+    }
+
+    /// A `StepCompleted` item: the step `step` (or one unit of it, such as one source read)
+    /// is done; `detail` says what came of it.
+    pub fn step_completed(step: impl Into<String>, detail: impl Into<String>) -> Self {
+        RunResponse {
+            step: Some(step.into()),
+            content: Content::Text(detail.into()),
+            ..RunResponse::new(RunEvent::StepCompleted)
         }
     }
 

@@ -2,9 +2,16 @@
 //! articles it links to, in different shapes, and pages that are not articles.
 //!
 //! [`serve_research_web`] mounts them all on a [`FakeLlm`], which then stands in for both
-//! DuckDuckGo (`{url}/html/`) and the sites it finds.
+//! DuckDuckGo (`{url}/html/`) and the sites it finds. Links use the host the page was asked
+//! for: fetched as `http://127.0.0.1:<port>/…` they point there; fetched as
+//! `http://`[`WEB_HOST`]`/…` with that host resolved to the server (the web tools' `resolve`),
+//! they are the same from run to run, whatever the port.
 
 use crate::{FakeLlm, Page};
+
+/// A stable host name for the fixture web (`.test` is reserved: it never resolves on the
+/// internet).
+pub const WEB_HOST: &str = "web.weft.test";
 
 /// A DuckDuckGo HTML results page: three results (two behind `//duckduckgo.com/l/?uddg=`
 /// redirect links, one direct), an ad between them, and a result whose page is gone (404).

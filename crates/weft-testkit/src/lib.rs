@@ -110,6 +110,7 @@ impl FakeLlmBuilder {
         let addr = listener.local_addr()?;
         let state = Arc::new(server::State {
             script: Mutex::new(VecDeque::new()),
+            routes: Mutex::default(),
             default_reply: self.default_reply,
             ttft: self.ttft,
             chunk_delay: self.chunk_delay,
@@ -145,6 +146,26 @@ impl FakeLlm {
         match self.state.script.lock() {
             Ok(mut script) => script.push_back(reply),
             Err(poisoned) => poisoned.into_inner().push_back(reply),
+        }
+        self
+    }
+
+    /// Queues a reply for the first request whose body contains `needle` (checked before the
+    /// plain queue, routes in the order given, each used once): for agents running
+    /// concurrently, where arrival order is not fixed.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> std::io::Result<()> {
+    /// use weft_testkit::{FakeLlm, Reply};
+    /// let server = FakeLlm::start().await?;
+    /// server.route("https://a.test", Reply::text("about a"));
+    /// server.route("https://b.test", Reply::text("about b"));
+    /// # Ok(()) }
+    /// ```
+    pub fn route(&self, needle: &str, reply: Reply) -> &Self {
+        match self.state.routes.lock() {
+            Ok(mut routes) => routes.push((needle.to_string(), reply)),
+            Err(poisoned) => poisoned.into_inner().push((needle.to_string(), reply)),
         }
         self
     }

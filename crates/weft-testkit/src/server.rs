@@ -22,6 +22,8 @@ use crate::wire::{self, Frame};
 /// Shared server state.
 pub(crate) struct State {
     pub script: Mutex<VecDeque<Reply>>,
+    /// Replies for requests whose body contains a needle, tried (in order) before `script`.
+    pub routes: Mutex<Vec<(String, Reply)>>,
     pub default_reply: Reply,
     pub ttft: Duration,
     pub chunk_delay: Duration,
@@ -35,7 +37,20 @@ pub(crate) struct State {
 }
 
 impl State {
-    fn next_reply(&self) -> Reply {
+    fn next_reply(&self, body: &str) -> Reply {
+        let routed = {
+            let mut routes = match self.routes.lock() {
+                Ok(routes) => routes,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let position = routes
+                .iter()
+                .position(|(needle, _)| body.contains(needle.as_str()));
+            position.map(|i| routes.remove(i).1)
+        };
+        if let Some(reply) = routed {
+            return reply;
+        }
         let scripted = match self.script.lock() {
             Ok(mut script) => script.pop_front(),
             Err(poisoned) => poisoned.into_inner().pop_front(),
@@ -148,7 +163,9 @@ async fn handle(
         }
     }
     let anthropic = (format == WireFormat::Anthropic).then_some(&request);
-    let reply = state.next_reply().resolve_json(anthropic);
+    let reply = state
+        .next_reply(&String::from_utf8_lossy(&body))
+        .resolve_json(anthropic);
     let model = request["model"]
         .as_str()
         .unwrap_or("fake-model")

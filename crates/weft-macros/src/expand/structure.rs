@@ -72,11 +72,15 @@ fn generate(
     let agent_spec = |index: usize| agents.iter().find(|(i, _)| *i == index).map(|(_, s)| s);
     let mut slots = Vec::new();
     let mut setters = Vec::new();
-    let mut inits = Vec::new();
+    // `let` bindings in `build()`: plain fields first, so agent keys can use them by name.
+    let mut plain_inits = Vec::new();
+    let mut agent_inits = Vec::new();
+    let mut names = Vec::new();
     let mut empties = Vec::new();
     for (index, field) in fields.iter().enumerate() {
         let name = &field.ident;
         let ty = &field.ty;
+        names.push(name);
         empties.push(quote!(#name: ::std::option::Option::None));
         match agent_spec(index) {
             Some(agent) => {
@@ -92,11 +96,11 @@ fn generate(
                     }
                 });
                 let build = build_agent(&weft, field, agent);
-                inits.push(quote! {
-                    #name: match self.#name {
+                agent_inits.push(quote! {
+                    let #name: #ty = match self.#name {
                         ::std::option::Option::Some(agent) => agent,
                         ::std::option::Option::None => #build,
-                    }
+                    };
                 });
             }
             None => {
@@ -111,8 +115,8 @@ fn generate(
                 });
                 let missing =
                     format!("`{ident}::builder()` needs `.{name}(..)`: its type has no `Default`");
-                inits.push(quote! {
-                    #name: match self.#name {
+                plain_inits.push(quote! {
+                    let #name: #ty = match self.#name {
                         ::std::option::Option::Some(value) => value,
                         ::std::option::Option::None => {
                             #[allow(unused_imports)]
@@ -124,12 +128,17 @@ fn generate(
                                 }
                             }
                         }
-                    }
+                    };
                 });
             }
         }
     }
 
+    // Agents whose attribute checked out (others have a compile error already).
+    let agent_refs = agents
+        .iter()
+        .filter(|(_, agent)| agent.valid)
+        .map(|(index, _)| &fields[*index].ident);
     let name = &spec.name;
     let description = match &spec.description {
         Some(text) => quote!(::std::option::Option::Some(#text)),
@@ -248,8 +257,10 @@ fn generate(
             /// configuration is an error here; a missing API key is reported when the agent
             /// first runs).
             pub fn build(self) -> #weft::Result<#ident> {
+                #(#plain_inits)*
+                #(#agent_inits)*
                 ::std::result::Result::Ok(#ident {
-                    #(#inits,)*
+                    #(#names,)*
                     session_id: self.session_id.unwrap_or_else(#weft::__private::new_session_id),
                     user_id: self.user_id,
                     run_id: ::std::option::Option::None,
@@ -273,6 +284,9 @@ fn generate(
                     storage: &self.storage,
                     meta: &mut self.__weft,
                 }
+            }
+            fn agents(&self) -> ::std::vec::Vec<&#weft::Agent> {
+                ::std::vec![#(&self.#agent_refs),*]
             }
         }
     }

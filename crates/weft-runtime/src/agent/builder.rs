@@ -160,6 +160,7 @@ impl AgentBuilder {
             tool_specs,
             tool_call_limit: self.tool_call_limit,
             retry: self.retry,
+            usage: Default::default(),
             history_runs: if self.add_history {
                 self.num_history_runs.unwrap_or(DEFAULT_HISTORY_RUNS)
             } else {

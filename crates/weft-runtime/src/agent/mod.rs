@@ -13,6 +13,7 @@ mod prompt;
 mod retry;
 mod tools;
 mod typed;
+mod usage;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -35,6 +36,8 @@ use prompt::PastRun;
 use retry::CallMode;
 pub use retry::RetryPolicy;
 use typed::Expected;
+pub use usage::AgentUsage;
+use usage::UsageMeter;
 
 /// What every clone of an agent shares: fixed at `build()`.
 struct AgentConfig {
@@ -47,6 +50,8 @@ struct AgentConfig {
     tool_call_limit: Option<usize>,
     retry: RetryPolicy,
     history_runs: usize,
+    /// Usage of every run of this agent and its clones.
+    usage: UsageMeter,
 }
 
 /// A model with instructions and tools.
@@ -94,6 +99,12 @@ impl Agent {
     /// The agent's model.
     pub fn model(&self) -> &ModelRef {
         &self.config.model
+    }
+
+    /// The tokens and model calls of every run of this agent and of its clones so far (a
+    /// workflow reports the difference over one run as the run's usage).
+    pub fn usage(&self) -> AgentUsage {
+        self.config.usage.total()
     }
 
     /// The system message the agent sends, if any.
@@ -209,6 +220,7 @@ impl Agent {
                     output: expected.as_ref().map(|e| e.schema.clone()),
                 };
                 self.last.metrics.model_calls += 1;
+                config.usage.add_call();
                 let call_span = tracing::info_span!("model.call", provider = config.model.provider(), model = config.model.id(), call = self.last.metrics.model_calls);
                 let mut events = std::pin::pin!(
                     retry::call(config.retry.clone(), Arc::clone(&config.model), request, mode).instrument(call_span)
@@ -228,7 +240,10 @@ impl Agent {
                             yield self.item(RunEvent::RunContent, Content::Text(delta), Vec::new());
                         }
                         ModelEvent::ToolCall(delta) => calls.push(delta),
-                        ModelEvent::Usage(usage) => self.last.metrics.add_usage(usage),
+                        ModelEvent::Usage(usage) => {
+                            config.usage.add(usage);
+                            self.last.metrics.add_usage(usage);
+                        }
                         ModelEvent::Finish(reason) => self.last.finish_reason = Some(reason),
                     }
                 }

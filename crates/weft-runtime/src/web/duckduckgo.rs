@@ -90,7 +90,14 @@ impl DuckDuckGo {
 
     /// Timeout and size limit of the results page.
     pub fn limits(mut self, limits: FetchLimits) -> Self {
-        self.client = Client::new(limits);
+        self.client = self.client.with_limits(limits);
+        self
+    }
+
+    /// Sends requests for `host` to `addr` instead of looking it up (like curl's `--resolve`;
+    /// `addr`'s port is used when a URL names none). For local mirrors and tests.
+    pub fn resolve(mut self, host: &str, addr: std::net::SocketAddr) -> Self {
+        self.client = self.client.with_resolve(host, addr);
         self
     }
 

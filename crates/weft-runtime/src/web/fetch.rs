@@ -79,17 +79,41 @@ pub enum FetchError {
 #[derive(Clone, Debug)]
 pub(crate) struct Client {
     http: Result<reqwest::Client, String>,
-    pub limits: FetchLimits,
+    limits: FetchLimits,
+    resolve: Vec<(String, std::net::SocketAddr)>,
 }
 
 impl Client {
     pub fn new(limits: FetchLimits) -> Client {
-        let http = reqwest::Client::builder()
+        Client::build(limits, Vec::new())
+    }
+
+    fn build(limits: FetchLimits, resolve: Vec<(String, std::net::SocketAddr)>) -> Client {
+        let mut builder = reqwest::Client::builder()
             .timeout(limits.timeout)
-            .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION"), " (web tools)"))
-            .build()
-            .map_err(|err| err.to_string());
-        Client { http, limits }
+            .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION"), " (web tools)"));
+        for (host, addr) in &resolve {
+            builder = builder.resolve(host, *addr);
+        }
+        let http = builder.build().map_err(|err| err.to_string());
+        Client {
+            http,
+            limits,
+            resolve,
+        }
+    }
+
+    /// The same client with other limits.
+    pub fn with_limits(&self, limits: FetchLimits) -> Client {
+        Client::build(limits, self.resolve.clone())
+    }
+
+    /// The same client, sending requests for `host` to `addr` (its port is used when a URL
+    /// names none).
+    pub fn with_resolve(&self, host: &str, addr: std::net::SocketAddr) -> Client {
+        let mut resolve = self.resolve.clone();
+        resolve.push((host.to_string(), addr));
+        Client::build(self.limits, resolve)
     }
 
     /// A `GET` of `url` (with `query` pairs), read as HTML within the limits.
@@ -103,7 +127,11 @@ impl Client {
             url: shown.clone(),
             message: message.clone(),
         })?;
-        html(http.get(url.clone()).query(query), &shown, self.limits).await
+        let mut request = http.get(url.clone());
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        html(request, &shown, self.limits).await
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Both return structured JSON, and turn every failure (timeout, HTTP error status, a body
 //! that is not HTML, a body over the size limit, a page with no article) into a tool error the
-//! model reads, never a panic. Fetching is one shared, bounded HTTP path ([`fetch`]); HTML is
+//! model reads, never a panic. Fetching is one shared, bounded HTTP path ([`FetchLimits`]); HTML is
 //! parsed with `dom_query` (html5ever) and articles are extracted with `dom_smoothie`, a port
 //! of Mozilla's Readability. Parsing runs on tokio's blocking pool.
 //!
@@ -24,6 +24,6 @@ mod article;
 mod duckduckgo;
 mod fetch;
 
-pub use article::{Article, ArticleReader};
-pub use duckduckgo::{DuckDuckGo, SearchResult, SearchResults};
+pub use article::{Article, ArticleReader, DEFAULT_MAX_TEXT_CHARS};
+pub use duckduckgo::{DuckDuckGo, SearchResult, SearchResults, DEFAULT_BASE_URL};
 pub use fetch::{FetchError, FetchLimits};

@@ -96,6 +96,12 @@ pub trait WorkflowDefinition: Send {
     const DESCRIPTION: Option<&'static str>;
     /// The injected context fields.
     fn context(&mut self) -> WorkflowContext<'_, Self::State>;
+
+    /// The `#[agent]` fields. A run's metrics count every model call they (and their clones)
+    /// make during the run, whether or not the run yields their items.
+    fn agents(&self) -> Vec<&crate::Agent> {
+        Vec::new()
+    }
 }
 
 /// A runnable workflow, implemented by `#[workflow]` on the impl block. The provided methods

@@ -22,6 +22,7 @@ use std::time::Instant;
 use futures::StreamExt;
 
 use super::{session, three_way, Workflow};
+use crate::agent::AgentUsage;
 use crate::response::{now_millis, Content, Metrics, RunEvent, RunResponse, RunStream};
 use crate::storage::{RunRecord, RunStatus, StorageRef, WorkflowSession};
 use crate::{Error, Result};
@@ -52,28 +53,38 @@ impl Stamp {
 }
 
 /// What the run produced so far; shared with the guard so `Drop` can record it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Progress {
+    /// When the run began: time to first token is measured from here.
+    started: Instant,
     content: String,
     events: Vec<RunResponse>,
+    /// Usage from completed items of agents that are not the workflow's own (whose usage is
+    /// counted by their meters instead).
     metrics: Metrics,
+    /// The names of the workflow's `#[agent]`s.
+    own_agents: Vec<String>,
 }
 
 impl Progress {
     fn absorb(&mut self, item: &RunResponse) {
         if item.event == RunEvent::RunContent {
+            if self.metrics.time_to_first_token.is_none() && !item.content_text().is_empty() {
+                self.metrics.time_to_first_token = Some(self.started.elapsed());
+            }
             self.content.push_str(item.content_text());
             return;
         }
-        if item.event == RunEvent::RunCompleted {
+        let own = item
+            .agent_name
+            .as_ref()
+            .is_some_and(|name| self.own_agents.contains(name));
+        if item.event == RunEvent::RunCompleted && !own {
             let metrics = &item.metrics;
             self.metrics.input_tokens += metrics.input_tokens;
             self.metrics.output_tokens += metrics.output_tokens;
             self.metrics.total_tokens += metrics.total_tokens;
             self.metrics.model_calls += metrics.model_calls;
-            if self.metrics.time_to_first_token.is_none() {
-                self.metrics.time_to_first_token = metrics.time_to_first_token;
-            }
         }
         self.events.push(item.clone());
     }
@@ -96,6 +107,8 @@ struct RunGuard<'a, W: Workflow> {
     base: Base,
     started: Instant,
     created_at: u64,
+    /// The workflow's agents' usage when the run began.
+    usage_before: AgentUsage,
     /// Set when the run ends: the status to record, even if the stream is dropped while the
     /// final save is under way.
     ending: Option<(RunStatus, Option<String>)>,
@@ -130,10 +143,23 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             workflow_id: W::NAME.to_string(),
         };
         *context.run_id = Some(stamp.run_id.clone());
+        let agents = workflow.agents();
+        let usage_before = agents.iter().map(|agent| agent.usage()).sum();
+        let progress = Progress {
+            started: Instant::now(),
+            content: String::new(),
+            events: Vec::new(),
+            metrics: Metrics::default(),
+            own_agents: agents
+                .iter()
+                .filter_map(|agent| agent.name().map(str::to_string))
+                .collect(),
+        };
         let guard = RunGuard {
             workflow,
             stamp,
-            progress: Arc::default(),
+            progress: Arc::new(Mutex::new(progress)),
+            usage_before,
             input,
             base,
             started: Instant::now(),
@@ -151,9 +177,22 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         Arc::clone(self.workflow.context().storage)
     }
 
+    /// Tokens and model calls of the run so far: the workflow's agents' meters since the run
+    /// began, plus completed items of other agents it yielded.
+    fn metrics(&self, progress: &Progress) -> Metrics {
+        let own: AgentUsage = self.workflow.agents().iter().map(|a| a.usage()).sum();
+        let own = own.since(self.usage_before);
+        let mut metrics = progress.metrics.clone();
+        metrics.input_tokens += own.input_tokens;
+        metrics.output_tokens += own.output_tokens;
+        metrics.total_tokens = metrics.input_tokens + metrics.output_tokens;
+        metrics.model_calls += u32::try_from(own.model_calls).unwrap_or(u32::MAX);
+        metrics
+    }
+
     fn record(&self, status: RunStatus, error: Option<String>) -> RunRecord {
         let progress = lock(&self.progress);
-        let mut metrics = progress.metrics.clone();
+        let mut metrics = self.metrics(&progress);
         if status != RunStatus::Running {
             metrics.duration = Some(self.started.elapsed());
         }

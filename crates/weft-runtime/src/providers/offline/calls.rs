@@ -72,7 +72,20 @@ fn arguments(parameters: &Value, prompt: &str, url: Option<&str>) -> Option<Valu
     Some(Value::Object(arguments))
 }
 
-/// A value of a simple schema: the prompt for strings, the minimum (or 1) for numbers.
+/// What a prompt is about: the text after its last `": "` (`"Find sources about: sled"` is
+/// about `sled`), else the whole prompt; at most 200 characters.
+fn subject(prompt: &str) -> String {
+    let prompt = prompt.trim();
+    let subject = prompt
+        .rsplit_once(": ")
+        .map(|(_, rest)| rest.trim())
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(prompt);
+    subject.chars().take(200).collect()
+}
+
+/// A value of a simple schema: the prompt's subject for strings, the minimum (or 1) for
+/// numbers.
 fn scalar(schema: &Value, prompt: &str) -> Option<Value> {
     if let Some(first) = schema
         .get("enum")
@@ -90,7 +103,7 @@ fn scalar(schema: &Value, prompt: &str) -> Option<Value> {
         _ => "string",
     };
     Some(match kind {
-        "string" => Value::String(prompt.trim().chars().take(200).collect()),
+        "string" => Value::String(subject(prompt)),
         "integer" | "number" => schema.get("minimum").cloned().unwrap_or(Value::from(1)),
         "boolean" => Value::Bool(false),
         _ => return None,

@@ -3,8 +3,9 @@
 //!
 //! Fields are matched by name anywhere in the tool results (newest first); a list without a
 //! matching name takes the first list of the results whose items have the item's shape; what
-//! nothing matches gets a plain value: the prompt for strings, the minimum for numbers,
-//! `false`, an empty list, `null` where allowed.
+//! nothing matches gets a plain value: for strings, the opening sentences of the longest text
+//! in the tool results (the prompt when there are none), the first URL for a `…url` field;
+//! the minimum for numbers, `false`, an empty list, `null` where allowed.
 
 use serde_json::{Map, Value};
 
@@ -12,11 +13,54 @@ use super::calls::urls_in;
 
 /// A value of `schema` from `evidence` (tool results, newest first) and the prompt.
 pub(super) fn answer(schema: &Value, evidence: &[Value], prompt: &str) -> Value {
-    Filler { prompt }.value(schema, None, evidence)
+    let longest = longest_text(evidence);
+    Filler {
+        prompt,
+        gist: longest.map(|text| opening(text, 2)),
+    }
+    .value(schema, None, evidence)
 }
 
 struct Filler<'a> {
     prompt: &'a str,
+    /// The opening sentences of the longest text in the tool results.
+    gist: Option<String>,
+}
+
+/// The longest string anywhere in `values`, if it reads like prose (several words).
+fn longest_text(values: &[Value]) -> Option<&str> {
+    fn walk<'v>(value: &'v Value, best: &mut Option<&'v str>) {
+        match value {
+            Value::String(text)
+                if text.split_whitespace().count() >= 8
+                    && best.is_none_or(|b| text.len() > b.len()) =>
+            {
+                *best = Some(text);
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, best)),
+            Value::Object(map) => map.values().for_each(|v| walk(v, best)),
+            _ => {}
+        }
+    }
+    let mut best = None;
+    values.iter().for_each(|v| walk(v, &mut best));
+    best
+}
+
+/// The first `sentences` sentences of `text`.
+fn opening(text: &str, sentences: usize) -> String {
+    let mut end = text.len();
+    let mut seen = 0;
+    for (i, c) in text.char_indices() {
+        if matches!(c, '.' | '!' | '?') && text[i + 1..].starts_with([' ', '\n']) {
+            seen += 1;
+            if seen == sentences {
+                end = i + 1;
+                break;
+            }
+        }
+    }
+    text[..end].split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl Filler<'_> {
@@ -51,10 +95,17 @@ impl Filler<'_> {
                 let list = found
                     .and_then(|v| v.as_array().cloned())
                     .or_else(|| first_list_shaped_like(items, scope));
+                let (item_kind, _) = kind_of(items);
                 match list {
                     Some(list) => list
                         .iter()
-                        .map(|item| self.value(items, None, &prepend(item, scope)))
+                        .map(|item| {
+                            if fits(item, item_kind) {
+                                item.clone()
+                            } else {
+                                self.value(items, None, &prepend(item, scope))
+                            }
+                        })
                         .collect(),
                     None => Value::Array(Vec::new()),
                 }
@@ -72,8 +123,9 @@ impl Filler<'_> {
         match kind {
             "string" => {
                 let wants_url = key.is_some_and(|k| k.to_ascii_lowercase().contains("url"));
-                match urls_in(self.prompt).into_iter().next() {
-                    Some(url) if wants_url => Value::String(url),
+                match (urls_in(self.prompt).into_iter().next(), &self.gist) {
+                    (Some(url), _) if wants_url => Value::String(url),
+                    (_, Some(gist)) => Value::String(gist.clone()),
                     _ => Value::String(self.prompt.trim().chars().take(200).collect()),
                 }
             }
@@ -212,7 +264,10 @@ mod tests {
             {"title": "Docs", "url": "https://docs.test"}
         ]});
         let answer = answer(&schema, &[results], "sled databases");
-        assert_eq!(answer["topic"], "sled databases");
+        assert_eq!(
+            answer["topic"], "sled databases",
+            "no prose in the results: the prompt"
+        );
         assert_eq!(answer["sources"].as_array().unwrap().len(), 2);
         assert_eq!(answer["sources"][1]["url"], "https://docs.test");
         assert_eq!(answer["sources"][0]["rank"], 1);
@@ -229,6 +284,22 @@ mod tests {
         assert_eq!(
             answer,
             json!({"relevant": false, "url": "https://a.test/x", "kind": "news", "tags": []})
+        );
+    }
+
+    #[test]
+    fn unmatched_strings_take_the_opening_of_the_longest_text() {
+        let article = json!({"title": "Sled", "authors": ["Ada", "Grace"], "text": "Sled is an embedded database. It runs in your process. It is fast."});
+        let schema = json!({"type": "object", "properties": {
+            "title": {"type": "string"}, "summary": {"type": "string"},
+            "authors": {"type": "array", "items": {"type": "string"}}
+        }});
+        let answer = answer(&schema, &[article], "Read https://sled.test");
+        assert_eq!(answer["title"], "Sled");
+        assert_eq!(answer["authors"], json!(["Ada", "Grace"]));
+        assert_eq!(
+            answer["summary"],
+            "Sled is an embedded database. It runs in your process."
         );
     }
 }

@@ -5,7 +5,8 @@
 //! 1. **Tools** (`tools`): offered tools and none called since the last user message: it calls
 //!    the first tool whose required arguments it can fill from the prompt (`calls`): a `url`
 //!    parameter takes each URL of the prompt (one call per URL, up to five, run
-//!    concurrently by the agent), other strings take the prompt, numbers their minimum.
+//!    concurrently by the agent), other strings take what the prompt is about (the text after
+//!    its last `": "`, else all of it), numbers their minimum.
 //! 2. **Typed answers** (`fill`): asked for structured output, it fills the schema from the
 //!    JSON the tools returned, matching fields by name (and a list by its item's shape).
 //! 3. **Text** (`text`): an extract of the prompt: the first sentence of each Markdown

@@ -50,12 +50,20 @@ fn sections(prompt: &str) -> Vec<(String, String)> {
     sections
 }
 
-/// The first sentence of a section's prose (lines that are not only a URL or a label).
+/// Whether a line is a `Label: value` line (`Source: …`, `Published: …`) rather than prose.
+fn is_label_line(line: &str) -> bool {
+    line.split_once(": ").is_some_and(|(label, _)| {
+        let words = label.split_whitespace().count();
+        (1..=2).contains(&words) && label.chars().next().is_some_and(char::is_uppercase)
+    })
+}
+
+/// The first sentence of a section's prose (lines that are not a URL or a label).
 fn first_sentence(body: &str) -> String {
     let prose: String = body
         .lines()
         .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.contains("://"))
+        .filter(|line| !line.is_empty() && !line.contains("://") && !is_label_line(line))
         .collect::<Vec<_>>()
         .join(" ");
     let end = prose
@@ -76,7 +84,7 @@ mod tests {
 
     #[test]
     fn sections_become_cited_first_sentences() {
-        let prompt = "Summarise:\n\n## Sled\nSource: https://sled.test/a\nSled is embedded. It is fast.\n\n## Tokio\nTokio runs tasks! Many.\n";
+        let prompt = "Summarise:\n\n## Sled\nSource: https://sled.test/a\nAuthors: Ada\nSled is embedded. It is fast.\n\n## Tokio\nTokio runs tasks! Many.\n";
         let answer = answer("echo", prompt);
         assert!(answer.starts_with("[offline model `echo`"), "{answer}");
         assert!(

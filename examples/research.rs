@@ -1,0 +1,87 @@
+//! Research assistant: searches the web, reads the top three sources at once, and streams a
+//! cited summary; every search and article is kept in the session, on disk.
+//!
+//! ```text
+//! cargo run --example research -- "embedded databases in Rust"
+//! ```
+//! With `OPENAI_API_KEY`, `ANTHROPIC_API_KEY` or `WEFT_MODEL` set it uses that model, the real
+//! DuckDuckGo and the real pages. Without, it runs offline end to end: the deterministic
+//! offline model drives the same tool calls and typed hand-offs, and the search results and
+//! articles are saved pages served by a local weft-testkit server on 127.0.0.1.
+
+use weft::prelude::*;
+use weft::web::{ArticleReader, DuckDuckGo};
+use weft_examples::research::ResearchWorkflow;
+
+#[tokio::main]
+async fn main() -> weft::Result<()> {
+    let topic = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let topic = if topic.trim().is_empty() {
+        "embedded databases in Rust".to_string()
+    } else {
+        topic
+    };
+
+    let model = weft::model_from_env()?;
+    // Offline, the web is saved pages on a local server, under a host name that resolves to
+    // it (so stored URLs stay the same from run to run); kept alive until the end of main.
+    let (search, articles, _local_web) = if model.provider() == "offline" {
+        use weft_testkit::fixtures::{serve_research_web, WEB_HOST};
+        let web = weft_testkit::FakeLlm::start()
+            .await
+            .map_err(|err| weft::Error::Config(format!("could not start the local web: {err}")))?;
+        serve_research_web(&web);
+        eprintln!(
+            "weft: offline: search results and articles are saved pages served on {} as http://{WEB_HOST}",
+            web.url()
+        );
+        (
+            DuckDuckGo::new()
+                .base_url(format!("http://{WEB_HOST}"))
+                .resolve(WEB_HOST, web.addr()),
+            ArticleReader::new().resolve(WEB_HOST, web.addr()),
+            Some(web),
+        )
+    } else {
+        (DuckDuckGo::new(), ArticleReader::new(), None)
+    };
+
+    let storage = SledStorage::open("data/workflows.db")?;
+    let mut research = ResearchWorkflow::builder()
+        .session_id("research-demo")
+        .storage(storage)
+        .model(Some(model))
+        .search(search)
+        .articles(articles)
+        .build()?;
+
+    let mut events = research.run_stream(topic);
+    while let Some(event) = events.next().await {
+        let event = event?;
+        match event.event {
+            RunEvent::StepStarted | RunEvent::StepCompleted => {
+                eprintln!("  > {}", event.content.as_text());
+            }
+            RunEvent::WorkflowCompleted => {
+                let metrics = &event.metrics;
+                eprintln!(
+                    "\n[{} model calls | {} in / {} out tokens | {:?}]",
+                    metrics.model_calls,
+                    metrics.input_tokens,
+                    metrics.output_tokens,
+                    metrics.duration.unwrap_or_default()
+                );
+            }
+            _ => print!("{}", event.content_text()),
+        }
+    }
+    drop(events);
+    println!();
+    eprintln!(
+        "session `{}` in data/workflows.db: {} searches, {} articles (run it again to reuse them)",
+        research.session_id,
+        research.session_state.searches.len(),
+        research.session_state.articles.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! ResearchWorkflow: searches the web, reads the best sources concurrently, and streams a
+//! cited summary (Agno's research-assistant workflow, with typed hand-offs between agents).
+//!
+//! 1. **search**: the `searcher` agent (DuckDuckGo) returns a typed [`SourceList`]
+//!    (structured output, no regex over prose). No relevant source ends the run with a clear
+//!    message.
+//! 2. **read**: the `reader` agent (ArticleReader) takes typed [`ArticleNotes`] on the top
+//!    three sources, all three at once, with a progress item as each one finishes.
+//! 3. **summary**: the `writer` agent streams a Markdown summary citing its sources.
+//!
+//! The typed session state keeps every search's sources and every article's notes, so asking
+//! again about a topic reuses them instead of searching and reading again.
+
+use std::collections::BTreeMap;
+
+use futures::stream::FuturesUnordered;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use weft::prelude::*;
+use weft::web::{ArticleReader, DuckDuckGo};
+use weft::ModelRef;
+
+/// How many of the sources found are read.
+pub const SOURCES_TO_READ: usize = 3;
+
+/// What the searcher hands on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SourceList {
+    /// The sources relevant to the topic, best first; empty if none is.
+    pub sources: Vec<Source>,
+}
+
+/// One web source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Source {
+    /// The page title.
+    pub title: String,
+    /// The page's URL.
+    pub url: String,
+    /// What the page is about, in a sentence.
+    pub snippet: String,
+}
+
+/// What the reader hands on for one article.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ArticleNotes {
+    /// The article's URL.
+    pub url: String,
+    /// Its title.
+    pub title: String,
+    /// Its authors, as the page names them.
+    pub authors: Vec<String>,
+    /// When it was published, if the page says.
+    pub published: Option<String>,
+    /// Two or three sentences on what it says about the topic.
+    pub summary: String,
+}
+
+/// What a research session remembers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResearchState {
+    /// The sources found for each topic researched.
+    pub searches: BTreeMap<String, Vec<Source>>,
+    /// Notes on every article read, by URL.
+    pub articles: BTreeMap<String, ArticleNotes>,
+}
+
+/// The model every agent uses: the one given, else `weft::model_from_env()`.
+pub fn model_or_env(model: &Option<ModelRef>) -> weft::Result<ModelRef> {
+    match model {
+        Some(model) => Ok(model.clone()),
+        None => weft::model_from_env(),
+    }
+}
+
+/// Researches a topic on the web and writes a summary that cites its sources.
+#[workflow(name = "research", state = ResearchState)]
+pub struct ResearchWorkflow {
+    #[agent(
+        model = model_or_env(&model)?,
+        description = "You find the best web sources on a topic.",
+        instructions = [
+            "Search the web for the topic with duckduckgo_search.",
+            "Keep only sources that are relevant to the topic, best first, at most five.",
+            "If nothing relevant turns up, return an empty list."
+        ],
+        tools = [search.clone()]
+    )]
+    searcher: Agent,
+    #[agent(
+        model = model_or_env(&model)?,
+        description = "You read one article and take notes on it.",
+        instructions = [
+            "Read the article at the URL you are given with read_article.",
+            "Take its title, authors and publication date from the page.",
+            "Summarise what it says about the topic in two or three sentences of your own."
+        ],
+        tools = [articles.clone()]
+    )]
+    reader: Agent,
+    #[agent(
+        model = model_or_env(&model)?,
+        description = "You write short, accurate research summaries.",
+        instructions = [
+            "Write a Markdown summary of the topic from the notes you are given.",
+            "Cite every claim with the link of its source, like [title](url).",
+            "Use only the notes; say so where they disagree or fall short."
+        ],
+        markdown
+    )]
+    writer: Agent,
+    /// The model of all three agents (default: `weft::model_from_env()`).
+    pub model: Option<ModelRef>,
+    /// The web search tool (default: DuckDuckGo).
+    pub search: DuckDuckGo,
+    /// The article reader (default limits: 15 s, 2 MiB a page).
+    pub articles: ArticleReader,
+}
+
+#[workflow]
+impl ResearchWorkflow {
+    fn run(&mut self, topic: String) -> RunStream<'_> {
+        try_stream! {
+            // 1. Search, or reuse an earlier search of this session.
+            let topic = topic.trim().to_string();
+            let sources = match self.session_state.searches.get(&topic) {
+                Some(sources) => {
+                    yield RunResponse::step_completed("search", format!(
+                        "Using the {} sources found earlier for \"{topic}\"", sources.len()
+                    ));
+                    sources.clone()
+                }
+                None => {
+                    yield RunResponse::step_started(
+                        "search",
+                        format!("Searching the web for \"{topic}\""),
+                    );
+                    let found: SourceList = self
+                        .searcher
+                        .run_typed(format!("Find the most relevant web sources about: {topic}"))
+                        .await?;
+                    let sources: Vec<Source> = found
+                        .sources
+                        .into_iter()
+                        .filter(|source| source.url.starts_with("http"))
+                        .collect();
+                    self.session_state.searches.insert(topic.clone(), sources.clone());
+                    yield RunResponse::step_completed(
+                        "search",
+                        format!("Found {} sources", sources.len()),
+                    );
+                    sources
+                }
+            };
+            if sources.is_empty() {
+                yield RunResponse::text(format!(
+                    "No relevant sources found for \"{topic}\". Try other or broader words."
+                ));
+                return;
+            }
+
+            // 2. Read the top sources concurrently; each finished read is reported at once.
+            let top: Vec<Source> = sources.into_iter().take(SOURCES_TO_READ).collect();
+            yield RunResponse::step_started(
+                "read",
+                format!("Reading the top {} sources", top.len()),
+            );
+            let mut reads = FuturesUnordered::new();
+            for source in &top {
+                let cached = self.session_state.articles.get(&source.url).cloned();
+                let mut reader = self.reader.clone();
+                let topic = topic.clone();
+                reads.push(async move {
+                    let notes = match cached {
+                        Some(notes) => Ok(notes),
+                        None => read(&mut reader, &topic, &source.url).await,
+                    };
+                    (source, notes)
+                });
+            }
+            let mut notes: Vec<ArticleNotes> = Vec::new();
+            let mut done = 0;
+            while let Some((source, read)) = reads.next().await {
+                done += 1;
+                match read {
+                    Ok(article) => {
+                        yield RunResponse::step_completed("read", format!(
+                            "Read {done}/{}: {} ({})", top.len(), article.title, article.url
+                        ));
+                        self.session_state.articles.insert(article.url.clone(), article.clone());
+                        notes.push(article);
+                    }
+                    Err(reason) => {
+                        yield RunResponse::step_completed("read", format!(
+                            "Could not read {done}/{}: {} ({reason})", top.len(), source.url
+                        ));
+                    }
+                }
+            }
+            drop(reads);
+            if notes.is_empty() {
+                yield RunResponse::text(format!(
+                    "No relevant sources found for \"{topic}\": none of the {} found could be read.",
+                    top.len()
+                ));
+                return;
+            }
+            // The order of the search, not of whichever read finished first.
+            notes.sort_by_key(|n| top.iter().position(|s| s.url == n.url));
+
+            // 3. Stream the summary.
+            yield RunResponse::step_started("summary", "Writing the summary");
+            for await chunk in self.writer.run_stream(summary_prompt(&topic, &notes)) {
+                yield chunk?;
+            }
+        }
+    }
+}
+
+/// Notes on one article, or why it could not be read.
+async fn read(reader: &mut Agent, topic: &str, url: &str) -> Result<ArticleNotes, String> {
+    let notes: ArticleNotes = reader
+        .run_typed(format!(
+            "Read the article at {url} and take notes on what it says about: {topic}"
+        ))
+        .await
+        .map_err(|err| err.to_string())?;
+    let tools = &reader.last_response().tools;
+    if !tools.is_empty() && tools.iter().all(|t| t.is_error) {
+        let reason = tools[0].result.clone().unwrap_or_default();
+        return Err(reason.trim_start_matches("error: ").to_string());
+    }
+    Ok(ArticleNotes {
+        url: url.to_string(),
+        ..notes
+    })
+}
+
+/// What the writer is given: the topic, then one Markdown section per article.
+pub fn summary_prompt(topic: &str, notes: &[ArticleNotes]) -> String {
+    let mut prompt = format!("Topic: {topic}\n\nNotes on {} sources:\n", notes.len());
+    for article in notes {
+        prompt.push_str(&format!(
+            "\n## {}\nSource: {}\n",
+            article.title, article.url
+        ));
+        if !article.authors.is_empty() {
+            prompt.push_str(&format!("Authors: {}\n", article.authors.join(", ")));
+        }
+        if let Some(published) = &article.published {
+            prompt.push_str(&format!("Published: {published}\n"));
+        }
+        prompt.push_str(&article.summary);
+        prompt.push('\n');
+    }
+    prompt
+}
