@@ -1,5 +1,6 @@
 //! What `#[workflow]` was given, as data: the struct with its agent and plain fields, or the
-//! impl block with its `run`. Built by `parse`; checked by `valid`, which produces the specs.
+//! impl block with its `run`, or a `#[tool]` function. Built by `parse`; checked by `valid`,
+//! which produces the specs.
 
 use crate::attr::Arg;
 
@@ -69,4 +70,29 @@ pub struct RunFn {
     pub input_ty: syn::Type,
     /// The `try_stream! { … }` / `stream! { … }` invocation.
     pub body: syn::Macro,
+}
+
+/// A `#[tool]` function, checked.
+pub struct ToolFn {
+    pub ident: syn::Ident,
+    pub tool_name: String,
+    pub description: String,
+    pub receiver: Receiver,
+    pub args: Vec<ToolArg>,
+    pub is_async: bool,
+    pub returns_result: bool,
+}
+
+/// How a tool function takes its toolkit.
+#[derive(PartialEq)]
+pub enum Receiver {
+    None,
+    Shared,
+}
+
+/// One argument of a tool function: a parameter of the tool.
+pub struct ToolArg {
+    pub ident: syn::Ident,
+    pub ty: syn::Type,
+    pub doc: Option<String>,
 }

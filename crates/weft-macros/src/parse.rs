@@ -69,3 +69,62 @@ pub fn workflow_impl(args: TokenStream, mut item: syn::ItemImpl) -> WorkflowImpl
     };
     WorkflowImpl { args, item, run }
 }
+
+/// Splits a doc comment into the description and the `# Arguments` list
+/// (`* `name` - text`, `- `name`: text`).
+pub fn split_arguments_section(doc: &str) -> (String, Vec<(String, String)>) {
+    let mut description = Vec::new();
+    let mut args: Vec<(String, String)> = Vec::new();
+    let mut in_args = false;
+    for line in doc.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') {
+            in_args = trimmed
+                .trim_start_matches('#')
+                .trim()
+                .eq_ignore_ascii_case("arguments");
+            if in_args {
+                continue;
+            }
+        }
+        if !in_args {
+            description.push(line);
+            continue;
+        }
+        let item = trimmed.trim_start_matches(['*', '-']).trim_start();
+        if let Some(rest) = item.strip_prefix('`') {
+            if let Some((name, text)) = rest.split_once('`') {
+                let text = text
+                    .trim_start()
+                    .trim_start_matches(['-', ':', '–', '—'])
+                    .trim();
+                args.push((name.to_string(), text.to_string()));
+                continue;
+            }
+        }
+        if let Some(last) = args.last_mut() {
+            if !trimmed.is_empty() {
+                last.1.push(' ');
+                last.1.push_str(trimmed);
+            }
+        }
+    }
+    (description.join("\n").trim().to_string(), args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_section_is_split_from_the_description() {
+        let doc = "Current weather.\n\nUse it for forecasts.\n\n# Arguments\n* `city` - The city\n  name.\n- `unit`: Celsius or Fahrenheit.";
+        let (description, args) = split_arguments_section(doc);
+        assert_eq!(description, "Current weather.\n\nUse it for forecasts.");
+        assert_eq!(args[0], ("city".to_string(), "The city name.".to_string()));
+        assert_eq!(
+            args[1],
+            ("unit".to_string(), "Celsius or Fahrenheit.".to_string())
+        );
+    }
+}

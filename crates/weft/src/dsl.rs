@@ -70,7 +70,29 @@
 /// | `with` | a `fn() -> Agent`, for anything else; not combined with other keys | the agent itself |
 ///
 /// Other fields are plain: each gets a builder setter, and falls back to `Default` when the
-/// type has one (`build()` reports a missing value otherwise).
+/// type has one (`build()` reports a missing value otherwise). Plain fields are built first,
+/// so `#[agent]` keys can use them by name: configure an agent's tools or model through the
+/// builder.
+///
+/// ```
+/// use weft::prelude::*;
+///
+/// /// Writes in the language it is built with.
+/// #[workflow]
+/// pub struct Writer {
+///     #[agent(model = "offline:echo", description = format!("You write in {language}."))]
+///     agent: Agent,
+///     /// The language to write in.
+///     pub language: String,
+/// }
+///
+/// let writer = Writer::builder().language("French".to_string()).build()?;
+/// assert!(writer.agent.system_message().unwrap().contains("You write in French."));
+/// # Ok::<(), weft::Error>(())
+/// ```
+///
+/// The same way, `tools = [search.clone()]` gives an agent a tool held in a plain field
+/// (`pub search: DuckDuckGo`), which the builder can configure (see the research example).
 ///
 /// **Injected fields**: `session_id: String`, `user_id: Option<String>`,
 /// `run_id: Option<String>`, `session_state: State`, `storage: StorageRef`.
@@ -78,7 +100,9 @@
 /// **Generated**: `MyWorkflow::builder()` returning `MyWorkflowBuilder` with `session_id`
 /// (default: a UUID v4), `user_id`, `storage` (default: private in-memory), `session_state`
 /// (the initial state), a setter per field (for agents: replace the declared one) and
-/// `build() -> weft::Result<MyWorkflow>`; and `impl WorkflowDefinition`.
+/// `build() -> weft::Result<MyWorkflow>`; and `impl WorkflowDefinition`, whose `agents()`
+/// lists the agent fields so that a run's metrics count every model call they make, yielded
+/// or not.
 ///
 /// # On the impl
 ///
@@ -124,7 +148,10 @@
 /// provider (with the known ones), `#[agent]` on a field that is not an `Agent`, two agents
 /// with one name, `#[workflow]` on an enum, union or tuple struct, an impl without `run`,
 /// `run` without `&mut self` or with more than one input, a state or input type missing a
-/// trait (the error points at the type), and non-literal `instructions`.
+/// trait (the error points at the type), and non-literal `instructions`. Also: a key given
+/// twice, `run` that is `async`, generic, takes no input or returns something else than
+/// `RunStream<'_>`, arguments or a trait on the impl's `#[workflow]`, a generic struct, and
+/// fields named like an injected field, `build`, or `__weft…`.
 pub use weft_macros::workflow;
 
 /// Makes a [`Tool`](crate::Tool) from a documented function, or a toolkit from an impl block.

@@ -1,4 +1,5 @@
 //! `#[tool]`: a `Tool` from a documented function, or every `#[tool]` method of a toolkit impl.
+//! The function is checked in `valid::tool`; this module generates the code.
 //!
 //! The parameter schema comes from a hidden struct with one field per argument, deriving
 //! `serde::Deserialize` and `schemars::JsonSchema`: so the schema and the argument parsing
@@ -9,35 +10,11 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use crate::ast::{Receiver, ToolFn};
 use crate::attr::{self, ArgValue};
 use crate::crate_path;
 use crate::ctxt::Ctxt;
-
-/// The keys `#[tool(..)]` accepts.
-const TOOL_KEYS: &[&str] = &["name"];
-
-/// A checked tool function.
-struct ToolFn {
-    ident: syn::Ident,
-    tool_name: String,
-    description: String,
-    receiver: Receiver,
-    args: Vec<ToolArg>,
-    is_async: bool,
-    returns_result: bool,
-}
-
-#[derive(PartialEq)]
-enum Receiver {
-    None,
-    Shared,
-}
-
-struct ToolArg {
-    ident: syn::Ident,
-    ty: syn::Type,
-    doc: Option<String>,
-}
+use crate::valid::tool::{check_fn, tool_name_arg};
 
 /// Entry point for `#[tool]` on a fn or an impl block.
 pub fn expand(args: TokenStream, item: syn::Item) -> TokenStream {
@@ -69,161 +46,6 @@ pub fn expand(args: TokenStream, item: syn::Item) -> TokenStream {
     };
     let errors = cx.to_compile_errors();
     quote!(#errors #output)
-}
-
-fn tool_name_arg(cx: &mut Ctxt, args: TokenStream) -> Option<String> {
-    let mut name = None;
-    for arg in attr::parse(args, &[], cx) {
-        match (arg.key.to_string().as_str(), arg.value) {
-            (
-                "name",
-                ArgValue::Expr(syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(text),
-                    ..
-                })),
-            ) => name = Some(text.value()),
-            ("name", _) => cx.error(
-                &arg.key,
-                "`name` must be a string literal: `#[tool(name = \"search_web\")]`",
-            ),
-            (other, _) => cx.error(
-                &arg.key,
-                format!(
-                    "unknown key `{other}` in `#[tool]`; expected one of: {}",
-                    TOOL_KEYS.join(", ")
-                ),
-            ),
-        }
-    }
-    name
-}
-
-/// Checks a tool function's signature and doc comment.
-fn check_fn(
-    cx: &mut Ctxt,
-    sig: &syn::Signature,
-    attrs: &[syn::Attribute],
-    name: Option<String>,
-    in_toolkit: bool,
-) -> Option<ToolFn> {
-    let before = cx.len();
-    if !sig.generics.params.is_empty() {
-        cx.error(
-            &sig.generics,
-            "a `#[tool]` function cannot be generic: the model needs one concrete parameter schema",
-        );
-    }
-    let (description, arg_docs) = match attr::doc_comment(attrs) {
-        Some(doc) => split_arguments_section(&doc),
-        None => {
-            cx.error(
-                &sig.ident,
-                format!(
-                    "`#[tool]` needs a doc comment on `{}`: it is the tool's description for the model (document each argument under `# Arguments` as `* `name` - what it is`)",
-                    sig.ident
-                ),
-            );
-            (String::new(), Vec::new())
-        }
-    };
-    let mut receiver = Receiver::None;
-    let mut args = Vec::new();
-    for input in &sig.inputs {
-        match input {
-            syn::FnArg::Receiver(r) => {
-                if !in_toolkit {
-                    cx.error(r, "`self` only makes sense on a toolkit method: put `#[tool]` on the impl block");
-                } else if r.reference.is_none() || r.mutability.is_some() {
-                    cx.error(
-                        r,
-                        "a toolkit tool takes `&self`: the toolkit is shared by calls that run concurrently (use interior mutability for state)",
-                    );
-                } else {
-                    receiver = Receiver::Shared;
-                }
-            }
-            syn::FnArg::Typed(typed) => match typed.pat.as_ref() {
-                syn::Pat::Ident(pat) if pat.subpat.is_none() => {
-                    let ident = pat.ident.clone();
-                    let key = ident.to_string();
-                    let key = key.trim_start_matches("r#");
-                    let doc = arg_docs.iter().find(|(name, _)| name == key).map(|(_, d)| d.clone());
-                    args.push(ToolArg {
-                        ident,
-                        ty: (*typed.ty).clone(),
-                        doc,
-                    });
-                }
-                other => cx.error(other, "tool arguments must be plain names (`city: String`): each becomes a named parameter"),
-            },
-        }
-    }
-    if cx.len() != before {
-        return None;
-    }
-    let returns_result = match &sig.output {
-        syn::ReturnType::Type(_, ty) => match ty.as_ref() {
-            syn::Type::Path(path) => path
-                .path
-                .segments
-                .last()
-                .is_some_and(|s| s.ident == "Result"),
-            _ => false,
-        },
-        syn::ReturnType::Default => false,
-    };
-    Some(ToolFn {
-        ident: sig.ident.clone(),
-        tool_name: name
-            .unwrap_or_else(|| sig.ident.to_string().trim_start_matches("r#").to_string()),
-        description,
-        receiver,
-        args,
-        is_async: sig.asyncness.is_some(),
-        returns_result,
-    })
-}
-
-/// Splits a doc comment into the description and the `# Arguments` list
-/// (`* `name` - text`, `- `name`: text`).
-fn split_arguments_section(doc: &str) -> (String, Vec<(String, String)>) {
-    let mut description = Vec::new();
-    let mut args: Vec<(String, String)> = Vec::new();
-    let mut in_args = false;
-    for line in doc.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('#') {
-            in_args = trimmed
-                .trim_start_matches('#')
-                .trim()
-                .eq_ignore_ascii_case("arguments");
-            if in_args {
-                continue;
-            }
-        }
-        if !in_args {
-            description.push(line);
-            continue;
-        }
-        let item = trimmed.trim_start_matches(['*', '-']).trim_start();
-        if let Some(rest) = item.strip_prefix('`') {
-            if let Some((name, text)) = rest.split_once('`') {
-                let text = text
-                    .trim_start()
-                    .trim_start_matches(['-', ':', '–', '—'])
-                    .trim();
-                args.push((name.to_string(), text.to_string()));
-                continue;
-            }
-        }
-        if let Some(last) = args.last_mut() {
-            if !trimmed.is_empty() {
-                last.1.push(' ');
-                last.1.push_str(trimmed);
-            }
-        }
-    }
-    (description.join("\n").trim().to_string(), args)
 }
 
 /// The hidden arguments struct and the `Tool` impl for `tool`, implemented on `target`.
@@ -411,18 +233,6 @@ fn toolkit(cx: &mut Ctxt, block: &mut syn::ItemImpl) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn arguments_section_is_split_from_the_description() {
-        let doc = "Current weather.\n\nUse it for forecasts.\n\n# Arguments\n* `city` - The city\n  name.\n- `unit`: Celsius or Fahrenheit.";
-        let (description, args) = split_arguments_section(doc);
-        assert_eq!(description, "Current weather.\n\nUse it for forecasts.");
-        assert_eq!(args[0], ("city".to_string(), "The city name.".to_string()));
-        assert_eq!(
-            args[1],
-            ("unit".to_string(), "Celsius or Fahrenheit.".to_string())
-        );
-    }
 
     #[test]
     fn struct_names_are_pascal_case() {
