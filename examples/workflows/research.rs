@@ -13,9 +13,9 @@
 
 use std::collections::BTreeMap;
 
-use futures::stream::FuturesUnordered;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
 use weft::prelude::*;
 use weft::web::{ArticleReader, DuckDuckGo};
 use weft::ModelRef;
@@ -84,7 +84,8 @@ pub struct ResearchWorkflow {
             "Keep only sources that are relevant to the topic, best first, at most five.",
             "If nothing relevant turns up, return an empty list."
         ],
-        tools = [search.clone()]
+        tools = [search.clone()],
+        tool_call_limit = 3
     )]
     searcher: Agent,
     #[agent(
@@ -95,7 +96,8 @@ pub struct ResearchWorkflow {
             "Take its title, authors and publication date from the page.",
             "Summarise what it says about the topic in two or three sentences of your own."
         ],
-        tools = [articles.clone()]
+        tools = [articles.clone()],
+        tool_call_limit = 2
     )]
     reader: Agent,
     #[agent(
@@ -139,12 +141,17 @@ impl ResearchWorkflow {
                         .searcher
                         .run_typed(format!("Find the most relevant web sources about: {topic}"))
                         .await?;
-                    let sources: Vec<Source> = found
-                        .sources
-                        .into_iter()
-                        .filter(|source| source.url.starts_with("http"))
-                        .collect();
-                    self.session_state.searches.insert(topic.clone(), sources.clone());
+                    let mut sources: Vec<Source> = Vec::new();
+                    for source in found.sources {
+                        let new = !sources.iter().any(|s: &Source| s.url == source.url);
+                        if source.url.starts_with("http") && new {
+                            sources.push(source);
+                        }
+                    }
+                    // An empty search is not remembered: the next run searches again.
+                    if !sources.is_empty() {
+                        self.session_state.searches.insert(topic.clone(), sources.clone());
+                    }
                     yield RunResponse::step_completed(
                         "search",
                         format!("Found {} sources", sources.len()),
@@ -165,23 +172,28 @@ impl ResearchWorkflow {
                 "read",
                 format!("Reading the top {} sources", top.len()),
             );
-            let mut reads = FuturesUnordered::new();
+            // Each read is a task of its own, so reads go on while the consumer is busy; the
+            // set aborts them if the run is dropped.
+            let mut reads = JoinSet::new();
             for source in &top {
                 let cached = self.session_state.articles.get(&source.url).cloned();
                 let mut reader = self.reader.clone();
-                let topic = topic.clone();
-                reads.push(async move {
+                let (topic, url) = (topic.clone(), source.url.clone());
+                reads.spawn(async move {
                     let notes = match cached {
                         Some(notes) => Ok(notes),
-                        None => read(&mut reader, &topic, &source.url).await,
+                        None => read(&mut reader, &topic, &url).await,
                     };
-                    (source, notes)
+                    (url, notes)
                 });
             }
             let mut notes: Vec<ArticleNotes> = Vec::new();
             let mut done = 0;
-            while let Some((source, read)) = reads.next().await {
+            while let Some(joined) = reads.join_next().await {
                 done += 1;
+                let (url, read) = joined.map_err(|err| {
+                    weft::Error::Config(format!("a read task failed: {err}"))
+                })?;
                 match read {
                     Ok(article) => {
                         yield RunResponse::step_completed("read", format!(
@@ -192,7 +204,7 @@ impl ResearchWorkflow {
                     }
                     Err(reason) => {
                         yield RunResponse::step_completed("read", format!(
-                            "Could not read {done}/{}: {} ({reason})", top.len(), source.url
+                            "Could not read {done}/{}: {url} ({reason})", top.len()
                         ));
                     }
                 }

@@ -137,6 +137,64 @@ async fn tools_run_before_the_typed_answer() {
     }
 }
 
+fn lookup_tool(calls: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> FunctionTool {
+    FunctionTool::new(
+        "lookup",
+        "Looks a topic up",
+        json!({"type": "object", "properties": {"topic": {"type": "string"}}, "required": ["topic"]}),
+        move |_args| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { Ok::<_, weft::ToolError>(json!({"hits": 1})) }
+        },
+    )
+}
+
+#[tokio::test]
+async fn an_answer_given_next_to_tool_calls_ends_the_run() {
+    for provider in BOTH {
+        let server = FakeLlm::start().await.unwrap();
+        server.push(Reply::tool_call("lookup", json!({"topic": "sled"})).with_json(found()));
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut agent = agent_builder(provider, &server)
+            .tools([lookup_tool(calls.clone())])
+            .build()
+            .unwrap();
+        let answer: Sources = agent.run_typed("Find sources about sled").await.unwrap();
+        assert_eq!(answer.sources[0].url, "https://sled.test", "{provider:?}");
+        assert_eq!(server.request_count(), 1, "{provider:?}: no extra turn");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+}
+
+#[tokio::test]
+async fn at_the_tool_call_limit_the_answer_is_forced() {
+    for provider in BOTH {
+        let server = FakeLlm::start().await.unwrap();
+        server.push(Reply::tool_call("lookup", json!({"topic": "sled"})));
+        server.push(Reply::json(found()));
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut agent = agent_builder(provider, &server)
+            .tools([lookup_tool(calls.clone())])
+            .tool_call_limit(1)
+            .build()
+            .unwrap();
+        let answer: Sources = agent.run_typed("Find sources about sled").await.unwrap();
+        assert_eq!(answer.sources.len(), 1);
+        let second = &server.requests()[1];
+        match second.format {
+            WireFormat::Anthropic => assert_eq!(
+                second.body["tool_choice"],
+                json!({"type": "tool", "name": "Sources"}),
+                "only the answer tool may be called"
+            ),
+            WireFormat::OpenAI => {
+                assert_eq!(second.body["tool_choice"], "none");
+                assert_eq!(second.body["response_format"]["type"], "json_schema");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_offline_model_answers_typed_requests_from_tool_results() {
     let search = FunctionTool::new(

@@ -17,6 +17,11 @@ async fn web() -> FakeLlm {
     server
 }
 
+/// A reader allowed to fetch the fake server on 127.0.0.1.
+fn local_reader() -> ArticleReader {
+    ArticleReader::new().allow_private_addresses(true)
+}
+
 fn limits(timeout_ms: u64, max_bytes: usize) -> FetchLimits {
     FetchLimits {
         timeout: Duration::from_millis(timeout_ms),
@@ -85,6 +90,19 @@ async fn duckduckgo_without_results_is_an_empty_list_and_failures_are_tool_error
         .unwrap_err();
     assert!(err.to_string().contains("answered HTTP 429"), "{err}");
 
+    // DuckDuckGo's bot check (HTTP 202, a form instead of results) is no "no results".
+    let challenged = FakeLlm::start().await.unwrap();
+    challenged.serve(
+        "/html/",
+        Page::html("<form id=\"challenge-form\">Select all squares with ducks</form>").status(202),
+    );
+    let err = DuckDuckGo::new()
+        .base_url(challenged.url())
+        .search("x", 5)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not a results page"), "{err}");
+
     // The tool as the model calls it: bad arguments are an error result, not a panic.
     let err = search.call(json!({"q": "wrong key"})).await.unwrap_err();
     assert!(err.to_string().contains("expected {\"query\""), "{err}");
@@ -95,7 +113,7 @@ async fn duckduckgo_without_results_is_an_empty_list_and_failures_are_tool_error
 #[tokio::test]
 async fn articles_of_different_shapes_are_extracted() {
     let server = web().await;
-    let reader = ArticleReader::new();
+    let reader = local_reader();
     let base = server.url();
 
     let sled = reader
@@ -149,7 +167,7 @@ async fn articles_of_different_shapes_are_extracted() {
         );
     }
 
-    let short = ArticleReader::new().max_text_chars(40);
+    let short = local_reader().max_text_chars(40);
     let cut = short
         .read(&format!("{base}{}", ARTICLE_PATHS[0]))
         .await
@@ -171,7 +189,7 @@ async fn every_failed_read_is_a_tool_error() {
     server.serve("/huge", Page::html("<p>word </p>".repeat(10_000)));
     server.serve("/gone", Page::html("<h1>Gone</h1>").status(404));
     let base = server.url();
-    let reader = ArticleReader::new().limits(limits(300, 64 * 1024));
+    let reader = local_reader().limits(limits(300, 64 * 1024));
     let cases = [
         (format!("{base}/gone"), "answered HTTP 404"),
         (format!("{base}/articles/missing"), "answered HTTP 404"),
@@ -195,6 +213,44 @@ async fn every_failed_read_is_a_tool_error() {
 }
 
 #[tokio::test]
+async fn local_and_private_addresses_are_refused_unless_allowed() {
+    let server = web().await;
+    let page = format!("{}{}", server.url(), ARTICLE_PATHS[0]);
+    let err = ArticleReader::new()
+        .read(&page)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("local or private address"), "{err}");
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://localhost:9/",
+    ] {
+        let err = ArticleReader::new()
+            .read(url)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("refusing to fetch"), "{url}: {err}");
+    }
+    assert!(server.page_requests().is_empty(), "nothing was fetched");
+
+    // A public-looking name that redirects to a private address is stopped at the redirect.
+    server.serve(
+        "/hop",
+        Page::html("moved").status(302).header("location", &page),
+    );
+    let err = ArticleReader::new()
+        .resolve("mirror.weft.test", server.addr())
+        .read("http://mirror.weft.test/hop")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("local or private"), "{err}");
+    assert!(local_reader().read(&page).await.is_ok());
+}
+
+#[tokio::test]
 async fn a_failed_read_goes_back_to_the_model_as_a_tool_error() {
     for provider in BOTH {
         let web = web().await;
@@ -211,7 +267,7 @@ async fn a_failed_read_goes_back_to_the_model_as_a_tool_error() {
         ]));
         llm.push(Reply::text("One source was gone; sled is embedded."));
         let mut agent = agent_builder(provider, &llm)
-            .tool(ArticleReader::new())
+            .tool(local_reader())
             .build()
             .unwrap();
         let answer = agent.run("Read both").await.unwrap();

@@ -19,6 +19,7 @@ pub const AGENT_KEYS: &[&str] = &[
     "tools",
     "markdown",
     "retries",
+    "tool_call_limit",
     "with",
 ];
 

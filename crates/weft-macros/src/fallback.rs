@@ -47,3 +47,32 @@ fn stand_in_definition(ident: &syn::Ident) -> TokenStream {
         }
     }
 }
+
+/// A `#[tool]` function that failed its checks: its unit struct, implementing `Tool` with a
+/// stand-in that is never run (the crate does not compile while the error stands).
+pub fn tool_struct(ident: &syn::Ident, vis: &syn::Visibility) -> TokenStream {
+    let weft = crate_path::weft();
+    let name = ident.to_string();
+    quote! {
+        #[derive(Clone, Copy, Debug, Default)]
+        #vis struct #ident;
+
+        impl #weft::Tool for #ident {
+            fn name(&self) -> &str {
+                #name
+            }
+            fn description(&self) -> &str {
+                ""
+            }
+            fn parameters(&self) -> #weft::__private::serde_json::Value {
+                #weft::__private::serde_json::Value::Null
+            }
+            fn call(
+                &self,
+                _arguments: #weft::__private::serde_json::Value,
+            ) -> #weft::__private::futures::future::BoxFuture<'_, ::std::result::Result<#weft::ToolOutput, #weft::ToolError>> {
+                ::std::unreachable!("stand-in for a tool that failed to compile")
+            }
+        }
+    }
+}

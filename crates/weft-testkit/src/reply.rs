@@ -100,6 +100,12 @@ impl Reply {
         }
     }
 
+    /// Adds a structured answer (see [`Reply::json`]) to this turn, next to its tool calls.
+    pub fn with_json(mut self, value: Value) -> Self {
+        self.json = Some(value);
+        self
+    }
+
     /// A turn with one tool call.
     pub fn tool_call(name: &str, arguments: Value) -> Self {
         Reply::tool_calls([(name, arguments)])

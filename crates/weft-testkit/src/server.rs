@@ -108,11 +108,16 @@ async fn page(
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1");
-    let body = page.body_for(&format!("http://{host}"));
+    let base = format!("http://{host}");
+    let body = page.body_for(&base);
     let status = StatusCode::from_u16(page.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    Response::builder()
+    let mut response = Response::builder()
         .status(status)
-        .header(header::CONTENT_TYPE, page.content_type.as_str())
+        .header(header::CONTENT_TYPE, page.content_type.as_str());
+    for (name, value) in &page.headers {
+        response = response.header(name.as_str(), value.replace("{base}", &base));
+    }
+    response
         .body(Body::from(body))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

@@ -21,6 +21,7 @@ pub struct Page {
     pub(crate) content_type: String,
     pub(crate) body: Vec<u8>,
     pub(crate) delay: Duration,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Page {
@@ -36,12 +37,20 @@ impl Page {
             content_type: content_type.to_string(),
             body,
             delay: Duration::ZERO,
+            headers: Vec::new(),
         }
     }
 
     /// Answers with this status instead of 200.
     pub fn status(mut self, status: u16) -> Self {
         self.status = status;
+        self
+    }
+
+    /// Adds a response header (`location` for a redirect, say). `{base}` in the value is
+    /// replaced as in the body.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
         self
     }
 

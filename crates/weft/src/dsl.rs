@@ -67,6 +67,7 @@
 /// | `tools` | list of expressions, each a [`Tool`](crate::Tool) | `.tool(..)` for each |
 /// | `markdown` | bool (a bare `markdown` means `true`) | `.markdown(..)` |
 /// | `retries` | integer | `.retries(..)` |
+/// | `tool_call_limit` | integer: the most tool calls of one run | `.tool_call_limit(..)` |
 /// | `with` | a `fn() -> Agent`, for anything else; not combined with other keys | the agent itself |
 ///
 /// Other fields are plain: each gets a builder setter, and falls back to `Default` when the

@@ -330,5 +330,8 @@ fn build_agent(weft: &TokenStream, field: &Field, spec: &AgentSpec) -> TokenStre
     if let Some(retries) = &spec.retries {
         calls.push(quote!(.retries(#retries)));
     }
+    if let Some(limit) = &spec.tool_call_limit {
+        calls.push(quote!(.tool_call_limit(#limit)));
+    }
     quote!(#weft::Agent::builder() #(#calls)* .build()?)
 }

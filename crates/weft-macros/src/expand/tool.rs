@@ -11,10 +11,11 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::ast::{Receiver, ToolFn};
-use crate::attr::{self, ArgValue};
+use crate::attr;
 use crate::crate_path;
 use crate::ctxt::Ctxt;
-use crate::valid::tool::{check_fn, tool_name_arg};
+use crate::fallback;
+use crate::valid::tool::{check_fn, tool_name, tool_name_arg};
 
 /// Entry point for `#[tool]` on a fn or an impl block.
 pub fn expand(args: TokenStream, item: syn::Item) -> TokenStream {
@@ -24,7 +25,11 @@ pub fn expand(args: TokenStream, item: syn::Item) -> TokenStream {
             let name = tool_name_arg(&mut cx, args);
             let checked = check_fn(&mut cx, &function.sig, &function.attrs, name, false);
             function.attrs.retain(|a| !a.path().is_ident("tool"));
-            let generated = checked.map(|tool| free_fn(&tool, &function.vis));
+            let generated = match checked {
+                Some(tool) => free_fn(&tool, &function.vis),
+                // Still emit the struct, so uses of it add no errors to the one above.
+                None => fallback::tool_struct(&pascal_case(&function.sig.ident), &function.vis),
+            };
             quote!(#function #generated)
         }
         syn::Item::Impl(mut block) => {
@@ -167,21 +172,7 @@ fn toolkit(cx: &mut Ctxt, block: &mut syn::ItemImpl) -> TokenStream {
         let Some(args) = attr::take(&mut method.attrs, "tool", &[], cx) else {
             continue;
         };
-        let name =
-            args.into_iter()
-                .find_map(|arg| match (arg.key.to_string().as_str(), arg.value) {
-                    (
-                        "name",
-                        ArgValue::Expr(syn::Expr::Lit(syn::ExprLit {
-                            lit: syn::Lit::Str(text),
-                            ..
-                        })),
-                    ) => Some(text.value()),
-                    _ => {
-                        cx.error(&arg.key, "`#[tool]` on a method takes only `name = \"…\"`");
-                        None
-                    }
-                });
+        let name = tool_name(cx, args);
         if let Some(tool) = check_fn(cx, &method.sig, &method.attrs, name, true) {
             tools.push(tool);
         }

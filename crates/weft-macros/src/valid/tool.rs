@@ -12,8 +12,14 @@ use crate::parse::split_arguments_section;
 const TOOL_KEYS: &[&str] = &["name"];
 
 pub fn tool_name_arg(cx: &mut Ctxt, args: TokenStream) -> Option<String> {
+    let args = attr::parse(args, &[], cx);
+    tool_name(cx, args)
+}
+
+/// The `name = "…"` of `#[tool(..)]` arguments, every other key an error.
+pub fn tool_name(cx: &mut Ctxt, args: Vec<attr::Arg>) -> Option<String> {
     let mut name = None;
-    for arg in attr::parse(args, &[], cx) {
+    for arg in args {
         match (arg.key.to_string().as_str(), arg.value) {
             (
                 "name",
@@ -83,6 +89,12 @@ pub fn check_fn(
                 }
             }
             syn::FnArg::Typed(typed) => match typed.pat.as_ref() {
+                syn::Pat::Ident(_) if matches!(typed.ty.as_ref(), syn::Type::Reference(_)) => {
+                    cx.error(
+                        &typed.ty,
+                        "tool arguments are owned values deserialised from the model's JSON: use an owned type (`String`, not `&str`)",
+                    );
+                }
                 syn::Pat::Ident(pat) if pat.subpat.is_none() => {
                     let ident = pat.ident.clone();
                     let key = ident.to_string();

@@ -160,6 +160,7 @@ pub fn agent_spec(cx: &mut Ctxt, field: &Field, args: Vec<Arg>) -> AgentSpec {
                 }
             }
             "retries" => spec.retries = expr(cx, arg),
+            "tool_call_limit" => spec.tool_call_limit = expr(cx, arg),
             "with" => {
                 with_key = Some(arg.key.clone());
                 spec.with = expr(cx, arg);

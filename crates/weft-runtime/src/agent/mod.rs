@@ -247,28 +247,35 @@ impl Agent {
                         ModelEvent::Finish(reason) => self.last.finish_reason = Some(reason),
                     }
                 }
-                if calls.is_empty() {
-                    let Some(expected) = &expected else {
+                // A typed run ends at the first answer that fits, even one given next to tool
+                // calls (Anthropic may call its answer tool together with others).
+                let answered = expected
+                    .as_ref()
+                    .filter(|_| calls.is_empty() || !turn_text.trim().is_empty())
+                    .map(|expected| (expected, expected.read(&turn_text)));
+                match answered {
+                    Some((_, Ok(value))) => {
+                        self.last.content = Content::Json(value);
                         break;
-                    };
-                    match expected.read(&turn_text) {
-                        Ok(value) => {
-                            self.last.content = Content::Json(value);
-                            break;
-                        }
-                        Err(error) if repairs_left > 0 => {
-                            repairs_left -= 1;
-                            tracing::debug!(%error, "the structured answer does not fit; asking the model to repair it");
-                            messages.push(Message::assistant(turn_text));
-                            messages.push(Message::user(typed::repair_prompt(&error)));
-                            continue;
-                        }
-                        Err(error) => Err(Error::InvalidOutput {
-                            type_name: expected.type_name,
-                            raw: turn_text.clone(),
-                            error,
-                        })?,
                     }
+                    Some((expected, Err(error))) if calls.is_empty() => {
+                        if repairs_left == 0 {
+                            Err(Error::InvalidOutput {
+                                type_name: expected.type_name,
+                                raw: turn_text.clone(),
+                                error: error.clone(),
+                            })?;
+                        }
+                        repairs_left -= 1;
+                        tracing::debug!(%error, "the structured answer does not fit; asking the model to repair it");
+                        messages.push(Message::assistant(turn_text));
+                        messages.push(Message::user(typed::repair_prompt(&error)));
+                        continue;
+                    }
+                    _ => {}
+                }
+                if calls.is_empty() {
+                    break;
                 }
                 let calls = calls.finish();
                 if !tools_allowed {

@@ -24,12 +24,17 @@ pub fn schema_for<T: JsonSchema>() -> Value {
     schema
 }
 
-/// Makes a schema fit OpenAI's strict structured-output mode if it can: every object closed
-/// (`additionalProperties: false`) with all its properties required. An optional property
-/// whose schema accepts `null` (an `Option<T>` field) becomes required-but-nullable, which
-/// means the same; keywords strict mode rejects (`format` other than on strings, `default`)
-/// are dropped. Returns `false`, leaving the schema as it was, when a property is optional
-/// without accepting `null`, which strict mode cannot express.
+/// Makes a schema fit OpenAI's strict structured-output mode if it can:
+/// - every object closed (`additionalProperties: false`) with all its properties required; an
+///   optional property whose schema accepts `null` (an `Option<T>` field) becomes
+///   required-but-nullable, which means the same;
+/// - `oneOf` (data-carrying enums) becomes `anyOf`, `const` becomes a one-value `enum`;
+/// - keywords strict mode rejects are dropped: `default`, `uniqueItems`, and `format` except
+///   the string formats it knows.
+///
+/// Returns `false`, leaving the schema as it was, when strict mode cannot express it: an
+/// optional property that does not accept `null`, a map (an object with a value schema for
+/// any key), a schema that accepts anything (`serde_json::Value`), `allOf` or `not`.
 pub fn make_strict(schema: &mut Value) -> bool {
     let mut candidate = schema.clone();
     if close_objects(&mut candidate) {
@@ -39,6 +44,19 @@ pub fn make_strict(schema: &mut Value) -> bool {
         false
     }
 }
+
+/// The string formats OpenAI's strict mode accepts.
+const STRICT_STRING_FORMATS: &[&str] = &[
+    "date-time",
+    "time",
+    "date",
+    "duration",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "uuid",
+];
 
 /// Whether a property schema accepts `null`.
 fn accepts_null(schema: &Value) -> bool {
@@ -55,15 +73,46 @@ fn accepts_null(schema: &Value) -> bool {
     })
 }
 
+/// Whether a schema's `type` is, or includes, `kind`.
+fn has_type(map: &serde_json::Map<String, Value>, kind: &str) -> bool {
+    match map.get("type") {
+        Some(Value::String(t)) => t == kind,
+        Some(Value::Array(types)) => types.iter().any(|t| t == kind),
+        _ => false,
+    }
+}
+
 fn close_objects(schema: &mut Value) -> bool {
-    let Value::Object(map) = schema else {
-        return true;
+    let map = match schema {
+        Value::Object(map) => map,
+        // `true` (anything) cannot be strict; `false` never occurs in a useful answer.
+        _ => return false,
     };
+    if map.is_empty() || map.contains_key("allOf") || map.contains_key("not") {
+        return false;
+    }
     map.remove("default");
-    if map.get("type") != Some(&Value::String("string".into())) {
+    map.remove("uniqueItems");
+    let known_format = map
+        .get("format")
+        .and_then(Value::as_str)
+        .is_some_and(|f| STRICT_STRING_FORMATS.contains(&f));
+    if !(has_type(map, "string") && known_format) {
         map.remove("format");
     }
-    if map.get("type") == Some(&Value::String("object".into())) {
+    if let Some(value) = map.remove("const") {
+        map.insert("enum".into(), Value::Array(vec![value]));
+    }
+    if let Some(options) = map.remove("oneOf") {
+        map.insert("anyOf".into(), options);
+    }
+    if has_type(map, "object") {
+        if matches!(
+            map.get("additionalProperties"),
+            Some(Value::Object(_)) | Some(Value::Bool(true))
+        ) {
+            return false; // a map: keys are not known in advance
+        }
         let properties: Vec<(String, bool)> = map
             .get("properties")
             .and_then(Value::as_object)
@@ -87,6 +136,8 @@ fn close_objects(schema: &mut Value) -> bool {
         let all = properties.into_iter().map(|(name, _)| Value::String(name));
         map.insert("required".into(), Value::Array(all.collect()));
         map.insert("additionalProperties".into(), Value::Bool(false));
+        map.entry("properties")
+            .or_insert_with(|| Value::Object(Default::default()));
     }
     // Subschemas, and only those: a property may well be named `format` or `default`.
     let mut ok = true;
@@ -95,10 +146,8 @@ fn close_objects(schema: &mut Value) -> bool {
             ("properties" | "$defs" | "definitions", Value::Object(named)) => {
                 named.values_mut().all(close_objects)
             }
-            ("items" | "additionalProperties" | "not", sub @ Value::Object(_)) => {
-                close_objects(sub)
-            }
-            ("items" | "prefixItems" | "anyOf" | "oneOf" | "allOf", Value::Array(subs)) => {
+            ("items" | "additionalProperties", sub @ Value::Object(_)) => close_objects(sub),
+            ("items" | "prefixItems" | "anyOf", Value::Array(subs)) => {
                 subs.iter_mut().all(close_objects)
             }
             _ => true,
@@ -142,5 +191,66 @@ mod tests {
             "a property named `format` stays"
         );
         assert!(named["properties"].get("default").is_some());
+    }
+
+    #[test]
+    fn rust_shapes_are_strict_where_openai_accepts_them_and_not_elsewhere() {
+        use schemars::JsonSchema;
+        use std::collections::BTreeMap;
+
+        #[derive(JsonSchema)]
+        #[allow(dead_code)]
+        struct Author {
+            name: String,
+        }
+        #[derive(JsonSchema)]
+        #[allow(dead_code)]
+        #[serde(tag = "kind")]
+        enum Finding {
+            Fact { claim: String },
+            Gap { question: String },
+        }
+        #[derive(JsonSchema)]
+        #[allow(dead_code)]
+        struct Report {
+            lead: Option<Author>,
+            findings: Vec<Finding>,
+            tags: std::collections::HashSet<String>,
+            link: Option<String>,
+        }
+        let mut report = schema_for::<Report>();
+        assert!(make_strict(&mut report), "{report}");
+        let lead = &report["properties"]["lead"];
+        assert_eq!(
+            lead["additionalProperties"], false,
+            "Option<struct> is closed: {lead}"
+        );
+        assert_eq!(lead["required"], json!(["name"]));
+        let finding = &report["properties"]["findings"]["items"];
+        assert!(
+            finding.get("oneOf").is_none() && finding["anyOf"].is_array(),
+            "{finding}"
+        );
+        assert!(!report.to_string().contains("\"const\""), "{report}");
+        assert!(!report.to_string().contains("uniqueItems"), "{report}");
+
+        #[derive(JsonSchema)]
+        #[allow(dead_code)]
+        struct Scores {
+            by_source: BTreeMap<String, u32>,
+        }
+        assert!(
+            !make_strict(&mut schema_for::<Scores>()),
+            "a map cannot be strict"
+        );
+        #[derive(JsonSchema)]
+        #[allow(dead_code)]
+        struct Anything {
+            raw: serde_json::Value,
+        }
+        assert!(
+            !make_strict(&mut schema_for::<Anything>()),
+            "`Value` cannot be strict"
+        );
     }
 }

@@ -15,7 +15,8 @@ pub const DEFAULT_MAX_TEXT_CHARS: usize = 20_000;
 /// Reads a web page's article: the `read_article` tool, `{url}` to an [`Article`] with title,
 /// authors, publish date and main text, boilerplate (menus, ads, comments) removed. Pages that
 /// are not HTML, error statuses, bodies over the size limit, timeouts and pages without an
-/// article are tool errors the model reads.
+/// article are tool errors the model reads. Local and private addresses are refused unless
+/// [`allow_private_addresses`](Self::allow_private_addresses) says otherwise.
 ///
 /// ```
 /// use weft_runtime::web::ArticleReader;
@@ -66,7 +67,7 @@ impl ArticleReader {
     /// A reader with the default [`FetchLimits`] and [`DEFAULT_MAX_TEXT_CHARS`].
     pub fn new() -> Self {
         ArticleReader {
-            client: Client::new(FetchLimits::default()),
+            client: Client::new(FetchLimits::default(), false),
             max_text_chars: DEFAULT_MAX_TEXT_CHARS,
         }
     }
@@ -74,6 +75,15 @@ impl ArticleReader {
     /// Timeout and size limit of a page.
     pub fn limits(mut self, limits: FetchLimits) -> Self {
         self.client = self.client.with_limits(limits);
+        self
+    }
+
+    /// Lets the reader fetch local and private addresses (`localhost`, `127.0.0.1`,
+    /// `192.168.…`, cloud metadata at `169.254.169.254`, …), which it refuses by default,
+    /// redirects included: the URLs it reads come from web pages and model output. For local
+    /// mirrors and tests.
+    pub fn allow_private_addresses(mut self, allow: bool) -> Self {
+        self.client = self.client.with_private(allow);
         self
     }
 

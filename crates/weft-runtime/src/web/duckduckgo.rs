@@ -72,7 +72,7 @@ impl DuckDuckGo {
         DuckDuckGo {
             base_url: DEFAULT_BASE_URL.to_string(),
             max_results: 5,
-            client: Client::new(FetchLimits::default()),
+            client: Client::new(FetchLimits::default(), true),
         }
     }
 
@@ -112,7 +112,7 @@ impl DuckDuckGo {
         let max = max.clamp(1, self.max_results);
         let mut results = tokio::task::spawn_blocking(move || parse_results(&html))
             .await
-            .map_err(|err| format!("parsing the results failed: {err}"))?;
+            .map_err(|err| format!("parsing the results failed: {err}"))??;
         results.truncate(max);
         Ok(SearchResults {
             query: query.to_string(),
@@ -146,11 +146,23 @@ impl Tool for DuckDuckGo {
     }
 }
 
-/// The organic results of a DuckDuckGo HTML page, in order.
-pub(crate) fn parse_results(html: &str) -> Vec<SearchResult> {
+/// The organic results of a DuckDuckGo HTML page, in order; an error for a page that is not
+/// a results page at all (DuckDuckGo answers clients it suspects of being bots with a
+/// challenge page, status 202), which must not pass for "no results".
+pub(crate) fn parse_results(html: &str) -> Result<Vec<SearchResult>, String> {
     let document = dom_query::Document::from(html);
+    let blocks = document.select("div.result");
+    if blocks.is_empty() {
+        if document.select(".no-results").exists() {
+            return Ok(Vec::new());
+        }
+        return Err(
+            "DuckDuckGo answered with a page that is not a results page (a bot check?); try again later"
+                .to_string(),
+        );
+    }
     let mut results = Vec::new();
-    for result in document.select("div.result").iter() {
+    for result in blocks.iter() {
         if result.has_class("result--ad") {
             continue;
         }
@@ -171,7 +183,7 @@ pub(crate) fn parse_results(html: &str) -> Vec<SearchResult> {
             snippet: squash(&result.select(".result__snippet").first().text()),
         });
     }
-    results
+    Ok(results)
 }
 
 /// The page a result links to: DuckDuckGo's `//duckduckgo.com/l/?uddg=<url>` redirect
@@ -227,10 +239,14 @@ mod tests {
     }
 
     #[test]
-    fn a_page_without_results_gives_none() {
-        assert!(
-            parse_results("<html><div class=\"no-results\">No results.</div></html>").is_empty()
-        );
-        assert!(parse_results("not html at all").is_empty());
+    fn no_results_is_empty_and_a_challenge_page_an_error() {
+        let none = parse_results("<html><div class=\"no-results\">No results.</div></html>");
+        assert_eq!(none, Ok(Vec::new()));
+        let challenge =
+            "<html><body><form id=\"challenge-form\">Select all ducks</form></body></html>";
+        assert!(parse_results(challenge)
+            .unwrap_err()
+            .contains("not a results page"));
+        assert!(parse_results("not html at all").is_err());
     }
 }

@@ -65,6 +65,12 @@ pub enum FetchError {
         /// The limit.
         limit: usize,
     },
+    /// The URL names this machine or a private network, which the tool may not fetch.
+    #[error("refusing to fetch {url}: it is a local or private address")]
+    Blocked {
+        /// The URL.
+        url: String,
+    },
     /// The connection failed.
     #[error("could not fetch {url}: {message}")]
     Network {
@@ -79,41 +85,73 @@ pub enum FetchError {
 #[derive(Clone, Debug)]
 pub(crate) struct Client {
     http: Result<reqwest::Client, String>,
-    limits: FetchLimits,
-    resolve: Vec<(String, std::net::SocketAddr)>,
+    config: ClientConfig,
 }
 
+#[derive(Clone, Debug)]
+struct ClientConfig {
+    limits: FetchLimits,
+    resolve: Vec<(String, std::net::SocketAddr)>,
+    allow_private: bool,
+}
+
+/// How many redirects a fetch follows.
+const MAX_REDIRECTS: usize = 10;
+
 impl Client {
-    pub fn new(limits: FetchLimits) -> Client {
-        Client::build(limits, Vec::new())
+    /// A client; `allow_private` lets it fetch local and private addresses.
+    pub fn new(limits: FetchLimits, allow_private: bool) -> Client {
+        Client::build(ClientConfig {
+            limits,
+            resolve: Vec::new(),
+            allow_private,
+        })
     }
 
-    fn build(limits: FetchLimits, resolve: Vec<(String, std::net::SocketAddr)>) -> Client {
+    fn build(config: ClientConfig) -> Client {
+        let allow_private = config.allow_private;
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else if !allow_private && is_private(attempt.url()) {
+                attempt.error("a redirect to a local or private address")
+            } else {
+                attempt.follow()
+            }
+        });
         let mut builder = reqwest::Client::builder()
-            .timeout(limits.timeout)
+            .timeout(config.limits.timeout)
+            .redirect(redirects)
             .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION"), " (web tools)"));
-        for (host, addr) in &resolve {
+        for (host, addr) in &config.resolve {
             builder = builder.resolve(host, *addr);
         }
         let http = builder.build().map_err(|err| err.to_string());
-        Client {
-            http,
-            limits,
-            resolve,
-        }
+        Client { http, config }
     }
 
     /// The same client with other limits.
     pub fn with_limits(&self, limits: FetchLimits) -> Client {
-        Client::build(limits, self.resolve.clone())
+        Client::build(ClientConfig {
+            limits,
+            ..self.config.clone()
+        })
+    }
+
+    /// The same client, allowing (or not) local and private addresses.
+    pub fn with_private(&self, allow_private: bool) -> Client {
+        Client::build(ClientConfig {
+            allow_private,
+            ..self.config.clone()
+        })
     }
 
     /// The same client, sending requests for `host` to `addr` (its port is used when a URL
     /// names none).
     pub fn with_resolve(&self, host: &str, addr: std::net::SocketAddr) -> Client {
-        let mut resolve = self.resolve.clone();
-        resolve.push((host.to_string(), addr));
-        Client::build(self.limits, resolve)
+        let mut config = self.config.clone();
+        config.resolve.push((host.to_string(), addr));
+        Client::build(config)
     }
 
     /// A `GET` of `url` (with `query` pairs), read as HTML within the limits.
@@ -123,6 +161,9 @@ impl Client {
         query: &[(&str, &str)],
     ) -> Result<(String, String), FetchError> {
         let shown = url.to_string();
+        if !self.config.allow_private && is_private(url) {
+            return Err(FetchError::Blocked { url: shown });
+        }
         let http = self.http.as_ref().map_err(|message| FetchError::Network {
             url: shown.clone(),
             message: message.clone(),
@@ -131,7 +172,7 @@ impl Client {
         if !query.is_empty() {
             request = request.query(query);
         }
-        html(request, &shown, self.limits).await
+        html(request, &shown, self.config.limits).await
     }
 }
 
@@ -148,9 +189,17 @@ async fn html(
                 after: limits.timeout,
             }
         } else {
+            let err = err.without_url();
+            let mut message = err.to_string();
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                message.push_str(": ");
+                message.push_str(&cause.to_string());
+                source = cause.source();
+            }
             FetchError::Network {
                 url: url.to_string(),
-                message: err.without_url().to_string(),
+                message,
             }
         }
     };
@@ -197,6 +246,48 @@ async fn html(
     Ok((final_url, String::from_utf8_lossy(&body).into_owned()))
 }
 
+/// Whether a URL names this machine or a private network by address (`127.0.0.1`, `[::1]`,
+/// `10.…`, `192.168.…`, link-local such as cloud metadata at `169.254.169.254`) or as
+/// `localhost`. Host names are not resolved here: a name that resolves to such an address
+/// is not caught.
+pub(crate) fn is_private(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return true;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => is_private_ip(ip),
+        Err(_) => {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+    }
+}
+
+fn is_private_ip(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(ip) => {
+            let [a, b, ..] = ip.octets();
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+                || (a == 100 && (b & 0xc0) == 64) // carrier-grade NAT
+        }
+        std::net::IpAddr::V6(ip) => {
+            let first = ip.segments()[0];
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link local
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_private_ip(std::net::IpAddr::V4(v4)))
+        }
+    }
+}
+
 /// `url` if it is an absolute http(s) URL.
 pub(crate) fn http_url(url: &str) -> Result<reqwest::Url, FetchError> {
     match reqwest::Url::parse(url.trim()) {
@@ -204,5 +295,36 @@ pub(crate) fn http_url(url: &str) -> Result<reqwest::Url, FetchError> {
         _ => Err(FetchError::BadUrl {
             url: url.to_string(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_and_private_addresses_are_recognised() {
+        let private = |url: &str| is_private(&reqwest::Url::parse(url).unwrap());
+        for url in [
+            "http://127.0.0.1:8080/",
+            "http://localhost/",
+            "http://api.localhost/",
+            "http://10.1.2.3/",
+            "http://192.168.0.1/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]/",
+            "http://[fd00::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://0.0.0.0/",
+        ] {
+            assert!(private(url), "{url}");
+        }
+        for url in [
+            "https://example.com/",
+            "http://93.184.216.34/",
+            "http://[2001:db8::1]/",
+        ] {
+            assert!(!private(url), "{url}");
+        }
     }
 }

@@ -27,7 +27,8 @@ pub struct Research {
         expected_output = "A report.",
         tools = [],
         markdown,
-        retries = 3
+        retries = 3,
+        tool_call_limit = 4
     )]
     researcher: Agent,
     #[agent(with = editor)]

@@ -27,6 +27,9 @@ struct Choice {
 struct WireMessage {
     #[serde(default)]
     content: Option<String>,
+    /// Why the model refused (structured outputs): its words, read as the answer's text.
+    #[serde(default)]
+    refusal: Option<String>,
     #[serde(default)]
     tool_calls: Option<Vec<WireToolCall>>,
 }
@@ -82,6 +85,7 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<ModelResponse
         })?;
     let message = choice.message.unwrap_or(WireMessage {
         content: None,
+        refusal: None,
         tool_calls: None,
     });
     let tool_calls = message
@@ -103,7 +107,11 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<ModelResponse
         })
         .collect();
     Ok(ModelResponse {
-        text: message.content.unwrap_or_default(),
+        text: message
+            .content
+            .filter(|c| !c.is_empty())
+            .or(message.refusal)
+            .unwrap_or_default(),
         tool_calls,
         usage: completion.usage.unwrap_or_default().into(),
         finish_reason: choice
@@ -133,6 +141,15 @@ mod tests {
         assert_eq!(response.text, "");
         assert_eq!(response.tool_calls[0].arguments, r#"{"a":1}"#);
         assert_eq!(response.finish_reason, Some(FinishReason::ToolCalls));
+    }
+
+    #[test]
+    fn a_refusal_is_the_answer_text() {
+        let body = br#"{"choices":[{"message":{"content":null,"refusal":"I can't help with that."},"finish_reason":"stop"}]}"#;
+        assert_eq!(
+            parse("openai", body).unwrap().text,
+            "I can't help with that."
+        );
     }
 
     #[test]

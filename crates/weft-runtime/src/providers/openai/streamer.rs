@@ -33,6 +33,9 @@ struct Choice {
 struct Delta {
     #[serde(default)]
     content: Option<String>,
+    /// A refusal (structured outputs), streamed like text.
+    #[serde(default)]
+    refusal: Option<String>,
     #[serde(default)]
     tool_calls: Option<Vec<ToolCallPiece>>,
 }
@@ -158,8 +161,10 @@ fn parse_chunk_with(
     let mut events = Vec::new();
     if let Some(choice) = chunk.choices.unwrap_or_default().into_iter().next() {
         if let Some(delta) = choice.delta {
-            if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
-                events.push(ModelEvent::Text(text));
+            for text in [delta.content, delta.refusal].into_iter().flatten() {
+                if !text.is_empty() {
+                    events.push(ModelEvent::Text(text));
+                }
             }
             for piece in delta.tool_calls.unwrap_or_default() {
                 let function = piece.function.unwrap_or(FunctionPiece {
