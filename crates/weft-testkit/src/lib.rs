@@ -121,6 +121,11 @@ impl FakeLlmBuilder {
             page_requests: Mutex::default(),
         });
         let app = server::router(Arc::clone(&state));
+        // Small SSE chunks must leave at once: without TCP_NODELAY, Nagle's algorithm and the
+        // client's delayed ACK add ~40 ms to every streamed reply.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            let _ = stream.set_nodelay(true);
+        });
         let task = tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, app).await {
                 eprintln!("weft-testkit: the fake server stopped: {err}");

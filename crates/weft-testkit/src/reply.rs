@@ -193,7 +193,9 @@ impl Reply {
         self
     }
 
-    /// Delay between chunks for this reply (overrides the server's).
+    /// Delay between chunks for this reply (overrides the server's). A non-streamed reply is
+    /// sent after the time streaming it would take: time to first token plus this delay for
+    /// every chunk after the first.
     pub fn chunk_delay(mut self, delay: Duration) -> Self {
         self.chunk_delay = Some(delay);
         self

@@ -213,8 +213,12 @@ async fn handle(
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
     }
 
-    if !ttft.is_zero() {
-        tokio::time::sleep(ttft).await;
+    // A whole answer takes as long as streaming it would: the first token, then every other
+    // chunk.
+    let chunks = (reply.text.len() + reply.tool_calls.len()).max(1) as u32;
+    let generation = ttft + chunk_delay * (chunks - 1);
+    if !generation.is_zero() {
+        tokio::time::sleep(generation).await;
     }
     let body = match format {
         WireFormat::OpenAI => wire::openai::body(&reply, &id, &model, input_tokens),

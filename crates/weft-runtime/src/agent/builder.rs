@@ -1,9 +1,10 @@
 //! [`AgentBuilder`]: how an [`Agent`] is configured.
 
-use std::collections::{HashSet, VecDeque};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, OnceLock};
 
 use super::retry::RetryPolicy;
+use super::usage::UsageMeter;
 use super::{prompt, Agent, AgentConfig};
 use crate::model::{IntoModel, ModelRef};
 use crate::response::RunResponse;
@@ -135,32 +136,33 @@ impl AgentBuilder {
                 ))
             }
         };
-        let mut seen = HashSet::new();
-        for tool in &self.tools {
-            if !seen.insert(tool.name()) {
+        // A linear scan: agents have a handful of tools, and a set would cost an allocation
+        // on every build.
+        for (i, tool) in self.tools.iter().enumerate() {
+            if self.tools[..i].iter().any(|t| t.name() == tool.name()) {
                 return Err(Error::Config(format!(
                     "two tools are named `{}`; tool names must be unique",
                     tool.name()
                 )));
             }
         }
-        let tool_specs = self.tools.iter().map(|tool| tool.spec()).collect();
-        let system = prompt::system_message(
-            self.description.as_deref(),
-            &self.instructions,
-            self.expected_output.as_deref(),
-            self.markdown,
-        );
+        // The system message and the tools' schemas are made on first use: an agent built
+        // per workflow instance pays for them only if it runs.
         let config = AgentConfig {
-            model_label: format!("{}:{}", model.provider(), model.id()),
             name: self.name,
             model,
-            system,
+            prompt: prompt::PromptParts {
+                description: self.description,
+                instructions: self.instructions,
+                expected_output: self.expected_output,
+                markdown: self.markdown,
+            },
+            system: OnceLock::new(),
             tools: self.tools,
-            tool_specs,
+            tool_specs: OnceLock::new(),
             tool_call_limit: self.tool_call_limit,
             retry: self.retry,
-            usage: Default::default(),
+            usage: UsageMeter::default(),
             history_runs: if self.add_history {
                 self.num_history_runs.unwrap_or(DEFAULT_HISTORY_RUNS)
             } else {

@@ -17,7 +17,7 @@ mod usage;
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use futures::{Stream, StreamExt};
@@ -43,15 +43,33 @@ use usage::UsageMeter;
 struct AgentConfig {
     name: Option<String>,
     model: ModelRef,
-    model_label: String,
-    system: Option<String>,
+    prompt: prompt::PromptParts,
+    /// The system message, made from `prompt` on first use.
+    system: OnceLock<Option<String>>,
     tools: Vec<Arc<dyn Tool>>,
-    tool_specs: Vec<ToolSpec>,
+    /// The tools as the model sees them, made on first use.
+    tool_specs: OnceLock<Vec<ToolSpec>>,
     tool_call_limit: Option<usize>,
     retry: RetryPolicy,
     history_runs: usize,
     /// Usage of every run of this agent and its clones.
     usage: UsageMeter,
+}
+
+impl AgentConfig {
+    fn system(&self) -> &Option<String> {
+        self.system.get_or_init(|| self.prompt.system_message())
+    }
+
+    fn tool_specs(&self) -> &[ToolSpec] {
+        self.tool_specs
+            .get_or_init(|| self.tools.iter().map(|tool| tool.spec()).collect())
+    }
+
+    /// `provider:id`, as events and logs show the model.
+    fn model_label(&self) -> String {
+        format!("{}:{}", self.model.provider(), self.model.id())
+    }
 }
 
 /// A model with instructions and tools.
@@ -109,7 +127,7 @@ impl Agent {
 
     /// The system message the agent sends, if any.
     pub fn system_message(&self) -> Option<&str> {
-        self.config.system.as_deref()
+        self.config.system().as_deref()
     }
 
     /// The last run as one collected response (a `RunContent` item with the whole answer, its
@@ -190,19 +208,20 @@ impl Agent {
         expected: Option<Expected>,
     ) -> impl Stream<Item = Result<RunResponse>> + Send + '_ {
         let config = Arc::clone(&self.config);
+        let model_label = config.model_label();
         let run_id = uuid::Uuid::new_v4().to_string();
         let span = tracing::info_span!(
             "agent.run",
             agent = config.name.as_deref().unwrap_or(""),
-            model = %config.model_label,
+            model = %model_label,
             %run_id,
             streaming = mode == CallMode::Stream,
         );
-        let messages = prompt::messages(config.system.as_deref(), &self.history, &prompt);
+        let messages = prompt::messages(config.system().as_deref(), &self.history, &prompt);
         self.last = RunResponse {
             run_id,
             agent_name: config.name.clone(),
-            model: Some(config.model_label.clone()),
+            model: Some(model_label),
             ..RunResponse::new(RunEvent::RunContent)
         };
         let stream = async_stream::try_stream! {
@@ -215,7 +234,7 @@ impl Agent {
                 let tools_allowed = config.tool_call_limit.is_none_or(|limit| calls_made < limit);
                 let request = ModelRequest {
                     messages: messages.clone(),
-                    tools: config.tool_specs.clone(),
+                    tools: config.tool_specs().to_vec(),
                     tool_choice: if tools_allowed { ToolChoice::Auto } else { ToolChoice::None },
                     output: expected.as_ref().map(|e| e.schema.clone()),
                 };

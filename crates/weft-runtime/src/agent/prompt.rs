@@ -12,6 +12,26 @@ pub(crate) struct PastRun {
     pub answer: String,
 }
 
+/// What the system message is made of, as the builder was given it.
+pub(crate) struct PromptParts {
+    pub description: Option<String>,
+    pub instructions: Vec<String>,
+    pub expected_output: Option<String>,
+    pub markdown: bool,
+}
+
+impl PromptParts {
+    /// The system message, or `None` when the agent has nothing to say.
+    pub fn system_message(&self) -> Option<String> {
+        system_message(
+            self.description.as_deref(),
+            &self.instructions,
+            self.expected_output.as_deref(),
+            self.markdown,
+        )
+    }
+}
+
 /// The system message, or `None` when the agent has nothing to say.
 pub(crate) fn system_message(
     description: Option<&str>,

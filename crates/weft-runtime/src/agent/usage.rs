@@ -2,7 +2,6 @@
 //! call its agents made during a run, yielded or not.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use crate::model::Usage;
 
@@ -38,9 +37,10 @@ impl std::iter::Sum for AgentUsage {
     }
 }
 
-/// The shared counter behind [`AgentUsage`]; clones of an agent count into the same one.
+/// The counter behind [`AgentUsage`], in the configuration every clone of an agent shares,
+/// so clones count into the same one.
 #[derive(Debug, Default)]
-pub(crate) struct UsageMeter(Arc<[AtomicU64; 3]>);
+pub(crate) struct UsageMeter([AtomicU64; 3]);
 
 impl UsageMeter {
     pub fn add(&self, usage: Usage) {

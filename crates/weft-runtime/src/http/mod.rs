@@ -3,20 +3,34 @@
 
 pub mod sse;
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
 use crate::Error;
 
-/// Builds the one `reqwest::Client` a provider instance uses (connection pooling). `timeout`
-/// bounds connecting and every read, so a stalled stream ends instead of hanging.
-pub(crate) fn build_client(timeout: Duration) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
+/// The `reqwest::Client` providers use: one per timeout for the whole process, so every
+/// agent shares one connection pool and one TLS configuration (building a client loads the
+/// root certificates: far too slow to do per agent). `timeout` bounds connecting and every
+/// read, so a stalled stream ends instead of hanging.
+pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, Error> {
+    static CLIENTS: OnceLock<Mutex<HashMap<Duration, reqwest::Client>>> = OnceLock::new();
+    let mut clients = CLIENTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(client) = clients.get(&timeout) {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
         .connect_timeout(timeout)
         .read_timeout(timeout)
         .build()
-        .map_err(|err| Error::Config(format!("could not build the HTTP client: {err}")))
+        .map_err(|err| Error::Config(format!("could not build the HTTP client: {err}")))?;
+    clients.insert(timeout, client.clone());
+    Ok(client)
 }
 
 /// Sends `request` and returns the response if its status is a success, else a typed

@@ -2,7 +2,7 @@
 //! pooled HTTP client of the instance.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{Error, Result};
@@ -41,7 +41,6 @@ pub(crate) struct Settings {
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
     pub timeout: Duration,
-    client: Arc<OnceLock<Result<reqwest::Client, String>>>,
 }
 
 impl Settings {
@@ -53,22 +52,16 @@ impl Settings {
             temperature: None,
             max_tokens: None,
             timeout: DEFAULT_TIMEOUT,
-            client: Arc::default(),
         }
     }
 
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
-        // The client bakes the timeout in: the next call builds a new one.
-        self.client = Arc::default();
     }
 
-    /// The instance's pooled client, built on first use.
+    /// The pooled client for this timeout, shared with every other provider instance.
     pub fn client(&self) -> Result<reqwest::Client> {
-        self.client
-            .get_or_init(|| crate::http::build_client(self.timeout).map_err(|e| e.to_string()))
-            .clone()
-            .map_err(Error::Config)
+        crate::http::client(self.timeout)
     }
 
     /// The key set on the model, else the environment variable `var`.

@@ -2,7 +2,7 @@
 
 pub(crate) mod request;
 pub(crate) mod response;
-pub(crate) mod streamer;
+pub mod streamer;
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};

@@ -87,7 +87,7 @@ struct WireError {
 /// `message_stop` (or a `stop_reason`) is incomplete: its last item is
 /// [`sse::ended_early`]'s error. Decoding stops at the first error. Calls of `answer_tool`
 /// (structured output) come out as the text of the answer.
-pub(crate) fn decode<S, B, E>(
+pub fn decode<S, B, E>(
     bytes: S,
     transport: impl Fn(E) -> Error + Send + 'static,
     answer_tool: Option<String>,

@@ -61,7 +61,7 @@ struct FunctionPiece {
 /// Decodes a streamed response body into model events. A body that ends without `[DONE]` or
 /// a finish reason is incomplete: its last item is [`sse::ended_early`]'s error. Decoding stops
 /// at the first error.
-pub(crate) fn decode<S, B, E>(
+pub fn decode<S, B, E>(
     provider: &'static str,
     bytes: S,
     transport: impl Fn(E) -> Error + Send + 'static,

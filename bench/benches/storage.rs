@@ -1,7 +1,7 @@
 //! Session save and load, and run append, with a 10 KiB session state.
 //!
 //! ```text
-//! cargo bench -p weft-runtime --bench storage
+//! cargo bench -p weft-bench --bench storage
 //! ```
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -11,7 +11,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use futures::executor::block_on;
 use serde_json::{json, Value};
-use weft_runtime::{
+use weft::{
     Durability, MemoryStorage, RunRecord, RunStatus, SledStorage, WorkflowSession, WorkflowStorage,
 };
 
