@@ -125,13 +125,19 @@ async fn concurrent(base_url: &str, concurrency: usize, floor: bool) -> serde_js
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
             let side = side.clone();
-            tokio::spawn(async move { side.run().await })
+            tokio::spawn(async move {
+                let run = Instant::now();
+                assert!(side.run().await > 0, "a run streamed no text");
+                run.elapsed()
+            })
         })
         .collect();
+    let mut latencies = Vec::with_capacity(concurrency);
     for task in tasks {
-        assert!(task.await.unwrap() > 0, "a run streamed no text");
+        latencies.push(task.await.unwrap());
     }
     let wall = started.elapsed();
+    latencies.sort();
     let peak = peak_rss_kib();
     let requests = server_requests(&stats, base_url).await.unwrap() - before;
     json!({
@@ -139,6 +145,10 @@ async fn concurrent(base_url: &str, concurrency: usize, floor: bool) -> serde_js
         "mode": "concurrent",
         "concurrency": concurrency,
         "wall_ms": wall.as_secs_f64() * 1000.0,
+        "p50_ms": percentile_ms(&latencies, 50.0),
+        "p90_ms": percentile_ms(&latencies, 90.0),
+        "p99_ms": percentile_ms(&latencies, 99.0),
+        "max_ms": percentile_ms(&latencies, 100.0),
         "peak_rss_mb": peak as f64 / 1024.0,
         "rss_per_run_kb": peak.saturating_sub(rss_before) as f64 / concurrency as f64,
         "requests": requests,
@@ -178,7 +188,15 @@ fn construction(iterations: usize) -> serde_json::Value {
 
 fn main() {
     let args = Args::parse();
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    // One client making one run at a time gains nothing from worker threads but cross-thread
+    // wake-ups (Agno's side, likewise, is one asyncio loop); many runs at once use them all.
+    let runtime = match args.command {
+        Command::Sequential { .. } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Runtime::new(),
+    }
+    .expect("a tokio runtime");
     let report = match args.command {
         Command::Sequential {
             base_url,

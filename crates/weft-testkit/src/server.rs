@@ -328,11 +328,24 @@ fn timed_body(
         }
         steps.push(Step::Send(Bytes::from(frame.text), delay));
     }
-    let stream = futures::stream::iter(steps).then(|step| async move {
+    // Every chunk is due at a fixed offset from the start (not after the previous sleep), so
+    // timer granularity does not add up over the chunks of a reply.
+    let start = tokio::time::Instant::now();
+    let mut due = Duration::ZERO;
+    let steps: Vec<(Step, Duration)> = steps
+        .into_iter()
+        .map(|step| {
+            if let Step::Send(_, delay) = &step {
+                due += *delay;
+            }
+            (step, due)
+        })
+        .collect();
+    let stream = futures::stream::iter(steps).then(move |(step, due)| async move {
         match step {
             Step::Send(bytes, delay) => {
                 if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
+                    tokio::time::sleep_until(start + due).await;
                 }
                 Ok(bytes)
             }

@@ -1,7 +1,7 @@
 //! `weft-fake-llm`: the fake LLM server as a process, for benchmarks and demos.
 //!
 //! ```text
-//! weft-fake-llm --port 8089 --ttft-ms 200 --chunk-ms 5 --chunks 20
+//! weft-fake-llm --port 8089 --ttft-ms 200 --chunk-ms 5 --chunks 20 [--threads 1]
 //! OPENAI_BASE_URL=http://127.0.0.1:8089/v1 OPENAI_API_KEY=fake …
 //! ANTHROPIC_BASE_URL=http://127.0.0.1:8089 ANTHROPIC_API_KEY=fake …
 //! ```
@@ -29,11 +29,28 @@ struct Args {
     /// Text chunks per reply.
     #[arg(long, default_value_t = 20)]
     chunks: usize,
+    /// Worker threads (0: one per core). One thread leaves the other cores to the client
+    /// being measured.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
+fn main() -> std::io::Result<()> {
     let args = Args::parse();
+    let runtime = match args.threads {
+        1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        0 => tokio::runtime::Runtime::new()?,
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build()?,
+    };
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> std::io::Result<()> {
     let reply = Reply::chunks((0..args.chunks).map(|i| format!("token{i} ")));
     let server = FakeLlm::builder()
         .port(args.port)
