@@ -13,12 +13,7 @@ use weft::prelude::*;
 
 #[tokio::main]
 async fn main() -> weft::Result<()> {
-    let question = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-    let question = if question.trim().is_empty() {
-        "What is weft, in one sentence?".to_string()
-    } else {
-        question
-    };
+    let question = weft_examples::prompt_from_args("What is weft, in one sentence?");
 
     let mut agent = Agent::builder()
         .name("Assistant")

@@ -33,12 +33,7 @@ impl CacheWorkflow {
 
 #[tokio::main]
 async fn main() -> weft::Result<()> {
-    let question = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-    let question = if question.trim().is_empty() {
-        "Explain quantum computing".to_string()
-    } else {
-        question
-    };
+    let question = weft_examples::prompt_from_args("Explain quantum computing");
 
     let mut workflow = CacheWorkflow::builder().session_id("cache-demo").build()?;
     for attempt in 1..=2 {

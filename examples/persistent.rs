@@ -41,12 +41,7 @@ impl PersistentWorkflow {
 
 #[tokio::main]
 async fn main() -> weft::Result<()> {
-    let topic = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-    let topic = if topic.trim().is_empty() {
-        "sled".to_string()
-    } else {
-        topic
-    };
+    let topic = weft_examples::prompt_from_args("sled");
 
     let storage = SledStorage::open("data/workflows.db")?;
     println!("store: {}", storage.path().display());

@@ -15,12 +15,7 @@ use weft_examples::research::ResearchWorkflow;
 
 #[tokio::main]
 async fn main() -> weft::Result<()> {
-    let topic = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-    let topic = if topic.trim().is_empty() {
-        "embedded databases in Rust".to_string()
-    } else {
-        topic
-    };
+    let topic = weft_examples::prompt_from_args("embedded databases in Rust");
 
     let model = weft::model_from_env()?;
     // Offline, the web is saved pages on a local server, under a host name that resolves to

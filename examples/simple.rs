@@ -35,12 +35,7 @@ impl SimpleWorkflow {
 
 #[tokio::main]
 async fn main() -> weft::Result<()> {
-    let topic = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-    let topic = if topic.trim().is_empty() {
-        "the history of the loom".to_string()
-    } else {
-        topic
-    };
+    let topic = weft_examples::prompt_from_args("the history of the loom");
 
     let mut workflow = SimpleWorkflow::builder().build()?;
     let mut events = workflow.run_stream(topic);

@@ -7,6 +7,9 @@
 
 use std::sync::Arc;
 
+#[path = "common/drain.rs"]
+mod drain;
+
 use serde_json::json;
 use weft::prelude::*;
 use weft::web::{ArticleReader, DuckDuckGo};
@@ -14,6 +17,8 @@ use weft::{ModelRef, RunStatus};
 use weft_examples::research::{ResearchWorkflow, SOURCES_TO_READ};
 use weft_testkit::fixtures::{self, ARTICLE_PATHS, WEB_HOST};
 use weft_testkit::{FakeLlm, Page, Reply};
+
+use drain::drain;
 
 /// The fixture web, reached as `http://web.weft.test`.
 async fn fixture_web() -> FakeLlm {
@@ -39,18 +44,6 @@ fn research(web: &FakeLlm, model: ModelRef, storage: &weft::StorageRef) -> Resea
         .articles(ArticleReader::new().resolve(WEB_HOST, web.addr()))
         .build()
         .unwrap()
-}
-
-/// Every item of a run, and the error that ended it, if any.
-async fn drain(mut events: RunStream<'_>) -> (Vec<RunResponse>, Option<weft::Error>) {
-    let mut items = Vec::new();
-    while let Some(item) = events.next().await {
-        match item {
-            Ok(item) => items.push(item),
-            Err(err) => return (items, Some(err)),
-        }
-    }
-    (items, None)
 }
 
 fn progress(items: &[RunResponse]) -> Vec<String> {

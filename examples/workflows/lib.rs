@@ -2,3 +2,13 @@
 //! end. Each example file (`cargo run --example NAME`) is the program around one of them.
 
 pub mod research;
+
+/// The command-line arguments joined into one prompt, or `default` when there are none.
+pub fn prompt_from_args(default: &str) -> String {
+    let prompt = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    if prompt.trim().is_empty() {
+        default.to_string()
+    } else {
+        prompt
+    }
+}

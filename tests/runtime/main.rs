@@ -4,6 +4,8 @@
 // Test helpers panic on purpose when an expectation fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../common/drain.rs"]
+mod drain;
 mod support;
 
 mod environment;

@@ -6,6 +6,8 @@ use weft::prelude::*;
 use weft::{AgentBuilder, RetryPolicy};
 use weft_testkit::FakeLlm;
 
+pub use crate::drain::drain;
+
 pub const TEST_KEY: &str = "sk-test-4f9a1c";
 
 /// Which provider a test runs against.
@@ -50,18 +52,6 @@ pub fn agent_builder(provider: Provider, server: &FakeLlm) -> AgentBuilder {
 
 pub fn agent(provider: Provider, server: &FakeLlm) -> Agent {
     agent_builder(provider, server).build().unwrap()
-}
-
-/// Drains a run stream: every item, and the error that ended it, if any.
-pub async fn drain(mut events: RunStream<'_>) -> (Vec<RunResponse>, Option<weft::Error>) {
-    let mut items = Vec::new();
-    while let Some(event) = events.next().await {
-        match event {
-            Ok(item) => items.push(item),
-            Err(err) => return (items, Some(err)),
-        }
-    }
-    (items, None)
 }
 
 /// Concatenated `content_text()` of the items.

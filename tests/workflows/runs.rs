@@ -1,23 +1,12 @@
 //! What a run yields: ids on every item, the event sequence, collected results, JSON input.
 
-use futures::StreamExt;
 use serde_json::json;
 use weft::prelude::*;
 use weft::RunStatus;
 use weft_testkit::{FakeLlm, Reply};
 
+use crate::drain::drain;
 use crate::fixtures::*;
-
-async fn drain(mut events: RunStream<'_>) -> (Vec<RunResponse>, Option<weft::Error>) {
-    let mut items = Vec::new();
-    while let Some(item) = events.next().await {
-        match item {
-            Ok(item) => items.push(item),
-            Err(err) => return (items, Some(err)),
-        }
-    }
-    (items, None)
-}
 
 #[tokio::test]
 async fn every_item_of_a_run_carries_one_run_id_and_session_id() {

@@ -14,6 +14,7 @@
 //! model first runs, so a missing key is reported then, naming the variable.
 
 pub mod anthropic;
+mod events;
 mod offline;
 mod ollama;
 pub mod openai;

@@ -2,12 +2,12 @@
 //! `content_block_start` (id, name) followed by `input_json_delta` fragments, keyed by the
 //! block index. `ping` and unknown event types are ignored; an `error` event is a typed error.
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use serde::Deserialize;
 
 use super::response::WireUsage;
-use crate::http::sse;
 use crate::model::{FinishReason, ModelEvent, ToolCallDelta, Usage};
+use crate::providers::events::{self, Parsed};
 use crate::{Error, Result};
 
 const PROVIDER: &str = "anthropic";
@@ -85,7 +85,7 @@ struct WireError {
 
 /// Decodes a streamed response body into model events. A body that ends before
 /// `message_stop` (or a `stop_reason`) is incomplete: its last item is
-/// [`sse::ended_early`]'s error. Decoding stops at the first error. Calls of `answer_tool`
+/// [`ended_early`](crate::http::sse::ended_early)'s error. Decoding stops at the first error. Calls of `answer_tool`
 /// (structured output) come out as the text of the answer.
 pub fn decode<S, B, E>(
     bytes: S,
@@ -97,32 +97,15 @@ where
     B: AsRef<[u8]> + Send,
     E: Send,
 {
-    async_stream::stream! {
-        let mut sse = std::pin::pin!(sse::decode(PROVIDER, bytes, transport));
-        let mut answer = AnswerBlocks::new(answer_tool);
-        let mut finished = false;
-        while let Some(event) = sse.next().await {
-            let parsed = event.and_then(|event| {
-                finished |= event.event == "message_stop";
-                parse_event(&event.data)
-            });
-            match parsed {
-                Ok(events) => {
-                    for event in events.into_iter().filter_map(|e| answer.map(e)) {
-                        finished |= matches!(event, ModelEvent::Finish(_));
-                        yield Ok(event);
-                    }
-                }
-                Err(err) => {
-                    yield Err(err);
-                    return;
-                }
-            }
-        }
-        if !finished {
-            yield Err(sse::ended_early(PROVIDER));
-        }
-    }
+    let mut answer = AnswerBlocks::new(answer_tool);
+    events::model_events(PROVIDER, bytes, transport, move |event| {
+        let end_marker = event.event == "message_stop";
+        let events = parse_event(&event.data)?
+            .into_iter()
+            .filter_map(|e| answer.map(e))
+            .collect();
+        Ok(Parsed { events, end_marker })
+    })
 }
 
 /// Turns the blocks of the structured-output tool into text: its input JSON is the answer.
@@ -242,6 +225,7 @@ mod tests {
         assert_any_chunking_gives_identical_events, calls_of, text_of, usage_of,
     };
     use futures::executor::block_on;
+    use futures::StreamExt;
 
     const RECORDED: &str = include_str!("../../../tests/fixtures/anthropic_stream.txt");
 

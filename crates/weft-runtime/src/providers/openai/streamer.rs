@@ -3,12 +3,12 @@
 //! Tolerated: chunks with an empty `choices` array (the usage chunk), `null` or missing fields,
 //! `finish_reason: ""`, tool-call pieces without `id`/`index`, unknown fields.
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use serde::Deserialize;
 
 use super::response::WireUsage;
-use crate::http::sse;
 use crate::model::{FinishReason, ModelEvent, ToolCallDelta};
+use crate::providers::events::{self, Parsed};
 use crate::{Error, Result};
 
 #[derive(Deserialize)]
@@ -59,7 +59,7 @@ struct FunctionPiece {
 }
 
 /// Decodes a streamed response body into model events. A body that ends without `[DONE]` or
-/// a finish reason is incomplete: its last item is [`sse::ended_early`]'s error. Decoding stops
+/// a finish reason is incomplete: its last item is [`ended_early`](crate::http::sse::ended_early)'s error. Decoding stops
 /// at the first error.
 pub fn decode<S, B, E>(
     provider: &'static str,
@@ -71,35 +71,19 @@ where
     B: AsRef<[u8]> + Send,
     E: Send,
 {
-    async_stream::stream! {
-        let mut sse = std::pin::pin!(sse::decode(provider, bytes, transport));
-        let mut slots = Slots::default();
-        let mut finished = false;
-        while let Some(event) = sse.next().await {
-            let parsed = event.and_then(|event| {
-                if event.is_done() {
-                    finished = true;
-                    return Ok(Vec::new());
-                }
-                parse_chunk_with(provider, &event.data, &mut slots)
+    let mut slots = Slots::default();
+    events::model_events(provider, bytes, transport, move |event| {
+        if event.is_done() {
+            return Ok(Parsed {
+                events: Vec::new(),
+                end_marker: true,
             });
-            match parsed {
-                Ok(events) => {
-                    for event in events {
-                        finished |= matches!(event, ModelEvent::Finish(_));
-                        yield Ok(event);
-                    }
-                }
-                Err(err) => {
-                    yield Err(err);
-                    return;
-                }
-            }
         }
-        if !finished {
-            yield Err(sse::ended_early(provider));
-        }
-    }
+        Ok(Parsed {
+            events: parse_chunk_with(provider, &event.data, &mut slots)?,
+            end_marker: false,
+        })
+    })
 }
 
 /// Gives every tool-call piece the slot of the call it belongs to. OpenAI sends an `index`;
@@ -205,6 +189,7 @@ mod tests {
         assert_any_chunking_gives_identical_events, calls_of, text_of, usage_of,
     };
     use futures::executor::block_on;
+    use futures::StreamExt;
 
     const RECORDED: &str = include_str!("../../../tests/fixtures/openai_stream.txt");
 

@@ -88,39 +88,27 @@ impl SledStorage {
     }
 
     pub(super) fn upsert_now(&self, session: WorkflowSession) -> Result<WorkflowSession> {
-        let trees = &self.trees;
-        let result = (
-            &trees.sessions,
-            &trees.by_workflow,
-            &trees.by_user,
-            &trees.by_time,
-        )
-            .transaction(|(sessions, by_workflow, by_user, by_time)| {
-                let indexes = Indexes {
-                    by_workflow,
-                    by_user,
-                    by_time,
-                };
-                let id = session.session_id.as_str();
-                let current: Option<WorkflowSession> = match sessions.get(id)? {
-                    Some(bytes) => Some(decode(&bytes, || session_key(id)).map_err(Abort::Abort)?),
-                    None => None,
-                };
-                if current.as_ref().map_or(0, |c| c.version) != session.version {
-                    return Err(Abort::Abort(Error::Conflict {
-                        session_id: id.to_string(),
-                    }));
-                }
-                let mut stored = session.clone();
-                stored.version += 1;
-                if let Some(old) = &current {
-                    stored.created_at = old.created_at;
-                    indexes.remove(&IndexKeys::of(old))?;
-                }
-                sessions.insert(id, encode(&stored).map_err(Abort::Abort)?)?;
-                indexes.insert(&IndexKeys::of(&stored))?;
-                Ok(stored)
-            });
+        let result = self.session_transaction(|sessions, indexes| {
+            let id = session.session_id.as_str();
+            let current: Option<WorkflowSession> = match sessions.get(id)? {
+                Some(bytes) => Some(decode(&bytes, || session_key(id)).map_err(Abort::Abort)?),
+                None => None,
+            };
+            if current.as_ref().map_or(0, |c| c.version) != session.version {
+                return Err(Abort::Abort(Error::Conflict {
+                    session_id: id.to_string(),
+                }));
+            }
+            let mut stored = session.clone();
+            stored.version += 1;
+            if let Some(old) = &current {
+                stored.created_at = old.created_at;
+                indexes.remove(&IndexKeys::of(old))?;
+            }
+            sessions.insert(id, encode(&stored).map_err(Abort::Abort)?)?;
+            indexes.insert(&IndexKeys::of(&stored))?;
+            Ok(stored)
+        });
         let stored = transaction_result(result)?;
         self.flush_if(self.durability == Durability::EveryWrite)?;
         Ok(stored)
@@ -141,7 +129,23 @@ impl SledStorage {
                 self.index_keys_naming(session_id)?
             }
         };
-        let result = (
+        let result = self.session_transaction(|sessions, indexes| {
+            sessions.remove(session_id)?;
+            indexes.remove(&index_keys)?;
+            Ok(())
+        });
+        transaction_result(result)?;
+        self.delete_runs_of(session_id)?;
+        Ok(true)
+    }
+
+    /// Runs `change` as one transaction over the sessions tree and its indexes.
+    fn session_transaction<T>(
+        &self,
+        change: impl Fn(&TransactionalTree, &Indexes<'_>) -> std::result::Result<T, Abort>,
+    ) -> std::result::Result<T, sled::transaction::TransactionError<Error>> {
+        let trees = &self.trees;
+        (
             &trees.sessions,
             &trees.by_workflow,
             &trees.by_user,
@@ -153,13 +157,8 @@ impl SledStorage {
                     by_user,
                     by_time,
                 };
-                sessions.remove(session_id)?;
-                indexes.remove(&index_keys)?;
-                Ok(())
-            });
-        transaction_result(result)?;
-        self.delete_runs_of(session_id)?;
-        Ok(true)
+                change(sessions, &indexes)
+            })
     }
 
     /// Every index entry that names `session_id`, found by a scan (only for a session whose

@@ -1,0 +1,54 @@
+//! From a provider's server-sent events to model events, the same way for every provider: a
+//! provider parses each event; an answer ends at a finish reason or at the provider's own
+//! end-of-stream marker, and a body that stops before either is incomplete
+//! ([`sse::ended_early`]). Decoding stops at the first error.
+
+use futures::{Stream, StreamExt};
+
+use crate::http::sse::{self, SseEvent};
+use crate::model::ModelEvent;
+use crate::{Error, Result};
+
+/// What a provider makes of one event: its model events, and whether it is the provider's
+/// end-of-stream marker.
+pub(crate) struct Parsed {
+    pub events: Vec<ModelEvent>,
+    pub end_marker: bool,
+}
+
+/// The model events of a streamed body; `parse` reads one SSE event.
+pub(crate) fn model_events<S, B, E, F>(
+    provider: &'static str,
+    bytes: S,
+    transport: impl Fn(E) -> Error + Send + 'static,
+    mut parse: F,
+) -> impl Stream<Item = Result<ModelEvent>> + Send
+where
+    S: Stream<Item = std::result::Result<B, E>> + Send + 'static,
+    B: AsRef<[u8]> + Send,
+    E: Send,
+    F: FnMut(SseEvent) -> Result<Parsed> + Send + 'static,
+{
+    async_stream::stream! {
+        let mut sse = std::pin::pin!(sse::decode(provider, bytes, transport));
+        let mut finished = false;
+        while let Some(event) = sse.next().await {
+            match event.and_then(&mut parse) {
+                Ok(parsed) => {
+                    finished |= parsed.end_marker;
+                    for event in parsed.events {
+                        finished |= matches!(event, ModelEvent::Finish(_));
+                        yield Ok(event);
+                    }
+                }
+                Err(err) => {
+                    yield Err(err);
+                    return;
+                }
+            }
+        }
+        if !finished {
+            yield Err(sse::ended_early(provider));
+        }
+    }
+}
