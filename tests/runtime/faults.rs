@@ -211,3 +211,48 @@ async fn a_stream_cut_before_its_end_marker_is_interrupted_not_a_short_answer() 
         assert_eq!(server.request_count(), 2);
     }
 }
+
+/// Keep-alive pings keep a connection busy, so the HTTP read timeout never fires; an answer
+/// that makes no progress for the model's timeout is still a stall.
+#[tokio::test]
+async fn a_stream_that_only_pings_times_out() {
+    for provider in BOTH {
+        let server = FakeLlm::start().await.unwrap();
+        server.push(Reply::text("a b c").ping_forever_after(1));
+        let timeout = Duration::from_millis(300);
+        let model: weft::ModelRef = match provider {
+            Provider::OpenAI => std::sync::Arc::new(
+                OpenAIChat::new("gpt-4o")
+                    .base_url(server.openai_base_url())
+                    .api_key(TEST_KEY)
+                    .timeout(timeout),
+            ),
+            Provider::Anthropic => std::sync::Arc::new(
+                Claude::new("claude-sonnet-4-5")
+                    .base_url(server.anthropic_base_url())
+                    .api_key(TEST_KEY)
+                    .timeout(timeout),
+            ),
+        };
+        let mut agent = Agent::builder()
+            .model(model)
+            .retry_policy(fast_retries())
+            .build()
+            .unwrap();
+        // Bounded here, so a regression fails instead of hanging the suite.
+        let (items, error) =
+            tokio::time::timeout(Duration::from_secs(10), drain(agent.run_stream("hi")))
+                .await
+                .expect("the stall must end the stream");
+        assert!(
+            matches!(error, Some(weft::Error::Timeout { .. })),
+            "{provider:?}: {error:?}"
+        );
+        assert_eq!(text_of(&items), "a ", "{provider:?}");
+        assert_eq!(
+            server.request_count(),
+            1,
+            "{provider:?}: no retry after output"
+        );
+    }
+}

@@ -57,6 +57,9 @@ pub enum Fault {
     /// Send this many content chunks, then end the body cleanly, without the end of the
     /// answer (no finish reason, `[DONE]` or `message_stop`): a proxy that cut the stream.
     TruncateAfter(usize),
+    /// Send this many content chunks, then only `ping` events (Anthropic's keep-alive), every
+    /// 50 ms, forever: the connection stays busy while the answer stalls.
+    PingForeverAfter(usize),
 }
 
 impl Reply {
@@ -171,6 +174,12 @@ impl Reply {
     /// Sends a chunk that is not JSON after `chunks` content chunks.
     pub fn malformed_after(mut self, chunks: usize) -> Self {
         self.fault = Some(Fault::MalformedAfter(chunks));
+        self
+    }
+
+    /// Sends only keep-alive pings after `chunks` content chunks, forever.
+    pub fn ping_forever_after(mut self, chunks: usize) -> Self {
+        self.fault = Some(Fault::PingForeverAfter(chunks));
         self
     }
 

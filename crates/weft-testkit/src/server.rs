@@ -286,6 +286,7 @@ fn timed_body(
     let mut remaining_content = frames.iter().filter(|f| f.content).count();
     let mut fault = fault;
     let mut content_seen = 0;
+    let mut pinging = false;
     let mut steps = Vec::with_capacity(frames.len() + 1);
     for (position, frame) in frames.into_iter().enumerate() {
         let due = match &fault {
@@ -293,7 +294,8 @@ fn timed_body(
                 Fault::ResetAfter(n)
                 | Fault::StallAfter(n)
                 | Fault::MalformedAfter(n)
-                | Fault::TruncateAfter(n),
+                | Fault::TruncateAfter(n)
+                | Fault::PingForeverAfter(n),
             ) => content_seen >= *n && (frame.content || remaining_content == 0),
             _ => false,
         };
@@ -308,6 +310,10 @@ fn timed_body(
                     break;
                 }
                 Some(Fault::TruncateAfter(_)) => break,
+                Some(Fault::PingForeverAfter(_)) => {
+                    pinging = true;
+                    break;
+                }
                 Some(Fault::MalformedAfter(_)) => steps.push(Step::Send(
                     Bytes::from_static(b"data: {\"choices\": [not json\n\n"),
                     Duration::ZERO,
@@ -361,5 +367,16 @@ fn timed_body(
             Step::Stall => futures::future::pending().await,
         }
     });
-    Body::from_stream(stream)
+    // Keep-alives every 50 ms, forever: the connection is busy, the answer goes nowhere.
+    let pings = futures::stream::unfold((), |()| async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Some((
+            Ok(Bytes::from_static(
+                b"event: ping\ndata: {\"type\": \"ping\"}\n\n",
+            )),
+            (),
+        ))
+    })
+    .take_while(move |_| futures::future::ready(pinging));
+    Body::from_stream(stream.chain(pings))
 }

@@ -1,7 +1,11 @@
 //! From a provider's server-sent events to model events, the same way for every provider: a
 //! provider parses each event; an answer ends at a finish reason or at the provider's own
 //! end-of-stream marker, and a body that stops before either is incomplete
-//! ([`sse::ended_early`]). Decoding stops at the first error.
+//! ([`sse::ended_early`]). Decoding stops at the first error. An answer that produces nothing
+//! for the model's timeout is a stall, even while the provider keeps the connection alive
+//! with pings ([`stall_timeout`]).
+
+use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 
@@ -49,6 +53,32 @@ where
         }
         if !finished {
             yield Err(sse::ended_early(provider));
+        }
+    }
+}
+
+/// Ends `events` with [`Error::Timeout`] when no model event arrives for `after`. The HTTP
+/// client's read timeout cannot see this: Anthropic's `ping` events keep the connection busy
+/// while the answer makes no progress.
+pub(crate) fn stall_timeout<S>(
+    provider: &'static str,
+    after: Duration,
+    events: S,
+) -> impl Stream<Item = Result<ModelEvent>> + Send
+where
+    S: Stream<Item = Result<ModelEvent>> + Send,
+{
+    async_stream::stream! {
+        let mut events = std::pin::pin!(events);
+        loop {
+            match tokio::time::timeout(after, events.next()).await {
+                Ok(Some(event)) => yield event,
+                Ok(None) => return,
+                Err(_) => {
+                    yield Err(Error::Timeout { provider, after });
+                    return;
+                }
+            }
         }
     }
 }

@@ -74,7 +74,7 @@ impl Model for Claude {
     fn stream(&self, request: ModelRequest) -> ModelStream {
         let this = self.clone();
         let timeout = self.settings.timeout;
-        futures::stream::once(async move {
+        let events = futures::stream::once(async move {
             let response = this.send(&request, true).await?;
             let answer_tool = request.output.map(|output| output.name);
             Ok::<_, crate::Error>(streamer::decode(
@@ -83,8 +83,8 @@ impl Model for Claude {
                 answer_tool,
             ))
         })
-        .try_flatten()
-        .boxed()
+        .try_flatten();
+        super::events::stall_timeout(PROVIDER, timeout, events).boxed()
     }
 
     fn complete(&self, request: ModelRequest) -> BoxFuture<'static, Result<ModelResponse>> {

@@ -133,15 +133,15 @@ impl Model for OpenAIChat {
         let this = self.clone();
         let provider = self.flavour.provider;
         let timeout = self.settings.timeout;
-        futures::stream::once(async move {
+        let events = futures::stream::once(async move {
             let response = this.send(&request, true).await?;
             let bytes = response.bytes_stream();
             Ok::<_, crate::Error>(streamer::decode(provider, bytes, move |err| {
                 http::transport_error(provider, &err, timeout)
             }))
         })
-        .try_flatten()
-        .boxed()
+        .try_flatten();
+        super::events::stall_timeout(provider, timeout, events).boxed()
     }
 
     fn complete(&self, request: ModelRequest) -> BoxFuture<'static, Result<ModelResponse>> {

@@ -40,6 +40,8 @@ pub enum Durability {
     EveryWrite,
     /// When a run starts and when it ends (its state is saved just before): a crash loses
     /// at most the state changes of the runs in flight, which are found `interrupted`.
+    /// Session changes outside a run (`rename_session`) reach the disk with the next flush
+    /// (sled's own every 500 ms, or [`SledStorage::flush`]).
     #[default]
     RunEnd,
     /// Never forced: sled writes in the background every 500 ms. A crash may lose the last
