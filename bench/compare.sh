@@ -28,7 +28,8 @@ servers=()
 cleanup() { for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-# Starts a fake server on a free port; prints its /v1 base URL.
+# Starts a fake server on a free port and sets $url to its /v1 base URL. (Not run in a
+# command substitution: the pid must reach `servers` in this shell, for the cleanup.)
 start_server() {
     local log
     log="$(mktemp)"
@@ -36,7 +37,7 @@ start_server() {
     servers+=("$!")
     for _ in $(seq 100); do
         if grep -q "OPENAI_BASE_URL=" "$log"; then
-            grep -o "OPENAI_BASE_URL=.*" "$log" | cut -d= -f2
+            url="$(grep -o "OPENAI_BASE_URL=.*" "$log" | cut -d= -f2)"
             return
         fi
         sleep 0.1
@@ -45,8 +46,10 @@ start_server() {
     exit 1
 }
 
-fast="$(start_server)"
-paced="$(start_server --ttft-ms 200 --chunk-ms 5)"
+start_server
+fast="$url"
+start_server --ttft-ms 200 --chunk-ms 5
+paced="$url"
 echo "fake servers: $fast (no delay), $paced (200 ms TTFT, 5 ms/chunk)" >&2
 
 record() { tee -a "$out" >&2; }

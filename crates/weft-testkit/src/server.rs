@@ -376,7 +376,10 @@ fn timed_body(
             )),
             (),
         ))
-    })
-    .take_while(move |_| futures::future::ready(pinging));
-    Body::from_stream(stream.chain(pings))
+    });
+    if pinging {
+        Body::from_stream(stream.chain(pings))
+    } else {
+        Body::from_stream(stream)
+    }
 }
