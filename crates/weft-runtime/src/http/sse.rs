@@ -17,9 +17,6 @@ use futures::{Stream, StreamExt};
 
 use crate::Error;
 
-/// How long the body is read after `[DONE]`, for the connection to be reused.
-const DRAIN_AFTER_DONE: std::time::Duration = std::time::Duration::from_millis(100);
-
 /// One decoded event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SseEvent {
@@ -81,11 +78,10 @@ where
                 let done = event.is_done();
                 yield Ok(event);
                 if done {
-                    // Read the body to its end (it ends right after `[DONE]`), so the
-                    // connection goes back to the pool instead of being closed; a server
-                    // that keeps it open gets a moment, not a hang.
-                    let rest = async { while bytes.next().await.is_some() {} };
-                    let _ = tokio::time::timeout(DRAIN_AFTER_DONE, rest).await;
+                    // Read what has already arrived of the body (it ends right after
+                    // `[DONE]`), so the connection can go back to the pool; never wait for
+                    // more: a server that keeps the body open must not hold up the answer.
+                    while let Some(Some(_)) = futures::FutureExt::now_or_never(bytes.next()) {}
                     return;
                 }
             }
