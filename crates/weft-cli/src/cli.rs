@@ -104,8 +104,8 @@ impl Store {
     }
 }
 
-/// Runs a parsed command.
-pub fn run(cli: Cli) -> weft_runtime::Result<()> {
+/// Runs a parsed command; its output goes to `out`.
+pub fn run(cli: Cli, out: &mut String) -> weft_runtime::Result<()> {
     match cli.command {
         Command::Sessions(SessionsCommand::List {
             store,
@@ -128,7 +128,7 @@ pub fn run(cli: Cli) -> weft_runtime::Result<()> {
                 let runs = block_on(storage.count_runs(&session.session_id))?;
                 rows.push((session, runs));
             }
-            output::sessions_list(&rows, json)
+            output::sessions_list(out, &rows, json)
         }
         Command::Sessions(SessionsCommand::Show { id, store, json }) => {
             let storage = store.open()?;
@@ -136,14 +136,14 @@ pub fn run(cli: Cli) -> weft_runtime::Result<()> {
                 weft_runtime::Error::Storage(format!("there is no session `{id}` in this store"))
             })?;
             let runs = block_on(storage.read_runs(&id))?;
-            output::session_show(&session, &runs, json)
+            output::session_show(out, &session, &runs, json)
         }
         Command::Sessions(SessionsCommand::Rm { id, store }) => {
             let storage = store.open()?;
             let runs = block_on(storage.count_runs(&id))?;
             if block_on(storage.delete_session(&id))? {
                 storage.flush()?;
-                println!("deleted session {id} and its {runs} run(s)");
+                out.push_str(&format!("deleted session {id} and its {runs} run(s)\n"));
                 Ok(())
             } else {
                 Err(weft_runtime::Error::Storage(format!(
@@ -160,7 +160,7 @@ pub fn run(cli: Cli) -> weft_runtime::Result<()> {
             let run = block_on(storage.read_run(&run_id))?.ok_or_else(|| {
                 weft_runtime::Error::Storage(format!("there is no run `{run_id}` in this store"))
             })?;
-            output::run_show(&run, json)
+            output::run_show(out, &run, json)
         }
     }
 }

@@ -39,8 +39,16 @@ use weft_runtime::{RunRecord, RunStatus, WorkflowSession};
 
 use crate::time::utc;
 
-fn print_json(value: &Value) -> weft_runtime::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+/// Appends a line to the output (writing to a `String` cannot fail).
+macro_rules! line {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
+fn print_json(out: &mut String, value: &Value) -> weft_runtime::Result<()> {
+    line!(out, "{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -122,30 +130,34 @@ fn preview(text: &str, width: usize) -> String {
     }
 }
 
-/// Prints rows with columns padded to their widest cell.
-fn table(header: &[&str], rows: &[Vec<String>]) {
+/// Rows with columns padded to their widest cell.
+fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let line = |cells: Vec<String>| {
+    let mut row_line = |cells: Vec<String>| {
         let padded: Vec<String> = cells
             .iter()
             .zip(&widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        line!(out, "{}", padded.join("  ").trim_end());
     };
-    line(header.iter().map(|h| h.to_string()).collect());
+    row_line(header.iter().map(|h| h.to_string()).collect());
     for row in rows {
-        line(row.clone());
+        row_line(row.clone());
     }
 }
 
 /// `sessions list`.
-pub fn sessions_list(rows: &[(WorkflowSession, usize)], json: bool) -> weft_runtime::Result<()> {
+pub fn sessions_list(
+    out: &mut String,
+    rows: &[(WorkflowSession, usize)],
+    json: bool,
+) -> weft_runtime::Result<()> {
     if json {
         let sessions: Vec<Value> = rows
             .iter()
@@ -158,10 +170,10 @@ pub fn sessions_list(rows: &[(WorkflowSession, usize)], json: bool) -> weft_runt
                 })
             })
             .collect();
-        return print_json(&json!({ "sessions": sessions }));
+        return print_json(out, &json!({ "sessions": sessions }));
     }
     if rows.is_empty() {
-        println!("no sessions");
+        line!(out, "no sessions");
         return Ok(());
     }
     let cells: Vec<Vec<String>> = rows
@@ -178,6 +190,7 @@ pub fn sessions_list(rows: &[(WorkflowSession, usize)], json: bool) -> weft_runt
         })
         .collect();
     table(
+        out,
         &[
             "SESSION",
             "WORKFLOW",
@@ -193,32 +206,36 @@ pub fn sessions_list(rows: &[(WorkflowSession, usize)], json: bool) -> weft_runt
 
 /// `sessions show`.
 pub fn session_show(
+    out: &mut String,
     session: &WorkflowSession,
     runs: &[RunRecord],
     json: bool,
 ) -> weft_runtime::Result<()> {
     if json {
         let runs: Vec<Value> = runs.iter().map(run_summary).collect();
-        return print_json(&json!({ "session": session_json(session), "runs": runs }));
+        return print_json(
+            out,
+            &json!({ "session": session_json(session), "runs": runs }),
+        );
     }
-    println!("session   {}", session.session_id);
-    println!("workflow  {}", session.workflow_id);
+    line!(out, "session   {}", session.session_id);
+    line!(out, "workflow  {}", session.workflow_id);
     if let Some(name) = &session.session_name {
-        println!("name      {name}");
+        line!(out, "name      {name}");
     }
     if let Some(user) = &session.user_id {
-        println!("user      {user}");
+        line!(out, "user      {user}");
     }
-    println!("version   {}", session.version);
-    println!("created   {} UTC", utc(session.created_at));
-    println!("updated   {} UTC", utc(session.updated_at));
-    println!("state");
+    line!(out, "version   {}", session.version);
+    line!(out, "created   {} UTC", utc(session.created_at));
+    line!(out, "updated   {} UTC", utc(session.updated_at));
+    line!(out, "state");
     for line in serde_json::to_string_pretty(&session.session_state)?.lines() {
-        println!("  {line}");
+        line!(out, "  {line}");
     }
-    println!();
+    line!(out, "");
     if runs.is_empty() {
-        println!("no runs");
+        line!(out, "no runs");
         return Ok(());
     }
     let cells: Vec<Vec<String>> = runs
@@ -235,6 +252,7 @@ pub fn session_show(
         })
         .collect();
     table(
+        out,
         &[
             "RUN",
             "STATUS",
@@ -249,33 +267,37 @@ pub fn session_show(
 }
 
 /// `runs show`.
-pub fn run_show(run: &RunRecord, json: bool) -> weft_runtime::Result<()> {
+pub fn run_show(out: &mut String, run: &RunRecord, json: bool) -> weft_runtime::Result<()> {
     if json {
-        return print_json(&json!({ "run": run_detail(run) }));
+        return print_json(out, &json!({ "run": run_detail(run) }));
     }
-    println!("run       {}", run.run_id);
-    println!("session   {}", run.session_id);
-    println!("workflow  {}", run.workflow_id);
-    println!("status    {}", status(run.status));
-    println!("started   {} UTC", utc(run.created_at));
-    println!("updated   {} UTC", utc(run.updated_at));
+    line!(out, "run       {}", run.run_id);
+    line!(out, "session   {}", run.session_id);
+    line!(out, "workflow  {}", run.workflow_id);
+    line!(out, "status    {}", status(run.status));
+    line!(out, "started   {} UTC", utc(run.created_at));
+    line!(out, "updated   {} UTC", utc(run.updated_at));
     if let Some(ms) = duration_ms(run) {
-        println!("duration  {ms} ms");
+        line!(out, "duration  {ms} ms");
     }
-    println!(
+    line!(
+        out,
         "tokens    {} in / {} out over {} model call(s)",
-        run.metrics.input_tokens, run.metrics.output_tokens, run.metrics.model_calls
+        run.metrics.input_tokens,
+        run.metrics.output_tokens,
+        run.metrics.model_calls
     );
-    println!("input     {}", run.input);
+    line!(out, "input     {}", run.input);
     if let Some(error) = &run.error {
-        println!("error     {error}");
+        line!(out, "error     {error}");
     }
     let events: Vec<String> = run
         .events
         .iter()
         .map(|e| format!("{:?}", e.event))
         .collect();
-    println!(
+    line!(
+        out,
         "events    {}",
         if events.is_empty() {
             "-".to_string()
@@ -283,9 +305,9 @@ pub fn run_show(run: &RunRecord, json: bool) -> weft_runtime::Result<()> {
             events.join(", ")
         }
     );
-    println!("answer");
+    line!(out, "answer");
     for line in run.content.lines() {
-        println!("  {line}");
+        line!(out, "  {line}");
     }
     Ok(())
 }

@@ -257,3 +257,19 @@ fn a_missing_store_is_not_created() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("there is no store at"));
 }
+
+#[test]
+fn a_reader_that_stops_early_is_no_error() {
+    let store = Store::new("pipe");
+    let mut child = Command::new(WEFT)
+        .args(["sessions", "show", "s-new", "--db", &store.db()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // like `| head -0`: nobody reads
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
