@@ -9,6 +9,8 @@
 //! offline model drives the same tool calls and typed hand-offs, and the search results and
 //! articles are saved pages served by a local weft-testkit server on 127.0.0.1.
 
+use std::io::Write;
+
 use weft::prelude::*;
 use weft::web::{ArticleReader, DuckDuckGo};
 use weft_examples::research::ResearchWorkflow;
@@ -50,6 +52,7 @@ async fn main() -> weft::Result<()> {
         .articles(articles)
         .build()?;
 
+    let mut stdout = std::io::stdout();
     let mut events = research.run_stream(topic);
     while let Some(event) = events.next().await {
         let event = event?;
@@ -67,11 +70,19 @@ async fn main() -> weft::Result<()> {
                     metrics.duration.unwrap_or_default()
                 );
             }
-            _ => print!("{}", event.content_text()),
+            _ => {
+                // A closed pipe (`| head`) ends the output, not the program with a panic.
+                if write!(stdout, "{}", event.content_text())
+                    .and_then(|()| stdout.flush())
+                    .is_err()
+                {
+                    return Ok(());
+                }
+            }
         }
     }
     drop(events);
-    println!();
+    let _ = writeln!(stdout);
     eprintln!(
         "session `{}` in data/workflows.db: {} searches, {} articles (run it again to reuse them)",
         research.session_id,
