@@ -149,12 +149,11 @@ async fn a_stalled_stream_times_out() {
     let server = FakeLlm::start().await.unwrap();
     server.push(Reply::text("a b c").stall_after(1));
     let mut agent = Agent::builder()
-        .model(
-            OpenAIChat::new("gpt-4o")
-                .base_url(server.openai_base_url())
-                .api_key(TEST_KEY)
-                .timeout(Duration::from_millis(300)),
-        )
+        .model(model_with_timeout(
+            Provider::OpenAI,
+            &server,
+            Duration::from_millis(300),
+        ))
         .retry_policy(fast_retries())
         .build()
         .unwrap();
@@ -219,21 +218,7 @@ async fn a_stream_that_only_pings_times_out() {
     for provider in BOTH {
         let server = FakeLlm::start().await.unwrap();
         server.push(Reply::text("a b c").ping_forever_after(1));
-        let timeout = Duration::from_millis(300);
-        let model: weft::ModelRef = match provider {
-            Provider::OpenAI => std::sync::Arc::new(
-                OpenAIChat::new("gpt-4o")
-                    .base_url(server.openai_base_url())
-                    .api_key(TEST_KEY)
-                    .timeout(timeout),
-            ),
-            Provider::Anthropic => std::sync::Arc::new(
-                Claude::new("claude-sonnet-4-5")
-                    .base_url(server.anthropic_base_url())
-                    .api_key(TEST_KEY)
-                    .timeout(timeout),
-            ),
-        };
+        let model = model_with_timeout(provider, &server, Duration::from_millis(300));
         let mut agent = Agent::builder()
             .model(model)
             .retry_policy(fast_retries())

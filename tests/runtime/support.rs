@@ -34,6 +34,28 @@ pub fn model(provider: Provider, server: &FakeLlm) -> weft::ModelRef {
     }
 }
 
+/// [`model`] with its timeout (connect, each read, and a stall between model events).
+pub fn model_with_timeout(
+    provider: Provider,
+    server: &FakeLlm,
+    timeout: Duration,
+) -> weft::ModelRef {
+    match provider {
+        Provider::OpenAI => std::sync::Arc::new(
+            OpenAIChat::new("gpt-4o")
+                .base_url(server.openai_base_url())
+                .api_key(TEST_KEY)
+                .timeout(timeout),
+        ),
+        Provider::Anthropic => std::sync::Arc::new(
+            Claude::new("claude-sonnet-4-5")
+                .base_url(server.anthropic_base_url())
+                .api_key(TEST_KEY)
+                .timeout(timeout),
+        ),
+    }
+}
+
 /// Retries without real waiting (a `Retry-After` is still honoured).
 pub fn fast_retries() -> RetryPolicy {
     RetryPolicy {
