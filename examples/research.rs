@@ -5,9 +5,12 @@
 //! cargo run --example research -- "embedded databases in Rust"
 //! ```
 //! With `OPENAI_API_KEY`, `ANTHROPIC_API_KEY` or `WEFT_MODEL` set it uses that model, the real
-//! DuckDuckGo and the real pages. Without, it runs offline end to end: the deterministic
-//! offline model drives the same tool calls and typed hand-offs, and the search results and
-//! articles are saved pages served by a local weft-testkit server on 127.0.0.1.
+//! DuckDuckGo and the real pages. Without, it runs offline end to end as a demo: the
+//! deterministic offline model drives the same tool calls and typed hand-offs, but the search
+//! results are fixed sample pages (about embedded databases), the same whatever the topic,
+//! served with their articles by a local weft-testkit server on 127.0.0.1; it says so on
+//! stderr. The web tools refuse local addresses by default, so the offline run allows that
+//! one host name explicitly (`allow_private_host`).
 
 use std::io::Write;
 
@@ -22,6 +25,8 @@ async fn main() -> weft::Result<()> {
     let model = weft::model_from_env()?;
     // Offline, the web is saved pages on a local server, under a host name that resolves to
     // it (so stored URLs stay the same from run to run); kept alive until the end of main.
+    // The web tools refuse local and private addresses (the URLs they fetch come from pages
+    // and model output), so that one host is allowed explicitly, and nothing else.
     let (search, articles, _local_web) = if model.provider() == "offline" {
         use weft_testkit::fixtures::{serve_research_web, WEB_HOST};
         let web = weft_testkit::FakeLlm::start()
@@ -29,14 +34,18 @@ async fn main() -> weft::Result<()> {
             .map_err(|err| weft::Error::Config(format!("could not start the local web: {err}")))?;
         serve_research_web(&web);
         eprintln!(
-            "weft: offline: search results and articles are saved pages served on {} as http://{WEB_HOST}",
+            "weft: offline demo: the search results are fixed sample pages about embedded databases, \
+             the same whatever the topic; they and their articles are served on {} as http://{WEB_HOST}",
             web.url()
         );
         (
             DuckDuckGo::new()
                 .base_url(format!("http://{WEB_HOST}"))
-                .resolve(WEB_HOST, web.addr()),
-            ArticleReader::new().resolve(WEB_HOST, web.addr()),
+                .resolve(WEB_HOST, web.addr())
+                .allow_private_host(WEB_HOST),
+            ArticleReader::new()
+                .resolve(WEB_HOST, web.addr())
+                .allow_private_host(WEB_HOST),
             Some(web),
         )
     } else {

@@ -39,9 +39,14 @@ fn research(web: &FakeLlm, model: ModelRef, storage: &weft::StorageRef) -> Resea
         .search(
             DuckDuckGo::new()
                 .base_url(format!("http://{WEB_HOST}"))
-                .resolve(WEB_HOST, web.addr()),
+                .resolve(WEB_HOST, web.addr())
+                .allow_private_host(WEB_HOST),
         )
-        .articles(ArticleReader::new().resolve(WEB_HOST, web.addr()))
+        .articles(
+            ArticleReader::new()
+                .resolve(WEB_HOST, web.addr())
+                .allow_private_host(WEB_HOST),
+        )
         .build()
         .unwrap()
 }
@@ -249,7 +254,8 @@ async fn against_the_fake_llm_on_both_wire_formats() {
         let first = &requests[0];
         assert_eq!(first.tool_names()[0], "duckduckgo_search");
         if anthropic {
-            assert_eq!(first.body["tool_choice"]["type"], "any");
+            // claude-sonnet-4-5 has native JSON output: the answer follows `output_config`.
+            assert_eq!(first.body["output_config"]["format"]["type"], "json_schema");
         } else {
             assert_eq!(
                 first.body["response_format"]["json_schema"]["name"],

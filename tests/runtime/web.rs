@@ -1,12 +1,16 @@
 //! The built-in web tools against saved pages served by the fake server: DuckDuckGo results,
 //! articles of different shapes, and every way a fetch can fail.
 
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use serde_json::json;
 use weft::prelude::*;
-use weft::web::{ArticleReader, DuckDuckGo, FetchLimits};
-use weft_testkit::fixtures::{self, ARTICLE_PATHS};
+use weft::web::{ArticleReader, DnsResolver, DuckDuckGo, FetchLimits};
+use weft_testkit::fixtures::{self, ARTICLE_PATHS, WEB_HOST};
 use weft_testkit::{FakeLlm, Page, Reply};
 
 use crate::support::*;
@@ -22,6 +26,40 @@ fn local_reader() -> ArticleReader {
     ArticleReader::new().allow_private_addresses(true)
 }
 
+/// A search of the fake server on 127.0.0.1, allowed to reach it.
+fn local_search(server: &FakeLlm) -> DuckDuckGo {
+    DuckDuckGo::new()
+        .base_url(server.url())
+        .allow_private_addresses(true)
+}
+
+/// DNS for the tests: every name it is asked about resolves to `to` (the fake server's
+/// address, or another private one); it remembers the names asked.
+struct Resolves {
+    to: IpAddr,
+    asked: Mutex<Vec<String>>,
+}
+
+impl Resolves {
+    fn to(ip: &str) -> Arc<Resolves> {
+        Arc::new(Resolves {
+            to: ip.parse().unwrap(),
+            asked: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+impl DnsResolver for Resolves {
+    fn resolve<'a>(&'a self, host: &'a str) -> BoxFuture<'a, std::io::Result<Vec<IpAddr>>> {
+        self.asked.lock().unwrap().push(host.to_string());
+        async move { Ok(vec![self.to]) }.boxed()
+    }
+}
+
 fn limits(timeout_ms: u64, max_bytes: usize) -> FetchLimits {
     FetchLimits {
         timeout: Duration::from_millis(timeout_ms),
@@ -32,7 +70,7 @@ fn limits(timeout_ms: u64, max_bytes: usize) -> FetchLimits {
 #[tokio::test]
 async fn duckduckgo_results_are_parsed_from_the_saved_page() {
     let server = web().await;
-    let search = DuckDuckGo::new().base_url(server.url());
+    let search = local_search(&server);
     let found = search.search("embedded databases", 10).await.unwrap();
     assert_eq!(found.query, "embedded databases");
     let urls: Vec<&str> = found.results.iter().map(|r| r.url.as_str()).collect();
@@ -63,7 +101,7 @@ async fn duckduckgo_results_are_parsed_from_the_saved_page() {
 
     let two = search.search("embedded databases", 2).await.unwrap();
     assert_eq!(two.results.len(), 2, "max_results is honoured");
-    let capped = DuckDuckGo::new().base_url(server.url()).max_results(1);
+    let capped = local_search(&server).max_results(1);
     assert_eq!(capped.search("x", 10).await.unwrap().results.len(), 1);
 }
 
@@ -71,7 +109,7 @@ async fn duckduckgo_results_are_parsed_from_the_saved_page() {
 async fn duckduckgo_without_results_is_an_empty_list_and_failures_are_tool_errors() {
     let server = FakeLlm::start().await.unwrap();
     server.serve("/html/", Page::html(fixtures::DUCKDUCKGO_NO_RESULTS));
-    let search = DuckDuckGo::new().base_url(server.url());
+    let search = local_search(&server);
     assert!(search
         .search("xqzv nonsense", 5)
         .await
@@ -83,11 +121,7 @@ async fn duckduckgo_without_results_is_an_empty_list_and_failures_are_tool_error
 
     let down = FakeLlm::start().await.unwrap();
     down.serve("/html/", Page::html("<h1>Rate limited</h1>").status(429));
-    let err = DuckDuckGo::new()
-        .base_url(down.url())
-        .search("x", 5)
-        .await
-        .unwrap_err();
+    let err = local_search(&down).search("x", 5).await.unwrap_err();
     assert!(err.to_string().contains("answered HTTP 429"), "{err}");
 
     // DuckDuckGo's bot check (HTTP 202, a form instead of results) is no "no results".
@@ -96,11 +130,7 @@ async fn duckduckgo_without_results_is_an_empty_list_and_failures_are_tool_error
         "/html/",
         Page::html("<form id=\"challenge-form\">Select all squares with ducks</form>").status(202),
     );
-    let err = DuckDuckGo::new()
-        .base_url(challenged.url())
-        .search("x", 5)
-        .await
-        .unwrap_err();
+    let err = local_search(&challenged).search("x", 5).await.unwrap_err();
     assert!(err.to_string().contains("not a results page"), "{err}");
 
     // The tool as the model calls it: bad arguments are an error result, not a panic.
@@ -235,19 +265,149 @@ async fn local_and_private_addresses_are_refused_unless_allowed() {
     }
     assert!(server.page_requests().is_empty(), "nothing was fetched");
 
-    // A public-looking name that redirects to a private address is stopped at the redirect.
-    server.serve(
-        "/hop",
-        Page::html("moved").status(302).header("location", &page),
-    );
+    // The same page under a host name pinned to the server: the pinned address is checked
+    // like a looked-up one, so `resolve` is no way around the guard.
     let err = ArticleReader::new()
-        .resolve("mirror.weft.test", server.addr())
-        .read("http://mirror.weft.test/hop")
+        .resolve(WEB_HOST, server.addr())
+        .read(&format!("http://{WEB_HOST}{}", ARTICLE_PATHS[0]))
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("local or private"), "{err}");
+    assert!(err.contains("refusing to fetch"), "{err}");
+    assert!(server.page_requests().is_empty(), "nothing was fetched");
     assert!(local_reader().read(&page).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_name_that_resolves_to_a_private_address_is_refused_after_dns() {
+    let server = web().await;
+    let port = server.addr().port();
+    let path = ARTICLE_PATHS[0];
+    // Loopback (the fake server itself), cloud metadata, a private network.
+    for ip in ["127.0.0.1", "169.254.169.254", "10.0.0.1", "::1"] {
+        let dns = Resolves::to(ip);
+        let url = format!("http://evil.test:{port}{path}");
+        let err = ArticleReader::new()
+            .dns_resolver(dns.clone())
+            .read(&url)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!("refusing to fetch {url}: it is a local or private address"),
+            "evil.test resolving to {ip}"
+        );
+        assert_eq!(
+            dns.asked(),
+            ["evil.test"],
+            "the name was resolved, then refused"
+        );
+    }
+    assert!(
+        server.page_requests().is_empty(),
+        "the server saw no request"
+    );
+
+    // Allowed explicitly, by name or altogether, the same name reaches the server.
+    let dns = Resolves::to("127.0.0.1");
+    let url = format!("http://evil.test:{port}{path}");
+    let one_host = ArticleReader::new()
+        .dns_resolver(dns.clone())
+        .allow_private_host("evil.test");
+    assert_eq!(
+        one_host.read(&url).await.unwrap().title,
+        "Sled: an embedded database for Rust"
+    );
+    let everything = ArticleReader::new()
+        .dns_resolver(dns)
+        .allow_private_addresses(true);
+    assert!(everything.read(&url).await.is_ok());
+    assert_eq!(server.page_requests(), [path, path]);
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_private_address_is_refused_at_every_hop() {
+    let server = web().await;
+    let port = server.addr().port();
+    let base = server.url();
+    // An allowed host that redirects to a name resolving to loopback, and to a loopback IP.
+    server.serve(
+        "/to-name",
+        Page::html("moved")
+            .status(302)
+            .header("location", &format!("http://evil.test:{port}/secret")),
+    );
+    server.serve(
+        "/to-ip",
+        Page::html("moved")
+            .status(302)
+            .header("location", &format!("{base}/secret")),
+    );
+    server.serve("/secret", Page::html(fixtures::ARTICLE_SLED));
+    let dns = Resolves::to("127.0.0.1");
+    let reader = ArticleReader::new()
+        .dns_resolver(dns.clone())
+        .allow_private_host("mirror.test");
+    for (hop, led_to) in [
+        ("/to-name", "evil.test".to_string()),
+        ("/to-ip", format!("{base}/secret")),
+    ] {
+        let url = format!("http://mirror.test:{port}{hop}");
+        let err = reader.read(&url).await.unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "refusing to fetch {led_to} (redirected from {url}): it is a local or private address"
+            )
+        );
+    }
+    assert_eq!(
+        server.page_requests(),
+        ["/to-name", "/to-ip"],
+        "the redirects were followed to no private address"
+    );
+    assert!(
+        dns.asked().contains(&"evil.test".to_string()),
+        "the hop's name was resolved"
+    );
+}
+
+#[tokio::test]
+async fn duckduckgo_is_guarded_by_default_too() {
+    let server = web().await;
+    let err = DuckDuckGo::new()
+        .base_url(server.url())
+        .search("x", 5)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("refusing to fetch"), "{err}");
+    let err = DuckDuckGo::new()
+        .base_url(format!("http://{WEB_HOST}"))
+        .resolve(WEB_HOST, server.addr())
+        .search("x", 5)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("refusing to fetch"), "{err}");
+    assert!(
+        server.page_requests().is_empty(),
+        "the server saw no request"
+    );
+
+    // The fixture site, allowed explicitly by name, as the offline research example does.
+    let search = DuckDuckGo::new()
+        .base_url(format!("http://{WEB_HOST}"))
+        .resolve(WEB_HOST, server.addr())
+        .allow_private_host(WEB_HOST);
+    let found = search.search("embedded databases", 5).await.unwrap();
+    assert_eq!(found.results.len(), 4);
+    let reader = ArticleReader::new()
+        .resolve(WEB_HOST, server.addr())
+        .allow_private_host(WEB_HOST);
+    let article = reader.read(&found.results[0].url).await.unwrap();
+    assert_eq!(article.title, "Sled: an embedded database for Rust");
 }
 
 #[tokio::test]

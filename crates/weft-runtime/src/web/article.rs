@@ -1,11 +1,14 @@
 //! [`ArticleReader`]: fetches a page and extracts its article (what Newspaper4k does for Agno).
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::dns::DnsResolver;
 use super::fetch::{http_url, Client, FetchLimits};
 use crate::tool::{schema_for, Tool, ToolError, ToolOutput};
 
@@ -15,8 +18,10 @@ pub const DEFAULT_MAX_TEXT_CHARS: usize = 20_000;
 /// Reads a web page's article: the `read_article` tool, `{url}` to an [`Article`] with title,
 /// authors, publish date and main text, boilerplate (menus, ads, comments) removed. Pages that
 /// are not HTML, error statuses, bodies over the size limit, timeouts and pages without an
-/// article are tool errors the model reads. Local and private addresses are refused unless
-/// [`allow_private_addresses`](Self::allow_private_addresses) says otherwise.
+/// article are tool errors the model reads. Local and private addresses are refused (in the
+/// URL, on each redirect, and after DNS resolution, so a name that resolves to `127.0.0.1` is
+/// refused too) unless [`allow_private_addresses`](Self::allow_private_addresses) or
+/// [`allow_private_host`](Self::allow_private_host) says otherwise.
 ///
 /// ```
 /// use weft_runtime::web::ArticleReader;
@@ -67,7 +72,7 @@ impl ArticleReader {
     /// A reader with the default [`FetchLimits`] and [`DEFAULT_MAX_TEXT_CHARS`].
     pub fn new() -> Self {
         ArticleReader {
-            client: Client::new(FetchLimits::default(), false),
+            client: Client::new(FetchLimits::default()),
             max_text_chars: DEFAULT_MAX_TEXT_CHARS,
         }
     }
@@ -78,19 +83,39 @@ impl ArticleReader {
         self
     }
 
-    /// Lets the reader fetch local and private addresses (`localhost`, `127.0.0.1`,
-    /// `192.168.…`, cloud metadata at `169.254.169.254`, …), which it refuses by default,
-    /// redirects included: the URLs it reads come from web pages and model output. For local
-    /// mirrors and tests.
+    /// Lets the reader fetch every local and private address (`localhost`, `127.0.0.1`,
+    /// `192.168.…`, cloud metadata at `169.254.169.254`, …), which it refuses by default:
+    /// the URLs it reads come from web pages and model output. The guard checks IP addresses
+    /// in URLs, every redirect, and what each host name resolves to (pinned
+    /// [`resolve`](Self::resolve) addresses included). For local mirrors and tests; to allow
+    /// one host only, use [`allow_private_host`](Self::allow_private_host).
     pub fn allow_private_addresses(mut self, allow: bool) -> Self {
         self.client = self.client.with_private(allow);
         self
     }
 
+    /// Lets the reader fetch `host` (a host name, or an IP address) even though it is, or
+    /// resolves to, a local or private address; every other host is still checked. For one
+    /// local mirror or test server, e.g. with [`resolve`](Self::resolve).
+    pub fn allow_private_host(mut self, host: &str) -> Self {
+        self.client = self.client.with_private_host(host);
+        self
+    }
+
     /// Sends requests for `host` to `addr` instead of looking it up (like curl's `--resolve`;
-    /// `addr`'s port is used when a URL names none). For local mirrors and tests.
+    /// `addr`'s port is used when a URL names none). For local mirrors and tests. A local or
+    /// private `addr` is refused unless allowed
+    /// ([`allow_private_host`](Self::allow_private_host)).
     pub fn resolve(mut self, host: &str, addr: std::net::SocketAddr) -> Self {
         self.client = self.client.with_resolve(host, addr);
+        self
+    }
+
+    /// Looks host names up with `resolver` instead of the system's DNS (custom DNS, or a test
+    /// that makes a name resolve to a chosen address). Its answers are checked like the
+    /// system's: local and private addresses are dropped unless allowed.
+    pub fn dns_resolver(mut self, resolver: Arc<dyn DnsResolver>) -> Self {
+        self.client = self.client.with_dns(resolver);
         self
     }
 

@@ -1,11 +1,14 @@
 //! [`DuckDuckGo`]: web search through DuckDuckGo's HTML endpoint, no API key needed.
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::dns::DnsResolver;
 use super::fetch::{http_url, Client, FetchLimits};
 use crate::tool::{schema_for, Tool, ToolError, ToolOutput};
 
@@ -14,7 +17,9 @@ pub const DEFAULT_BASE_URL: &str = "https://html.duckduckgo.com";
 
 /// Web search: the `duckduckgo_search` tool, `{query, max_results?}` to
 /// `{query, results: [{title, url, snippet}]}`. Ads are skipped and DuckDuckGo's redirect
-/// links resolved to the real URL; no results is an empty list, not an error.
+/// links resolved to the real URL; no results is an empty list, not an error. Like
+/// [`ArticleReader`](super::ArticleReader), it refuses local and private addresses unless
+/// allowed.
 ///
 /// ```
 /// use weft_runtime::web::DuckDuckGo;
@@ -72,7 +77,7 @@ impl DuckDuckGo {
         DuckDuckGo {
             base_url: DEFAULT_BASE_URL.to_string(),
             max_results: 5,
-            client: Client::new(FetchLimits::default(), true),
+            client: Client::new(FetchLimits::default()),
         }
     }
 
@@ -94,10 +99,35 @@ impl DuckDuckGo {
         self
     }
 
+    /// Lets the search reach every local and private address (a [`base_url`](Self::base_url)
+    /// on `localhost` or `127.0.0.1`, a mirror on a private network), which it refuses by
+    /// default, redirects and what host names resolve to included. For local mirrors and
+    /// tests; to allow one host only, use [`allow_private_host`](Self::allow_private_host).
+    pub fn allow_private_addresses(mut self, allow: bool) -> Self {
+        self.client = self.client.with_private(allow);
+        self
+    }
+
+    /// Lets the search reach `host` (a host name, or an IP address) even though it is, or
+    /// resolves to, a local or private address; every other host is still checked.
+    pub fn allow_private_host(mut self, host: &str) -> Self {
+        self.client = self.client.with_private_host(host);
+        self
+    }
+
     /// Sends requests for `host` to `addr` instead of looking it up (like curl's `--resolve`;
-    /// `addr`'s port is used when a URL names none). For local mirrors and tests.
+    /// `addr`'s port is used when a URL names none). For local mirrors and tests. A local or
+    /// private `addr` is refused unless allowed
+    /// ([`allow_private_host`](Self::allow_private_host)).
     pub fn resolve(mut self, host: &str, addr: std::net::SocketAddr) -> Self {
         self.client = self.client.with_resolve(host, addr);
+        self
+    }
+
+    /// Looks host names up with `resolver` instead of the system's DNS. Its answers are
+    /// checked like the system's: local and private addresses are dropped unless allowed.
+    pub fn dns_resolver(mut self, resolver: Arc<dyn DnsResolver>) -> Self {
+        self.client = self.client.with_dns(resolver);
         self
     }
 

@@ -1,9 +1,13 @@
 //! One bounded way to fetch a web page: a total timeout, a size limit enforced while reading,
-//! HTTP errors and non-HTML bodies reported as typed errors.
+//! HTTP errors and non-HTML bodies reported as typed errors, local and private addresses
+//! refused (before the request, on each redirect, and after DNS resolution).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+
+use super::dns::{normalize, DnsResolver, Guard, GuardedDns, Refused, SystemDns};
 
 /// Limits on one fetch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,10 +69,11 @@ pub enum FetchError {
         /// The limit.
         limit: usize,
     },
-    /// The URL names this machine or a private network, which the tool may not fetch.
+    /// The URL, a redirect, or the addresses its host name resolves to are this machine or a
+    /// private network, which the tool may not fetch unless allowed.
     #[error("refusing to fetch {url}: it is a local or private address")]
     Blocked {
-        /// The URL.
+        /// The URL; after a redirect, `<where it led> (redirected from <the URL>)`.
         url: String,
     },
     /// The connection failed.
@@ -81,52 +86,77 @@ pub enum FetchError {
     },
 }
 
-/// The HTTP client of a web tool (connection pooling), with the total timeout baked in.
+/// The HTTP client of a web tool (connection pooling), with the total timeout baked in and
+/// the SSRF guard in its DNS resolver and redirect policy (see [`super::dns`]).
 #[derive(Clone, Debug)]
 pub(crate) struct Client {
     http: Result<reqwest::Client, String>,
     config: ClientConfig,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 struct ClientConfig {
     limits: FetchLimits,
     resolve: Vec<(String, std::net::SocketAddr)>,
-    allow_private: bool,
+    guard: Guard,
+    dns: Option<Arc<dyn DnsResolver>>,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("limits", &self.limits)
+            .field("resolve", &self.resolve)
+            .field("guard", &self.guard)
+            .field(
+                "dns",
+                &if self.dns.is_some() {
+                    "custom"
+                } else {
+                    "system"
+                },
+            )
+            .finish()
+    }
 }
 
 /// How many redirects a fetch follows.
 const MAX_REDIRECTS: usize = 10;
 
 impl Client {
-    /// A client; `allow_private` lets it fetch local and private addresses.
-    pub fn new(limits: FetchLimits, allow_private: bool) -> Client {
+    /// A client that refuses local and private addresses.
+    pub fn new(limits: FetchLimits) -> Client {
         Client::build(ClientConfig {
             limits,
             resolve: Vec::new(),
-            allow_private,
+            guard: Guard::default(),
+            dns: None,
         })
     }
 
     fn build(config: ClientConfig) -> Client {
-        let allow_private = config.allow_private;
+        let guard = config.guard.clone();
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 attempt.error("too many redirects")
-            } else if !allow_private && is_private(attempt.url()) {
-                attempt.error("a redirect to a local or private address")
+            } else if guard.refuses_url(attempt.url()) {
+                let target = attempt.url().to_string();
+                attempt.error(Refused { target })
             } else {
                 attempt.follow()
             }
         });
-        let mut builder = reqwest::Client::builder()
+        // Every name, pinned or looked up, goes through the guard: reqwest's own `resolve`
+        // overrides would skip a custom resolver.
+        let lookup = config.dns.clone().unwrap_or_else(|| Arc::new(SystemDns));
+        let dns = GuardedDns::new(lookup, &config.resolve, config.guard.clone());
+        let http = reqwest::Client::builder()
             .timeout(config.limits.timeout)
             .redirect(redirects)
-            .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION"), " (web tools)"));
-        for (host, addr) in &config.resolve {
-            builder = builder.resolve(host, *addr);
-        }
-        let http = builder.build().map_err(|err| err.to_string());
+            .dns_resolver(Arc::new(dns))
+            .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION"), " (web tools)"))
+            .build()
+            .map_err(|err| err.to_string());
         Client { http, config }
     }
 
@@ -138,16 +168,30 @@ impl Client {
         })
     }
 
-    /// The same client, allowing (or not) local and private addresses.
+    /// The same client, allowing (or not) every local and private address.
     pub fn with_private(&self, allow_private: bool) -> Client {
+        let mut config = self.config.clone();
+        config.guard.allow_private = allow_private;
+        Client::build(config)
+    }
+
+    /// The same client, allowing `host` (a name or an IP address) to be local or private.
+    pub fn with_private_host(&self, host: &str) -> Client {
+        let mut config = self.config.clone();
+        config.guard.private_hosts.push(normalize(host));
+        Client::build(config)
+    }
+
+    /// The same client, looking names up with `dns`.
+    pub fn with_dns(&self, dns: Arc<dyn DnsResolver>) -> Client {
         Client::build(ClientConfig {
-            allow_private,
+            dns: Some(dns),
             ..self.config.clone()
         })
     }
 
     /// The same client, sending requests for `host` to `addr` (its port is used when a URL
-    /// names none).
+    /// names none). The address is checked like a looked-up one.
     pub fn with_resolve(&self, host: &str, addr: std::net::SocketAddr) -> Client {
         let mut config = self.config.clone();
         config.resolve.push((host.to_string(), addr));
@@ -161,7 +205,7 @@ impl Client {
         query: &[(&str, &str)],
     ) -> Result<(String, String), FetchError> {
         let shown = url.to_string();
-        if !self.config.allow_private && is_private(url) {
+        if self.config.guard.refuses_url(url) {
             return Err(FetchError::Blocked { url: shown });
         }
         let http = self.http.as_ref().map_err(|message| FetchError::Network {
@@ -187,6 +231,10 @@ async fn html(
             FetchError::Timeout {
                 url: url.to_string(),
                 after: limits.timeout,
+            }
+        } else if let Some(refused) = Refused::in_chain(&err) {
+            FetchError::Blocked {
+                url: blocked_url(url, refused),
             }
         } else {
             let err = err.without_url();
@@ -246,45 +294,16 @@ async fn html(
     Ok((final_url, String::from_utf8_lossy(&body).into_owned()))
 }
 
-/// Whether a URL names this machine or a private network by address (`127.0.0.1`, `[::1]`,
-/// `10.…`, `192.168.…`, link-local such as cloud metadata at `169.254.169.254`) or as
-/// `localhost`. Host names are not resolved here: a name that resolves to such an address
-/// is not caught.
-pub(crate) fn is_private(url: &reqwest::Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return true;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => is_private_ip(ip),
-        Err(_) => {
-            let name = host.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-    }
-}
-
-fn is_private_ip(ip: std::net::IpAddr) -> bool {
-    match ip {
-        std::net::IpAddr::V4(ip) => {
-            let [a, b, ..] = ip.octets();
-            ip.is_loopback()
-                || ip.is_private()
-                || ip.is_link_local()
-                || ip.is_unspecified()
-                || ip.is_broadcast()
-                || (a == 100 && (b & 0xc0) == 64) // carrier-grade NAT
-        }
-        std::net::IpAddr::V6(ip) => {
-            let first = ip.segments()[0];
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link local
-                || ip
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| is_private_ip(std::net::IpAddr::V4(v4)))
-        }
+/// What a refusal names: the URL asked for, or, when a redirect led elsewhere, where it led
+/// (a URL, or a host name refused after DNS) and from where.
+fn blocked_url(requested: &str, refused: &Refused) -> String {
+    let requested_host = reqwest::Url::parse(requested)
+        .ok()
+        .and_then(|url| url.host_str().map(normalize));
+    if refused.target == requested || requested_host.as_deref() == Some(refused.target.as_str()) {
+        requested.to_string()
+    } else {
+        format!("{} (redirected from {requested})", refused.target)
     }
 }
 
@@ -295,36 +314,5 @@ pub(crate) fn http_url(url: &str) -> Result<reqwest::Url, FetchError> {
         _ => Err(FetchError::BadUrl {
             url: url.to_string(),
         }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn local_and_private_addresses_are_recognised() {
-        let private = |url: &str| is_private(&reqwest::Url::parse(url).unwrap());
-        for url in [
-            "http://127.0.0.1:8080/",
-            "http://localhost/",
-            "http://api.localhost/",
-            "http://10.1.2.3/",
-            "http://192.168.0.1/",
-            "http://169.254.169.254/latest/meta-data",
-            "http://[::1]/",
-            "http://[fd00::1]/",
-            "http://[::ffff:127.0.0.1]/",
-            "http://0.0.0.0/",
-        ] {
-            assert!(private(url), "{url}");
-        }
-        for url in [
-            "https://example.com/",
-            "http://93.184.216.34/",
-            "http://[2001:db8::1]/",
-        ] {
-            assert!(!private(url), "{url}");
-        }
     }
 }

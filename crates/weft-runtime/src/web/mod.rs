@@ -7,6 +7,15 @@
 //! parsed with `dom_query` (html5ever) and articles are extracted with `dom_smoothie`, a port
 //! of Mozilla's Readability. Parsing runs on tokio's blocking pool.
 //!
+//! The URLs these tools fetch come from web pages and model output, so both refuse this
+//! machine and private networks by default (SSRF): IP addresses in URLs and redirects are
+//! checked before connecting, and host names after DNS resolution, on every connection, so
+//! a name that resolves to `127.0.0.1` or `169.254.169.254` (or rebinds to it) is refused.
+//! `allow_private_addresses(true)` (everything) and `allow_private_host(host)` (one host)
+//! lift the guard explicitly, for local mirrors and tests. Through an HTTP proxy
+//! (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`) the proxy resolves names, so only the URLs'
+//! own addresses are checked.
+//!
 //! ```no_run
 //! # fn main() -> weft_runtime::Result<()> {
 //! use weft_runtime::web::{ArticleReader, DuckDuckGo};
@@ -20,10 +29,13 @@
 //! # Ok(()) }
 //! ```
 
+mod address;
 mod article;
+mod dns;
 mod duckduckgo;
 mod fetch;
 
 pub use article::{Article, ArticleReader, DEFAULT_MAX_TEXT_CHARS};
+pub use dns::DnsResolver;
 pub use duckduckgo::{DuckDuckGo, SearchResult, SearchResults, DEFAULT_BASE_URL};
 pub use fetch::{FetchError, FetchLimits};
