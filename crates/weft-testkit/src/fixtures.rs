@@ -5,7 +5,8 @@
 //! DuckDuckGo (`{url}/html/`) and the sites it finds. Links use the host the page was asked
 //! for: fetched as `http://127.0.0.1:<port>/…` they point there; fetched as
 //! `http://`[`WEB_HOST`]`/…` with that host resolved to the server (the web tools' `resolve`),
-//! they are the same from run to run, whatever the port.
+//! they are the same from run to run, whatever the port. The server is on 127.0.0.1, which the
+//! web tools refuse by default: allow it with their `allow_private_host(WEB_HOST)`.
 
 use crate::{FakeLlm, Page};
 
