@@ -6,6 +6,7 @@ use futures::StreamExt;
 use weft::prelude::*;
 use weft::StorageRef;
 
+use crate::drain::drain;
 use crate::fixtures::*;
 
 #[tokio::test]
@@ -144,4 +145,99 @@ async fn a_rename_during_a_run_is_not_overwritten_by_its_save() {
         serde_json::json!({"colour": "red", "size": "large"})
     );
     assert_eq!(stored.user_id.as_deref(), Some("ada"));
+}
+
+/// Edits made to `session_state` between runs, while another writer saved the session: merged
+/// like a run's own changes when the keys differ, reported by name when both changed the same
+/// key. Nothing stored is lost either way.
+async fn edits_between_runs_are_merged_or_reported(storage: StorageRef) {
+    let build = || {
+        Notes::builder()
+            .session_id("between")
+            .storage(storage.clone())
+            .build()
+            .unwrap()
+    };
+    let (mut a, mut b) = (build(), build());
+    a.run("colour=red".to_string()).await.unwrap();
+    b.run("size=large".to_string()).await.unwrap();
+
+    // `a` holds version 1; `b` saved version 2. `a` edits, then runs.
+    a.session_state.insert("theme", "dark").unwrap();
+    a.session_state.remove("colour");
+    a.run("mood=calm".to_string()).await.unwrap();
+    let stored = storage.read_session("between").await.unwrap().unwrap();
+    assert_eq!(
+        stored.session_state,
+        serde_json::json!({"size": "large", "theme": "dark", "mood": "calm"}),
+        "the edits (a key set, a key removed) merged with the other writer's run"
+    );
+    let version = stored.version;
+
+    // `b` holds version 2 and changes the key `a` changed since: a conflict naming it.
+    b.session_state.insert("theme", "light").unwrap();
+    b.session_state.insert("font", "mono").unwrap();
+    let (items, err) = drain(b.run_stream("shape=round".to_string())).await;
+    let err = err.expect("a conflict");
+    assert!(
+        matches!(&err, weft::Error::Conflict { session_id, keys } if session_id == "between" && keys == &["theme"]),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("`theme`"), "{err}");
+    assert_eq!(items.last().unwrap().event, RunEvent::RunError);
+    let after = storage.read_session("between").await.unwrap().unwrap();
+    assert_eq!(after.version, version, "nothing was written");
+    assert_eq!(
+        after.session_state, stored.session_state,
+        "nothing stored is lost"
+    );
+    assert_eq!(
+        b.session_state.get::<String>("theme").as_deref(),
+        Some("dark"),
+        "after a conflict the instance holds the stored version"
+    );
+
+    // So the change can be applied again and saved.
+    b.session_state.insert("theme", "light").unwrap();
+    b.run("shape=round".to_string()).await.unwrap();
+    let stored = storage.read_session("between").await.unwrap().unwrap();
+    assert_eq!(
+        stored.session_state,
+        serde_json::json!({"size": "large", "theme": "light", "mood": "calm", "shape": "round"})
+    );
+
+    // An edit made before a run that starts on the current version, while another writer
+    // saves during the run: kept too (the run's merge measures it against the stored state).
+    a.load_session().await.unwrap();
+    a.session_state.insert("draft", "kept").unwrap();
+    {
+        let mut run = a.run_stream("step=1".to_string());
+        assert_eq!(
+            run.next().await.unwrap().unwrap().event,
+            RunEvent::WorkflowStarted
+        );
+        b.run("other=2".to_string()).await.unwrap();
+        let (_, err) = drain(run).await;
+        assert!(err.is_none(), "{err:?}");
+    }
+    let stored = storage.read_session("between").await.unwrap().unwrap();
+    for (key, value) in [
+        ("draft", "kept"),
+        ("step", "1"),
+        ("other", "2"),
+        ("theme", "light"),
+    ] {
+        assert_eq!(stored.session_state[key], value, "{key} in {stored:?}");
+    }
+}
+
+#[tokio::test]
+async fn edits_between_runs_are_merged_or_reported_on_memory() {
+    edits_between_runs_are_merged_or_reported(Arc::new(MemoryStorage::new())).await;
+}
+
+#[tokio::test]
+async fn edits_between_runs_are_merged_or_reported_on_sled() {
+    let dir = TempDir::new("between");
+    edits_between_runs_are_merged_or_reported(Arc::new(SledStorage::open(dir.db()).unwrap())).await;
 }

@@ -1,5 +1,6 @@
 //! A process killed mid-run loses no completed run, and its in-flight run is found
-//! `running` and marked `interrupted` when the store is next opened. A store open in one
+//! `running` and marked `interrupted` when the store is next opened. A process that drops a
+//! run's stream and exits leaves the run `cancelled` with its state. A store open in one
 //! process gives the clear locked error in another.
 
 use std::io::{BufRead, BufReader};
@@ -38,6 +39,22 @@ async fn sigkill_mid_run_loses_no_completed_run_and_marks_the_in_flight_one_inte
     child.kill().unwrap(); // SIGKILL on Unix: no destructor, no flush
     child.wait().unwrap();
 
+    // A read-only open reports the store as it is and changes nothing.
+    let reader = SledStorage::builder(dir.db()).read_only().open().unwrap();
+    let runs = reader.read_runs("journal").await.unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(
+        runs[1].status,
+        RunStatus::Running,
+        "a read-only open does not reconcile"
+    );
+    let refused = reader.put_run(runs[1].clone()).await;
+    assert!(
+        matches!(&refused, Err(weft::Error::Storage { message, .. }) if message.contains("read-only")),
+        "{refused:?}"
+    );
+
+    // The first writable open (here sharing the reader's database) reconciles.
     let store = SledStorage::open(dir.db()).unwrap();
     let runs = store.read_runs("journal").await.unwrap();
     assert_eq!(runs.len(), 2, "{runs:?}");
@@ -54,6 +71,40 @@ async fn sigkill_mid_run_loses_no_completed_run_and_marks_the_in_flight_one_inte
         session.session_state["runs"], 1,
         "the completed run's state survived"
     );
+    drop(reader);
+}
+
+/// The save-when-the-stream-is-dropped path on sled, across a process boundary: a process
+/// drops a run's stream mid-run and exits normally; the next process finds the state and a
+/// `cancelled` run on disk.
+#[tokio::test]
+async fn a_run_dropped_mid_way_is_on_disk_cancelled_with_its_state_after_the_process_exits() {
+    let dir = TempDir::new("drop");
+    let output = Command::new(CHILD)
+        .args(["drop", dir.db().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout.trim(), "DROPPED");
+
+    let store = SledStorage::open(dir.db()).unwrap();
+    let runs = store.read_runs("journal").await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        runs[0].status,
+        RunStatus::Cancelled,
+        "recorded when the stream was dropped, not found in flight"
+    );
+    assert_eq!(runs[0].content, "entry about dropped");
+    assert_eq!(runs[0].input, serde_json::json!("dropped"));
+    let session = store.read_session("journal").await.unwrap().unwrap();
+    assert_eq!(session.session_state["runs"], 1);
+    assert_eq!(session.session_state["last"], "dropped");
 }
 
 #[tokio::test]

@@ -76,7 +76,8 @@ pub fn run(run_id: &str, session_id: &str, status: RunStatus) -> RunRecord {
     }
 }
 
-/// Keeps notes in dynamic state: `key=value` inputs set one key.
+/// Keeps notes in dynamic state: `key=value` inputs set one key. The key `panic` panics
+/// after the note is taken and yielded.
 #[workflow]
 pub struct Notes {}
 
@@ -87,6 +88,9 @@ impl Notes {
             let (key, value) = note.split_once('=').unwrap_or((note.as_str(), ""));
             self.session_state.insert(key, value)?;
             yield RunResponse::text(format!("noted {key}"));
+            if key == "panic" {
+                panic!("the notes panicked on purpose");
+            }
         }
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! - `weft-crash-child run DB`: completes one run, starts a second, prints `IN_FLIGHT` once the
 //!   second has yielded, then waits forever (the test kills it with SIGKILL);
-//! - `weft-crash-child open DB`: tries to open the store and prints `OPENED` or the error.
+//! - `weft-crash-child open DB`: tries to open the store and prints `OPENED` or the error;
+//! - `weft-crash-child drop DB`: starts a run, drops its stream once the run has yielded (its
+//!   state changed), prints `DROPPED` and exits normally.
 
 use std::io::Write;
 
@@ -40,7 +42,7 @@ async fn main() -> weft::Result<()> {
     let (mode, db) = match args.as_slice() {
         [_, mode, db] => (mode.as_str(), db.as_str()),
         _ => {
-            say("usage: weft-crash-child run|open DB");
+            say("usage: weft-crash-child run|open|drop DB");
             std::process::exit(2);
         }
     };
@@ -59,6 +61,17 @@ async fn main() -> weft::Result<()> {
         .session_id("journal")
         .storage(storage)
         .build()?;
+    if mode == "drop" {
+        let mut events = journal.run_stream("dropped".to_string());
+        while let Some(event) = events.next().await {
+            if event?.event == RunEvent::RunContent {
+                break;
+            }
+        }
+        drop(events); // mid-run: the run's guard saves it
+        say("DROPPED");
+        return Ok(());
+    }
     journal.run("completed".to_string()).await?;
     say("COMPLETED");
     let mut events = journal.run_stream("hang".to_string());

@@ -139,3 +139,36 @@ impl NeedsEndpoint {
         }
     }
 }
+
+/// Changes its state, yields, then panics with a message naming the topic.
+#[workflow]
+pub struct PanickyWorkflow {}
+
+#[workflow]
+impl PanickyWorkflow {
+    fn run(&mut self, topic: String) -> RunStream<'_> {
+        try_stream! {
+            self.session_state.insert("before_the_panic", &topic)?;
+            yield RunResponse::text(format!("about {topic}. "));
+            if !topic.is_empty() {
+                panic!("the workflow panicked on purpose about {topic}");
+            }
+            self.session_state.insert("after_the_panic", true)?;
+        }
+    }
+}
+
+/// Sets one key of dynamic state per run: `key=value`.
+#[workflow]
+pub struct Notes {}
+
+#[workflow]
+impl Notes {
+    fn run(&mut self, note: String) -> RunStream<'_> {
+        try_stream! {
+            let (key, value) = note.split_once('=').unwrap_or((note.as_str(), ""));
+            self.session_state.insert(key, value)?;
+            yield RunResponse::text(format!("noted {key}"));
+        }
+    }
+}

@@ -10,5 +10,6 @@ mod drain;
 mod fixtures;
 
 mod concurrency;
+mod panics;
 mod persistence;
 mod runs;

@@ -93,10 +93,20 @@ struct Store {
 }
 
 impl Store {
-    fn open(&self) -> weft_runtime::Result<SledStorage> {
+    /// Opens the store to read it: nothing in it changes, not even runs a dead process left
+    /// `running` (they show as they are).
+    fn open_read_only(&self) -> weft_runtime::Result<SledStorage> {
+        SledStorage::builder(&self.db)
+            .prefix(&self.prefix)
+            .read_only()
+            .open()
+    }
+
+    /// Opens the store to change it (which also marks runs of a dead process `interrupted`).
+    fn open_writable(&self) -> weft_runtime::Result<SledStorage> {
         if !Path::new(&self.db).exists() {
-            return Err(weft_runtime::Error::Storage(format!(
-                "there is no store at `{}`",
+            return Err(not_found(format!(
+                "there is no store at `{}`; check the path",
                 self.db.display()
             )));
         }
@@ -104,8 +114,27 @@ impl Store {
     }
 }
 
-/// Runs a parsed command; its output goes to `out`.
-pub fn run(cli: Cli, out: &mut String) -> weft_runtime::Result<()> {
+/// The error for something the command was asked about that the store does not hold.
+fn not_found(message: String) -> weft_runtime::Error {
+    weft_runtime::Error::Storage {
+        message,
+        source: None,
+    }
+}
+
+/// What a command prints: `out` goes to stdout, `notes` to stderr (so they never mix with
+/// `--json`).
+#[derive(Debug, Default)]
+pub struct Output {
+    /// The command's output.
+    pub out: String,
+    /// Remarks about it, e.g. how many unreadable sessions a listing skipped.
+    pub notes: String,
+}
+
+/// Runs a parsed command; what it prints goes to `printed`.
+pub fn run(cli: Cli, printed: &mut Output) -> weft_runtime::Result<()> {
+    let out = &mut printed.out;
     match cli.command {
         Command::Sessions(SessionsCommand::List {
             store,
@@ -115,38 +144,42 @@ pub fn run(cli: Cli, out: &mut String) -> weft_runtime::Result<()> {
             offset,
             json,
         }) => {
-            let storage = store.open()?;
+            let storage = store.open_read_only()?;
             let filter = SessionFilter {
                 workflow_id: workflow,
                 user_id: user,
                 offset,
                 limit,
             };
-            let sessions = block_on(storage.list_sessions(filter))?;
-            let mut rows = Vec::with_capacity(sessions.len());
-            for session in sessions {
+            let listing = block_on(storage.list_sessions_counted(filter))?;
+            let mut rows = Vec::with_capacity(listing.sessions.len());
+            for session in listing.sessions {
                 let runs = block_on(storage.count_runs(&session.session_id))?;
                 rows.push((session, runs));
             }
-            output::sessions_list(out, &rows, json)
+            if listing.skipped > 0 {
+                printed
+                    .notes
+                    .push_str(&output::skipped_note(listing.skipped));
+            }
+            output::sessions_list(out, &rows, listing.skipped, json)
         }
         Command::Sessions(SessionsCommand::Show { id, store, json }) => {
-            let storage = store.open()?;
-            let session = block_on(storage.read_session(&id))?.ok_or_else(|| {
-                weft_runtime::Error::Storage(format!("there is no session `{id}` in this store"))
-            })?;
+            let storage = store.open_read_only()?;
+            let session = block_on(storage.read_session(&id))?
+                .ok_or_else(|| not_found(format!("there is no session `{id}` in this store")))?;
             let runs = block_on(storage.read_runs(&id))?;
             output::session_show(out, &session, &runs, json)
         }
         Command::Sessions(SessionsCommand::Rm { id, store }) => {
-            let storage = store.open()?;
+            let storage = store.open_writable()?;
             let runs = block_on(storage.count_runs(&id))?;
             if block_on(storage.delete_session(&id))? {
                 storage.flush()?;
                 out.push_str(&format!("deleted session {id} and its {runs} run(s)\n"));
                 Ok(())
             } else {
-                Err(weft_runtime::Error::Storage(format!(
+                Err(not_found(format!(
                     "there is no session `{id}` in this store"
                 )))
             }
@@ -156,10 +189,9 @@ pub fn run(cli: Cli, out: &mut String) -> weft_runtime::Result<()> {
             store,
             json,
         }) => {
-            let storage = store.open()?;
-            let run = block_on(storage.read_run(&run_id))?.ok_or_else(|| {
-                weft_runtime::Error::Storage(format!("there is no run `{run_id}` in this store"))
-            })?;
+            let storage = store.open_read_only()?;
+            let run = block_on(storage.read_run(&run_id))?
+                .ok_or_else(|| not_found(format!("there is no run `{run_id}` in this store")))?;
             output::run_show(out, &run, json)
         }
     }

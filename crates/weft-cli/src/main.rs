@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Every command takes `--prefix` for stores opened with a non-default tree prefix. Output
-//! formats, human and `--json`, are described in [`output`].
+//! formats, human and `--json`, are described in [`output`]. `list` and `show` open the store
+//! read-only: they change nothing in it (a run left `running` by a process that died stays
+//! `running` until a program opens the store to write).
 
 mod cli;
 mod output;
@@ -21,12 +23,13 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    let mut out = String::new();
-    let result = cli::run(args, &mut out);
+    let mut output = cli::Output::default();
+    let result = cli::run(args, &mut output);
+    eprint!("{}", output.notes);
     // A reader that stops early (`weft sessions show … | head`) is no error.
     let mut stdout = std::io::stdout().lock();
     if let Err(err) = stdout
-        .write_all(out.as_bytes())
+        .write_all(output.out.as_bytes())
         .and_then(|()| stdout.flush())
     {
         if err.kind() != std::io::ErrorKind::BrokenPipe {

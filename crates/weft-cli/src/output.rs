@@ -8,8 +8,12 @@
 //! ```json
 //! {"sessions": [{"session_id": "…", "workflow_id": "…", "workflow_name": "…",
 //!                "session_name": null, "user_id": null, "version": 3, "runs": 2,
-//!                "created_at": 1795271100000, "updated_at": 1795271160000}]}
+//!                "created_at": 1795271100000, "updated_at": 1795271160000}],
+//!  "skipped": 0}
 //! ```
+//! `skipped` counts session records that could not be read and were left out (each is logged
+//! with its key); the command still succeeds, and when it is not 0 both outputs also say
+//! `(N unreadable sessions skipped)` on stderr.
 //! `weft sessions show ID --json`:
 //! ```json
 //! {"session": {"session_id": "…", "workflow_id": "…", "workflow_name": "…",
@@ -152,10 +156,17 @@ fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// The stderr note of a listing that skipped unreadable records.
+pub fn skipped_note(skipped: usize) -> String {
+    let noun = if skipped == 1 { "session" } else { "sessions" };
+    format!("({skipped} unreadable {noun} skipped)\n")
+}
+
 /// `sessions list`.
 pub fn sessions_list(
     out: &mut String,
     rows: &[(WorkflowSession, usize)],
+    skipped: usize,
     json: bool,
 ) -> weft_runtime::Result<()> {
     if json {
@@ -170,7 +181,7 @@ pub fn sessions_list(
                 })
             })
             .collect();
-        return print_json(out, &json!({ "sessions": sessions }));
+        return print_json(out, &json!({ "sessions": sessions, "skipped": skipped }));
     }
     if rows.is_empty() {
         line!(out, "no sessions");

@@ -51,6 +51,7 @@ impl Store {
             events: Vec::new(),
             metrics: Metrics {
                 input_tokens: 31,
+                cached_input_tokens: 0,
                 output_tokens: 54,
                 total_tokens: 85,
                 model_calls: 1,
@@ -133,6 +134,11 @@ fn sessions_list_prints_a_table_and_stable_json() {
     ])))
     .unwrap();
     assert_eq!(paged["sessions"][0]["session_id"], "s-old");
+    assert_eq!(
+        paged["skipped"], 0,
+        "documented: unreadable records skipped"
+    );
+    assert_eq!(keys(&paged), ["sessions", "skipped"]);
 }
 
 #[test]
@@ -272,4 +278,111 @@ fn a_reader_that_stops_early_is_no_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Opens the store with sled itself, behind weft's back. A handle dropped a moment ago frees
+/// its lock from a background thread, so this waits for it (bounded).
+fn open_raw(path: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(err) if std::time::Instant::now() < deadline => {
+                assert!(err.to_string().contains("could not acquire lock"), "{err}");
+                std::thread::yield_now();
+            }
+            Err(err) => panic!("{err}"),
+        }
+    }
+}
+
+/// A tree's name and its entries.
+type RawTree = (Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>);
+
+/// Every entry of every tree, to compare a store before and after.
+fn raw_contents(path: &std::path::Path) -> Vec<RawTree> {
+    let db = open_raw(path);
+    let mut names = db.tree_names();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let tree = db.open_tree(&name).unwrap();
+            let entries = tree
+                .iter()
+                .map(|entry| {
+                    let (key, value) = entry.unwrap();
+                    (key.to_vec(), value.to_vec())
+                })
+                .collect();
+            (name.to_vec(), entries)
+        })
+        .collect()
+}
+
+/// `list` and `show` change nothing: a run a dead process left `running` stays `running`,
+/// until a program opens the store to write.
+#[test]
+fn read_only_commands_leave_the_store_unchanged() {
+    let store = Store::new("read-only");
+    {
+        let storage = SledStorage::open(store.dir.join("db")).unwrap();
+        let mut run = block_on(storage.read_run("run-1")).unwrap().unwrap();
+        run.run_id = "run-left-running".into();
+        run.status = RunStatus::Running;
+        run.metrics.duration = None;
+        block_on(storage.put_run(run)).unwrap();
+        // Dropped without finishing the run, as a process that died would leave it.
+    }
+    let before = raw_contents(&store.dir.join("db"));
+    let listed = stdout(&store.weft(&["sessions", "list"]));
+    assert!(listed.contains("s-new"), "{listed}");
+    stdout(&store.weft(&["sessions", "list", "--json"]));
+    let shown = stdout(&store.weft(&["sessions", "show", "s-new"]));
+    assert!(shown.contains("running"), "reported as it is:\n{shown}");
+    stdout(&store.weft(&["sessions", "show", "s-new", "--json"]));
+    let run = stdout(&store.weft(&["runs", "show", "run-left-running"]));
+    assert!(run.contains("status    running"), "{run}");
+    assert_eq!(
+        raw_contents(&store.dir.join("db")),
+        before,
+        "list and show wrote nothing"
+    );
+
+    // A writable open is what marks it interrupted.
+    let storage = SledStorage::open(store.dir.join("db")).unwrap();
+    let run = block_on(storage.read_run("run-left-running"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Interrupted);
+}
+
+/// One unreadable session record does not hide the others: the listing skips it and says so.
+#[test]
+fn sessions_list_skips_an_unreadable_session_and_says_so() {
+    let store = Store::new("corrupt");
+    {
+        let db = open_raw(&store.dir.join("db"));
+        db.open_tree("weft_sessions")
+            .unwrap()
+            .insert("s-old", &b"\x00not a weft record"[..])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let output = store.weft(&["sessions", "list"]);
+    let table = stdout(&output);
+    assert!(table.contains("s-new"), "{table}");
+    assert!(!table.contains("s-old"), "{table}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("(1 unreadable session skipped)"),
+        "{stderr}"
+    );
+
+    let output = store.weft(&["sessions", "list", "--json"]);
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["skipped"], 1);
+    assert_eq!(json["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(json["sessions"][0]["session_id"], "s-new");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("1 unreadable session skipped"));
 }

@@ -44,6 +44,7 @@ impl MemoryStorage {
         if current.map_or(0, |s| s.version) != session.version {
             return Err(Error::Conflict {
                 session_id: session.session_id,
+                keys: Vec::new(),
             });
         }
         if let Some(current) = current {

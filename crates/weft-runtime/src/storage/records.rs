@@ -84,3 +84,13 @@ pub struct SessionFilter {
     /// Return at most this many.
     pub limit: Option<usize>,
 }
+
+/// What [`list_sessions_counted`](super::WorkflowStorage::list_sessions_counted) found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionListing {
+    /// The sessions that could be read, as `list_sessions` returns them.
+    pub sessions: Vec<WorkflowSession>,
+    /// How many records were skipped because they could not be read (each is logged with its
+    /// key as a warning).
+    pub skipped: usize,
+}

@@ -1,18 +1,20 @@
-//! Three-way merge of session state, so a run that lost a compare-and-swap can redo its
-//! change on top of the other writer's.
+//! Three-way merge of session state, so changes made from one stored version (by a run, or
+//! to `session_state` between runs) can be redone on top of another writer's newer version.
 
 use serde_json::{Map, Value};
 
 /// Merges the changes `mine` made to `base` with those `theirs` made, key by key at the top
-/// level of a JSON object. `None` when both changed the same key differently: that is a real
-/// conflict, which is reported rather than guessed.
-pub fn three_way(base: &Value, mine: &Value, theirs: &Value) -> Option<Value> {
+/// level of a JSON object. When both changed the same key to different values, that is a real
+/// conflict, which is reported rather than guessed: the error lists every such key (`.` when
+/// the states are not JSON objects and differ as a whole).
+pub fn three_way(base: &Value, mine: &Value, theirs: &Value) -> Result<Value, Vec<String>> {
     match (base, mine, theirs) {
         (Value::Object(base), Value::Object(mine), Value::Object(theirs)) => {
             let mut merged = Map::new();
+            let mut conflicts = Vec::new();
             let keys = base.keys().chain(mine.keys()).chain(theirs.keys());
             for key in keys {
-                if merged.contains_key(key) {
+                if merged.contains_key(key) || conflicts.contains(key) {
                     continue;
                 }
                 let (b, m, t) = (base.get(key), mine.get(key), theirs.get(key));
@@ -21,17 +23,23 @@ pub fn three_way(base: &Value, mine: &Value, theirs: &Value) -> Option<Value> {
                 } else if t == b || m == t {
                     m
                 } else {
-                    return None;
+                    conflicts.push(key.clone());
+                    continue;
                 };
                 if let Some(value) = value {
                     merged.insert(key.clone(), value.clone());
                 }
             }
-            Some(Value::Object(merged))
+            if conflicts.is_empty() {
+                Ok(Value::Object(merged))
+            } else {
+                conflicts.sort();
+                Err(conflicts)
+            }
         }
-        _ if mine == base => Some(theirs.clone()),
-        _ if theirs == base || mine == theirs => Some(mine.clone()),
-        _ => None,
+        _ if mine == base => Ok(theirs.clone()),
+        _ if theirs == base || mine == theirs => Ok(mine.clone()),
+        _ => Err(vec![".".to_string()]),
     }
 }
 
@@ -47,12 +55,19 @@ mod tests {
         let theirs = json!({"a": 1, "b": 3});
         assert_eq!(
             three_way(&base, &mine, &theirs),
-            Some(json!({"a": 2, "b": 3, "new": "m"}))
+            Ok(json!({"a": 2, "b": 3, "new": "m"}))
         );
-        assert_eq!(three_way(&base, &json!({"a": 5}), &json!({"a": 6})), None);
+        assert_eq!(
+            three_way(&base, &json!({"a": 5, "b": 7}), &json!({"a": 6, "b": 8})),
+            Err(vec!["a".to_string(), "b".to_string()])
+        );
         assert_eq!(
             three_way(&base, &json!({"a": 5}), &json!({"a": 5})),
-            Some(json!({"a": 5}))
+            Ok(json!({"a": 5}))
+        );
+        assert_eq!(
+            three_way(&json!(1), &json!(2), &json!(3)),
+            Err(vec![".".to_string()])
         );
     }
 }

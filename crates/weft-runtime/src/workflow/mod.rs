@@ -61,6 +61,10 @@ pub struct WorkflowMeta {
     pub(crate) created_at: Option<u64>,
     pub(crate) session_name: Option<String>,
     pub(crate) loaded: bool,
+    /// The state of the stored version this instance holds, as last loaded or saved (when
+    /// nothing is stored: its state when it found that out). The instance's own changes,
+    /// made in a run or between runs, are what its state differs from this by.
+    pub(crate) base: Option<serde_json::Value>,
 }
 
 impl WorkflowMeta {

@@ -5,21 +5,31 @@
 //! - **run start**: the stored session is read. The first time an instance reads it, the
 //!   stored state is merged over the instance's initial state ([`merge_stored_over_initial`](super::merge_stored_over_initial):
 //!   stored keys win, initial keys fill gaps). Later, if another writer saved a newer version,
-//!   this instance adopts it whole. A run record is written with status `running`.
+//!   the changes this instance made to `session_state` since its last load or save are merged
+//!   onto it key by key ([`super::three_way`]), so edits made between runs are never thrown
+//!   away; if both changed the same key, the run fails with `Error::Conflict` naming the keys
+//!   and the instance holds the stored version. A run record is written with status `running`.
 //! - **run end**: the state is saved (compare-and-swap on the version read) and the run record
 //!   updated to `completed`, or `failed` with the error when `run` returned one. If another
 //!   writer saved the session meanwhile, this run's changes are merged onto theirs key by key
 //!   ([`super::three_way`]) and the save retried; if both changed the same key the
-//!   run ends with `Error::Conflict` and nothing is overwritten.
+//!   run ends with `Error::Conflict` naming the keys, nothing is overwritten, and the instance
+//!   holds the stored version.
+//! - **`run` panics**: the panic is caught where the stream is polled; the run ends like any
+//!   failure (`failed`, with the panic's message; state saved; a `RunError` item, then
+//!   `Error::RunPanicked`).
 //! - **stream dropped midway**: the run's guard saves the state and marks the run `cancelled`
 //!   synchronously in `Drop`
 //!   ([`WorkflowStorage::save_blocking`](crate::storage::WorkflowStorage::save_blocking)): everything the run did up to
-//!   its last `yield` is kept.
+//!   its last `yield` is kept. Dropped while a panic unwinds (the consumer panicked), the
+//!   run is marked `failed` instead.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use futures::StreamExt;
+use std::panic::AssertUnwindSafe;
+
+use futures::{FutureExt, StreamExt};
 
 use super::{session, three_way, Workflow};
 use crate::agent::AgentUsage;
@@ -82,6 +92,7 @@ impl Progress {
         if item.event == RunEvent::RunCompleted && !own {
             let metrics = &item.metrics;
             self.metrics.input_tokens += metrics.input_tokens;
+            self.metrics.cached_input_tokens += metrics.cached_input_tokens;
             self.metrics.output_tokens += metrics.output_tokens;
             self.metrics.total_tokens += metrics.total_tokens;
             self.metrics.model_calls += metrics.model_calls;
@@ -102,8 +113,8 @@ struct RunGuard<'a, W: Workflow> {
     stamp: Stamp,
     progress: Arc<Mutex<Progress>>,
     input: serde_json::Value,
-    /// The session as the run found it (state, name, user): the base of a three-way merge
-    /// after a lost compare-and-swap.
+    /// The stored session this instance's changes are measured against (state, name, user):
+    /// the base of a three-way merge after a lost compare-and-swap.
     base: Base,
     started: Instant,
     created_at: u64,
@@ -126,14 +137,34 @@ struct Base {
 /// How many times a save that lost a compare-and-swap is merged and retried.
 const MERGE_RETRIES: usize = 3;
 
+/// The error recorded for a run dropped while a panic unwound through it.
+const UNWOUND: &str = "a panic unwound through the run (in `run`, or in the code consuming its stream); the run was not finished";
+
+/// The message of a caught panic: its payload if it is a string.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_string()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "the run panicked".to_string()
+    }
+}
+
 impl<'a, W: Workflow> RunGuard<'a, W> {
     /// Reads the session, starts a run and records it as `running`.
     async fn begin(workflow: &'a mut W, input: serde_json::Value) -> Result<Self> {
         session::load_session(workflow).await?;
         let context = workflow.context();
         let storage = Arc::clone(context.storage);
+        // What this instance's changes are measured against: the stored version it holds,
+        // not its current state, so edits made between runs count as its own changes.
+        let state = match &context.meta.base {
+            Some(base) => base.clone(),
+            None => serde_json::to_value(&*context.session_state)?,
+        };
         let base = Base {
-            state: serde_json::to_value(&*context.session_state)?,
+            state,
             session_name: context.meta.session_name.clone(),
             user_id: context.user_id.clone(),
         };
@@ -184,6 +215,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         let own = own.since(self.usage_before);
         let mut metrics = progress.metrics.clone();
         metrics.input_tokens += own.input_tokens;
+        metrics.cached_input_tokens += own.cached_input_tokens;
         metrics.output_tokens += own.output_tokens;
         metrics.total_tokens = metrics.input_tokens + metrics.output_tokens;
         metrics.model_calls += u32::try_from(own.model_calls).unwrap_or(u32::MAX);
@@ -211,10 +243,11 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         }
     }
 
-    /// After a lost compare-and-swap: redoes this run's changes on top of `theirs`, key by key
-    /// for the state; the session's name and user are this instance's only if it changed
-    /// them. `false` if both changed the same key, which is reported as a conflict.
-    fn merge_onto(&mut self, theirs: Option<WorkflowSession>) -> Result<bool> {
+    /// After a lost compare-and-swap: redoes this instance's changes (the run's, and any made
+    /// to `session_state` before it) on top of `theirs`, key by key for the state; the
+    /// session's name and user are this instance's only if it changed them. If both changed
+    /// the same key, the instance takes in `theirs` as it is and the error names the keys.
+    fn merge_onto(&mut self, theirs: Option<WorkflowSession>) -> Result<()> {
         let context = self.workflow.context();
         let mine = serde_json::to_value(&*context.session_state)?;
         let their_version = theirs.as_ref().map_or(0, |theirs| theirs.version);
@@ -231,8 +264,18 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                 user_id: self.base.user_id.clone(),
             },
         };
-        let Some(merged) = three_way(&self.base.state, &mine, &theirs.state) else {
-            return Ok(false);
+        let merged = match three_way(&self.base.state, &mine, &theirs.state) {
+            Ok(merged) => merged,
+            Err(keys) => {
+                *context.session_state = serde_json::from_value(theirs.state.clone())?;
+                context.meta.session_name = theirs.session_name;
+                context.meta.version = their_version;
+                context.meta.base = Some(theirs.state);
+                return Err(Error::Conflict {
+                    session_id: self.stamp.session_id.clone(),
+                    keys,
+                });
+            }
         };
         *context.session_state = serde_json::from_value(merged)?;
         if context.meta.session_name == self.base.session_name {
@@ -242,9 +285,10 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             context.user_id.clone_from(&theirs.user_id);
         }
         context.meta.version = their_version;
+        context.meta.base = Some(theirs.state.clone());
         self.base = theirs;
         tracing::debug!(session_id = %self.stamp.session_id, "merged this run's session changes onto a newer version");
-        Ok(true)
+        Ok(())
     }
 
     /// Saves the state, merging onto another writer's update when the changes do not overlap.
@@ -257,17 +301,16 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                     session::saved(self.workflow, &stored);
                     return Ok(());
                 }
-                Err(Error::Conflict { session_id }) if attempt < MERGE_RETRIES => {
+                Err(Error::Conflict { session_id, .. }) if attempt < MERGE_RETRIES => {
                     let theirs = storage.read_session(&session_id).await?;
-                    if !self.merge_onto(theirs)? {
-                        return Err(Error::Conflict { session_id });
-                    }
+                    self.merge_onto(theirs)?;
                 }
                 Err(err) => return Err(err),
             }
         }
         Err(Error::Conflict {
             session_id: self.stamp.session_id.clone(),
+            keys: Vec::new(),
         })
     }
 
@@ -276,11 +319,14 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         self.ending = Some((status, error.clone()));
         let (status, error, outcome) = match self.save_state().await {
             Ok(()) => (status, error, Ok(())),
-            Err(err) => (
-                RunStatus::Failed,
-                Some(error.unwrap_or_else(|| err.to_string())),
-                Err(err),
-            ),
+            Err(err) => {
+                // The record says the state was not saved, even when the run failed anyway.
+                let error = match error {
+                    Some(error) => format!("{error}; the state was not saved: {err}"),
+                    None => err.to_string(),
+                };
+                (RunStatus::Failed, Some(error), Err(err))
+            }
         };
         self.ending = Some((status, error.clone()));
         let record = self.record(status, error);
@@ -290,11 +336,34 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
     }
 
     /// The synchronous save of a dropped run (see `WorkflowStorage::save_blocking`): recorded
-    /// `cancelled`, or with the status it was ending with if the drop came during the final
-    /// save.
+    /// `cancelled`; `failed` if a panic is unwinding through it (the run's own panics are
+    /// caught in [`run_stream`], so this is one that escaped elsewhere, e.g. in the code
+    /// consuming the stream); or with the status it was ending with if the drop came during
+    /// the final save. If the state cannot be saved, the run record says why.
     fn save_dropped(&mut self) -> Result<()> {
+        let (status, error) = self.ending.clone().unwrap_or_else(|| {
+            if std::thread::panicking() {
+                (RunStatus::Failed, Some(UNWOUND.to_string()))
+            } else {
+                (RunStatus::Cancelled, None)
+            }
+        });
+        let saved = self.save_dropped_state(status, error.clone());
+        if let Err(err) = &saved {
+            let note = match &error {
+                Some(error) => format!("{error}; the state was not saved: {err}"),
+                None => format!("the state was not saved: {err}"),
+            };
+            let record = self.record(status, Some(note));
+            self.storage().save_blocking(None, record)?;
+        }
+        saved
+    }
+
+    /// The state and run record of a dropped run, merged and retried after a lost
+    /// compare-and-swap like [`save_state`](Self::save_state).
+    fn save_dropped_state(&mut self, status: RunStatus, error: Option<String>) -> Result<()> {
         let storage = self.storage();
-        let (status, error) = self.ending.clone().unwrap_or((RunStatus::Cancelled, None));
         for attempt in 0..=MERGE_RETRIES {
             let record = self.record(status, error.clone());
             let snapshot = session::snapshot(self.workflow)?;
@@ -304,17 +373,16 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                     return Ok(());
                 }
                 Ok(None) => return Ok(()),
-                Err(Error::Conflict { session_id }) if attempt < MERGE_RETRIES => {
+                Err(Error::Conflict { session_id, .. }) if attempt < MERGE_RETRIES => {
                     let theirs = storage.read_session_blocking(&session_id)?;
-                    if !self.merge_onto(theirs)? {
-                        return Err(Error::Conflict { session_id });
-                    }
+                    self.merge_onto(theirs)?;
                 }
                 Err(err) => return Err(err),
             }
         }
         Err(Error::Conflict {
             session_id: self.stamp.session_id.clone(),
+            keys: Vec::new(),
         })
     }
 }
@@ -352,21 +420,29 @@ pub fn run_stream<W: Workflow>(workflow: &mut W, input: W::Input) -> RunStream<'
         let progress = Arc::clone(&guard.progress);
         yield Ok(stamp.item(RunEvent::WorkflowStarted, Content::default()));
         let mut failure = None;
-        {
-            let mut body = guard.workflow.body(input);
-            while let Some(item) = body.next().await {
-                match item {
-                    Ok(mut item) => {
+        // A panic in the user's `run` (building its stream, or polling it) ends the run
+        // `failed` with the panic's message, like any error.
+        let workflow = &mut *guard.workflow;
+        match std::panic::catch_unwind(AssertUnwindSafe(move || workflow.body(input))) {
+            Ok(mut body) => loop {
+                match AssertUnwindSafe(body.next()).catch_unwind().await {
+                    Ok(Some(Ok(mut item))) => {
                         stamp.apply(&mut item);
                         lock(&progress).absorb(&item);
                         yield Ok(item);
                     }
-                    Err(err) => {
+                    Ok(Some(Err(err))) => {
                         failure = Some(err);
                         break;
                     }
+                    Ok(None) => break,
+                    Err(panic) => {
+                        failure = Some(Error::RunPanicked { message: panic_message(&*panic) });
+                        break;
+                    }
                 }
-            }
+            },
+            Err(panic) => failure = Some(Error::RunPanicked { message: panic_message(&*panic) }),
         }
         let outcome = match failure {
             None => guard.finish(RunStatus::Completed, None).await,

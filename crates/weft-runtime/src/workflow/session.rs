@@ -3,45 +3,79 @@
 
 use std::sync::Arc;
 
-use super::{merge_stored_over_initial, WorkflowContext, WorkflowDefinition, WorkflowMeta};
+use super::{
+    merge_stored_over_initial, three_way, WorkflowContext, WorkflowDefinition, WorkflowMeta,
+};
 use crate::response::now_millis;
 use crate::storage::{RunRecord, SessionFilter, StorageRef, WorkflowSession};
 use crate::{Error, Result};
 
-/// Takes in a stored session: on the instance's first read, the stored state is merged over
-/// its initial state; afterwards a newer stored version replaces the state whole.
+/// Takes in a stored session. On the instance's first read, the stored state is merged over
+/// its initial state. Afterwards a newer stored version is merged with the changes the
+/// instance made since its last load or save (three-way, key by key): edits made to
+/// `session_state` between runs are kept. If both changed the same key, the instance takes in
+/// the stored version as it is and the error is `Error::Conflict` naming the keys.
 pub(crate) fn adopt<W: WorkflowDefinition>(
     context: WorkflowContext<'_, W::State>,
     stored: Option<WorkflowSession>,
 ) -> Result<()> {
     match stored {
         Some(stored) if stored.version != context.meta.version => {
-            let state = if context.meta.loaded {
-                stored.session_state
+            let mine = serde_json::to_value(&*context.session_state)?;
+            let merged = if !context.meta.loaded {
+                Ok(merge_stored_over_initial(
+                    mine,
+                    stored.session_state.clone(),
+                ))
             } else {
-                let initial = serde_json::to_value(&*context.session_state)?;
-                merge_stored_over_initial(initial, stored.session_state)
+                let base = context.meta.base.as_ref().unwrap_or(&mine);
+                three_way(base, &mine, &stored.session_state)
             };
-            *context.session_state =
-                serde_json::from_value(state).map_err(|err| Error::Corrupt {
-                    key: format!("sessions/{}", context.session_id),
-                    reason: format!(
-                        "the stored state does not fit `{}`'s state type: {err}",
-                        W::NAME
-                    ),
-                })?;
-            context.meta.version = stored.version;
-            context.meta.created_at = Some(stored.created_at);
-            context.meta.session_name = stored.session_name;
-            if context.user_id.is_none() {
-                *context.user_id = stored.user_id;
+            match merged {
+                Ok(state) => take_in::<W>(context, stored, state),
+                Err(keys) => {
+                    let session_id = stored.session_id.clone();
+                    let state = stored.session_state.clone();
+                    take_in::<W>(context, stored, state)?;
+                    Err(Error::Conflict { session_id, keys })
+                }
             }
         }
-        Some(_) => {}
+        Some(_) => {
+            context.meta.loaded = true;
+            Ok(())
+        }
         // Never saved, or deleted since: the next save creates it anew.
-        None => context.meta.version = 0,
+        None => {
+            context.meta.version = 0;
+            context.meta.base = Some(serde_json::to_value(&*context.session_state)?);
+            context.meta.loaded = true;
+            Ok(())
+        }
     }
+}
+
+/// Makes `stored` the version this instance holds, with `state` as its state.
+fn take_in<W: WorkflowDefinition>(
+    context: WorkflowContext<'_, W::State>,
+    stored: WorkflowSession,
+    state: serde_json::Value,
+) -> Result<()> {
+    *context.session_state = serde_json::from_value(state).map_err(|err| Error::Corrupt {
+        key: format!("sessions/{}", context.session_id),
+        reason: format!(
+            "the stored state does not fit `{}`'s state type: {err}",
+            W::NAME
+        ),
+    })?;
+    context.meta.version = stored.version;
+    context.meta.created_at = Some(stored.created_at);
+    context.meta.session_name = stored.session_name;
+    context.meta.base = Some(stored.session_state);
     context.meta.loaded = true;
+    if context.user_id.is_none() {
+        *context.user_id = stored.user_id;
+    }
     Ok(())
 }
 
@@ -67,10 +101,12 @@ pub(crate) fn saved<W: WorkflowDefinition>(workflow: &mut W, stored: &WorkflowSe
     let context = workflow.context();
     context.meta.version = stored.version;
     context.meta.created_at = Some(stored.created_at);
+    context.meta.base = Some(stored.session_state.clone());
 }
 
-/// Reads this instance's session from storage and takes in its state. `None` if it was never
-/// saved.
+/// Reads this instance's session from storage and takes in its state: changes this instance
+/// made since its last load or save are merged into a newer stored version, or reported as
+/// `Error::Conflict` naming the keys both changed. `None` if it was never saved.
 pub async fn load_session<W: WorkflowDefinition>(
     workflow: &mut W,
 ) -> Result<Option<WorkflowSession>> {
@@ -130,6 +166,7 @@ pub async fn delete_session<W: WorkflowDefinition>(
         *context.run_id = None;
         *context.meta = WorkflowMeta::new();
         context.meta.loaded = true;
+        context.meta.base = Some(serde_json::to_value(&*context.session_state)?);
     }
     Ok(deleted)
 }

@@ -7,7 +7,7 @@ use sled::Transactional;
 use super::keys;
 use super::{storage_error, transaction_result, Durability, SledStorage};
 use crate::storage::envelope::{decode, encode};
-use crate::storage::{SessionFilter, WorkflowSession};
+use crate::storage::{SessionFilter, SessionListing, WorkflowSession};
 use crate::{Error, Result};
 
 /// Index entries of a session, per index tree.
@@ -38,7 +38,42 @@ impl IndexKeys {
     }
 }
 
-type Abort = ConflictableTransactionError<Error>;
+pub(super) type Abort = ConflictableTransactionError<Error>;
+
+/// Every tree a session's deletion touches, inside one transaction.
+pub(super) struct DeleteTrees<'t> {
+    sessions: &'t TransactionalTree,
+    indexes: Indexes<'t>,
+    runs: &'t TransactionalTree,
+    run_ids: &'t TransactionalTree,
+    running: &'t TransactionalTree,
+}
+
+/// What deleting one session removes.
+pub(super) struct Deletion {
+    session_id: String,
+    /// Whether there is a session record (readable or not).
+    session: bool,
+    index_keys: IndexKeys,
+    /// The session's runs: key in `runs`, and run id when the record is readable.
+    runs: Vec<(sled::IVec, Option<String>)>,
+}
+
+impl Deletion {
+    /// Removes it all inside the transaction.
+    pub(super) fn apply(&self, trees: &DeleteTrees<'_>) -> std::result::Result<(), Abort> {
+        trees.sessions.remove(self.session_id.as_str())?;
+        trees.indexes.remove(&self.index_keys)?;
+        for (key, run_id) in &self.runs {
+            trees.runs.remove(key)?;
+            trees.running.remove(key)?;
+            if let Some(run_id) = run_id {
+                trees.run_ids.remove(run_id.as_str())?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// The index trees inside a transaction.
 struct Indexes<'t> {
@@ -88,6 +123,7 @@ impl SledStorage {
     }
 
     pub(super) fn upsert_now(&self, session: WorkflowSession) -> Result<WorkflowSession> {
+        self.writable()?;
         let result = self.session_transaction(|sessions, indexes| {
             let id = session.session_id.as_str();
             let current: Option<WorkflowSession> = match sessions.get(id)? {
@@ -97,6 +133,7 @@ impl SledStorage {
             if current.as_ref().map_or(0, |c| c.version) != session.version {
                 return Err(Abort::Abort(Error::Conflict {
                     session_id: id.to_string(),
+                    keys: Vec::new(),
                 }));
             }
             let mut stored = session.clone();
@@ -114,29 +151,72 @@ impl SledStorage {
         Ok(stored)
     }
 
-    /// Deletes the session with its index entries (one transaction), then its runs. A session
-    /// whose record is unreadable is deleted too: that is how a user gets rid of it.
+    /// Deletes the session with its index entries and every run of it (unreadable ones too)
+    /// in one transaction: a crash leaves all of it or none. A session whose record is
+    /// unreadable is deleted too: that is how a user gets rid of it. `false` if there was no
+    /// session record (its stray runs, if any, are deleted all the same).
     pub(super) fn delete_session_now(&self, session_id: &str) -> Result<bool> {
+        self.writable()?;
+        let plan = self.deletion_of(session_id)?;
+        transaction_result(self.delete_transaction(|trees| plan.apply(trees)))?;
+        self.flush_if(self.durability != Durability::Os)?;
+        Ok(plan.session)
+    }
+
+    /// Everything deleting `session_id` removes, found before the transaction (a transaction
+    /// cannot scan).
+    pub(super) fn deletion_of(&self, session_id: &str) -> Result<Deletion> {
         let trees = &self.trees;
-        let Some(bytes) = trees.sessions.get(session_id).map_err(storage_error)? else {
-            self.delete_runs_of(session_id)?;
-            return Ok(false);
+        let index_keys = match trees.sessions.get(session_id).map_err(storage_error)? {
+            None => None,
+            Some(bytes) => Some(
+                match decode::<WorkflowSession>(&bytes, || session_key(session_id)) {
+                    Ok(old) => IndexKeys::of(&old),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "deleting an unreadable session; searching the indexes for its entries");
+                        self.index_keys_naming(session_id)?
+                    }
+                },
+            ),
         };
-        let index_keys = match decode::<WorkflowSession>(&bytes, || session_key(session_id)) {
-            Ok(old) => IndexKeys::of(&old),
-            Err(err) => {
-                tracing::warn!(error = %err, "deleting an unreadable session; searching the indexes for its entries");
-                self.index_keys_naming(session_id)?
-            }
-        };
-        let result = self.session_transaction(|sessions, indexes| {
-            sessions.remove(session_id)?;
-            indexes.remove(&index_keys)?;
-            Ok(())
-        });
-        transaction_result(result)?;
-        self.delete_runs_of(session_id)?;
-        Ok(true)
+        Ok(Deletion {
+            session_id: session_id.to_string(),
+            session: index_keys.is_some(),
+            index_keys: index_keys.unwrap_or_default(),
+            runs: self.runs_of(session_id)?,
+        })
+    }
+
+    /// Runs `change` as one transaction over every tree a deletion touches.
+    pub(super) fn delete_transaction<T>(
+        &self,
+        change: impl Fn(&DeleteTrees<'_>) -> std::result::Result<T, Abort>,
+    ) -> std::result::Result<T, sled::transaction::TransactionError<Error>> {
+        let trees = &self.trees;
+        (
+            &trees.sessions,
+            &trees.by_workflow,
+            &trees.by_user,
+            &trees.by_time,
+            &trees.runs,
+            &trees.run_ids,
+            &trees.running,
+        )
+            .transaction(
+                |(sessions, by_workflow, by_user, by_time, runs, run_ids, running)| {
+                    change(&DeleteTrees {
+                        sessions,
+                        indexes: Indexes {
+                            by_workflow,
+                            by_user,
+                            by_time,
+                        },
+                        runs,
+                        run_ids,
+                        running,
+                    })
+                },
+            )
     }
 
     /// Runs `change` as one transaction over the sessions tree and its indexes.
@@ -182,8 +262,9 @@ impl SledStorage {
     }
 
     /// Walks the index that fits the filter (by workflow, else by user, else by time), newest
-    /// first, and reads only the sessions of the requested page.
-    pub(super) fn list_now(&self, filter: SessionFilter) -> Result<Vec<WorkflowSession>> {
+    /// first, and reads only the sessions of the requested page. Unreadable records met on the
+    /// way are skipped and counted (they take no place in the page).
+    pub(super) fn list_now(&self, filter: SessionFilter) -> Result<SessionListing> {
         let limit = filter.limit.unwrap_or(usize::MAX);
         let (tree, owner) = match (&filter.workflow_id, &filter.user_id) {
             (Some(workflow), _) => (&self.trees.by_workflow, workflow.as_str()),
@@ -196,26 +277,150 @@ impl SledStorage {
             _ => None,
         };
         let prefix = keys::len_prefixed(owner);
-        let mut sessions = Vec::new();
-        let mut skipped = 0;
+        let mut listing = SessionListing::default();
+        let mut passed = 0;
         for key in tree.scan_prefix(&prefix).keys() {
-            if sessions.len() >= limit {
+            if listing.sessions.len() >= limit {
                 break;
             }
             let key = key.map_err(storage_error)?;
             let id = keys::session_of_index(&key, prefix.len());
-            let Some(session) = self.read_session_now(&id)? else {
-                continue;
+            let session = match self.read_session_now(&id) {
+                Ok(Some(session)) => session,
+                Ok(None) => continue,
+                // One bad record must not hide the others: skipped, counted and logged.
+                Err(err @ Error::Corrupt { .. }) => {
+                    tracing::warn!(key = %session_key(&id), error = %err, "skipping an unreadable session while listing");
+                    listing.skipped += 1;
+                    continue;
+                }
+                Err(err) => return Err(err),
             };
             if wanted_user.is_some_and(|user| session.user_id.as_deref() != Some(user)) {
                 continue;
             }
-            if skipped < filter.offset {
-                skipped += 1;
+            if passed < filter.offset {
+                passed += 1;
                 continue;
             }
-            sessions.push(session);
+            listing.sessions.push(session);
         }
-        Ok(sessions)
+        Ok(listing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{RunRecord, RunStatus};
+
+    fn session(id: &str) -> WorkflowSession {
+        WorkflowSession {
+            session_id: id.into(),
+            workflow_id: "wf".into(),
+            workflow_name: "wf".into(),
+            session_name: None,
+            user_id: Some("ada".into()),
+            session_state: serde_json::json!({"n": 1}),
+            version: 0,
+            created_at: 1,
+            updated_at: 1,
+        }
+    }
+
+    fn run(run_id: &str, session_id: &str, status: RunStatus) -> RunRecord {
+        RunRecord {
+            run_id: run_id.into(),
+            session_id: session_id.into(),
+            workflow_id: "wf".into(),
+            input: serde_json::json!("hi"),
+            status,
+            content: String::new(),
+            events: Vec::new(),
+            metrics: Default::default(),
+            error: None,
+            created_at: 1,
+            updated_at: 1,
+        }
+    }
+
+    /// Every tree's entries, to compare a store before and after.
+    fn contents(store: &SledStorage) -> Vec<Vec<(Vec<u8>, Vec<u8>)>> {
+        let trees = &store.trees;
+        [
+            &trees.sessions,
+            &trees.runs,
+            &trees.run_ids,
+            &trees.running,
+            &trees.by_workflow,
+            &trees.by_user,
+            &trees.by_time,
+        ]
+        .iter()
+        .map(|tree| {
+            tree.iter()
+                .map(|entry| {
+                    let (key, value) = entry.unwrap();
+                    (key.to_vec(), value.to_vec())
+                })
+                .collect()
+        })
+        .collect()
+    }
+
+    /// Deleting a session removes its record, index entries and runs in one transaction: the
+    /// same removals, aborted at the end, leave every tree as it was; committed, they leave
+    /// only the other session's records.
+    #[test]
+    fn a_session_and_its_runs_are_deleted_in_one_transaction() {
+        let dir = std::env::temp_dir().join(format!("weft-unit-delete-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = SledStorage::open(&dir).unwrap();
+        store.upsert_now(session("gone")).unwrap();
+        store.upsert_now(session("kept")).unwrap();
+        store
+            .put_run_now(run("r1", "gone", RunStatus::Completed))
+            .unwrap();
+        store
+            .put_run_now(run("r2", "gone", RunStatus::Running))
+            .unwrap();
+        store
+            .put_run_now(run("r3", "kept", RunStatus::Running))
+            .unwrap();
+        let before = contents(&store);
+
+        let plan = store.deletion_of("gone").unwrap();
+        assert_eq!(plan.runs.len(), 2);
+        let aborted = store.delete_transaction(|trees| {
+            plan.apply(trees)?;
+            Err::<(), _>(Abort::Abort(Error::Config("abort on purpose".into())))
+        });
+        assert!(matches!(
+            aborted,
+            Err(sled::transaction::TransactionError::Abort(Error::Config(_)))
+        ));
+        assert_eq!(
+            contents(&store),
+            before,
+            "an aborted deletion removes nothing"
+        );
+
+        assert!(store.delete_session_now("gone").unwrap());
+        assert!(store.read_session_now("gone").unwrap().is_none());
+        assert!(store.read_runs_now("gone").unwrap().is_empty());
+        assert!(store.read_run_now("r1").unwrap().is_none());
+        assert!(store.trees.run_ids.get("r2").unwrap().is_none());
+        assert_eq!(store.trees.running.len(), 1, "only the kept session's run");
+        for tree in [
+            &store.trees.by_workflow,
+            &store.trees.by_user,
+            &store.trees.by_time,
+        ] {
+            assert_eq!(tree.len(), 1, "only the kept session's entry");
+        }
+        assert!(store.read_session_now("kept").unwrap().is_some());
+        assert!(store.read_run_now("r3").unwrap().is_some());
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
