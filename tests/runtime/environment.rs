@@ -208,12 +208,12 @@ fn model_from_env_prefers_weft_model_then_openai_then_anthropic_then_offline() {
     let (model, _) = picked(&all_keys);
     assert_eq!(
         model,
-        format!("openai:{}", weft::model::DEFAULT_OPENAI_MODEL)
+        format!("openai:{}", weft::providers::DEFAULT_OPENAI_MODEL)
     );
     let (model, _) = picked(&all_keys[1..]);
     assert_eq!(
         model,
-        format!("anthropic:{}", weft::model::DEFAULT_ANTHROPIC_MODEL)
+        format!("anthropic:{}", weft::providers::DEFAULT_ANTHROPIC_MODEL)
     );
     let (model, stderr) = picked(&[]);
     assert!(model.starts_with("offline:"), "{model}");

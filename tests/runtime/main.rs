@@ -10,6 +10,7 @@ mod support;
 
 mod environment;
 mod faults;
+mod limits;
 mod offline;
 mod providers;
 mod secrets;

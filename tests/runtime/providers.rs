@@ -237,7 +237,7 @@ fn the_macro_knows_the_same_providers_as_the_runtime() {
     let stderr = include_str!("../ui/cases/fail/unknown_provider.stderr");
     let expected = format!(
         "known providers: {}",
-        weft::model::KNOWN_PROVIDERS.join(", ")
+        weft::providers::KNOWN_PROVIDERS.join(", ")
     );
     assert!(stderr.contains(&expected), "{stderr}");
 }
@@ -297,5 +297,56 @@ async fn time_to_first_token_and_duration_follow_the_servers_pacing() {
             "{provider:?}: three more chunks 30 ms apart: {duration:?}"
         );
         assert!(duration >= ttft);
+    }
+}
+
+/// The metrics of one run of `prompt`, collected or streamed.
+async fn metrics_of(agent: &mut Agent, prompt: &str, streamed: bool) -> weft::Metrics {
+    if streamed {
+        let (items, error) = drain(agent.run_stream(prompt)).await;
+        assert!(error.is_none(), "{error:?}");
+        items.last().unwrap().metrics.clone()
+    } else {
+        agent.run(prompt).await.unwrap().metrics
+    }
+}
+
+/// Prompt tokens read from or written to the provider's prompt cache count as input (Anthropic
+/// reports them apart from `input_tokens`, OpenAI within `prompt_tokens`), and the part read
+/// from the cache is reported apart, collected and streamed, on both providers, in the
+/// metrics and the agent's usage.
+#[tokio::test]
+async fn prompt_cache_tokens_count_as_input_and_are_reported_apart() {
+    for provider in BOTH {
+        for streamed in [false, true] {
+            let server = FakeLlm::start().await.unwrap();
+            server.push(Reply::text("Fresh answer."));
+            server.push(Reply::text("Cached answer.").cached_prompt(1000, 24));
+            let mut agent = agent(provider, &server);
+            let fresh = metrics_of(&mut agent, "Explain sled", streamed).await;
+            let cached = metrics_of(&mut agent, "Explain sled", streamed).await;
+            let case = format!("{provider:?} streamed={streamed}");
+            assert!(fresh.input_tokens > 0, "{case}");
+            assert_eq!(fresh.cached_input_tokens, 0, "{case}");
+            assert_eq!(
+                cached.input_tokens,
+                fresh.input_tokens + 1024,
+                "{case}: cache reads and writes are input"
+            );
+            assert_eq!(cached.cached_input_tokens, 1000, "{case}");
+            assert_eq!(cached.output_tokens, fresh.output_tokens, "{case}");
+            assert_eq!(
+                cached.total_tokens,
+                cached.input_tokens + cached.output_tokens,
+                "{case}"
+            );
+            let usage = agent.usage();
+            assert_eq!(
+                usage.input_tokens,
+                fresh.input_tokens + cached.input_tokens,
+                "{case}"
+            );
+            assert_eq!(usage.cached_input_tokens, 1000, "{case}");
+        }
     }
 }

@@ -348,7 +348,13 @@ async fn a_model_that_ignores_the_tool_call_limit_ends_the_run_instead_of_loopin
         .unwrap();
     let err = agent.run("Weather?").await.unwrap_err();
     assert!(
-        matches!(err, weft::Error::ToolCallLimit { limit: 1 }),
+        matches!(
+            err,
+            weft::Error::ToolCallLimit {
+                limit: 1,
+                setting: "tool_call_limit"
+            }
+        ),
         "{err}"
     );
     assert_eq!(calls.load(Ordering::SeqCst), 1);

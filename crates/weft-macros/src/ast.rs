@@ -55,6 +55,8 @@ pub struct AgentSpec {
     pub markdown: Option<syn::Expr>,
     pub retries: Option<syn::Expr>,
     pub tool_call_limit: Option<syn::Expr>,
+    pub max_turns: Option<syn::Expr>,
+    pub tool_timeout: Option<syn::Expr>,
     pub with: Option<syn::Expr>,
     /// False if the attribute had an error: the field is then built by a stand-in that fails
     /// at run time, so the one compile error is the only one.

@@ -20,6 +20,8 @@ pub const AGENT_KEYS: &[&str] = &[
     "markdown",
     "retries",
     "tool_call_limit",
+    "max_turns",
+    "tool_timeout",
     "with",
 ];
 

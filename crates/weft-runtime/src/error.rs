@@ -86,12 +86,31 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
 
-    /// The model kept calling tools after the run's `tool_call_limit` was reached and it had
-    /// been told to answer in text.
-    #[error("the model kept calling tools after the limit of {limit} tool calls was reached; raise `tool_call_limit` or tell the agent to answer with what it has")]
+    /// The model kept calling tools after one of the run's tool-loop limits was reached (the
+    /// agent's `tool_call_limit`, or its `max_turns`, 10 by default) and it had been told to
+    /// answer in text.
+    #[error("the model kept calling tools after the run's `{setting}` of {limit} was reached; raise `{setting}` or tell the agent to answer with what it has")]
     ToolCallLimit {
-        /// The agent's `tool_call_limit`.
+        /// The limit's value.
         limit: usize,
+        /// Which agent setting it is: `"tool_call_limit"` (tool calls) or `"max_turns"` (model
+        /// turns).
+        setting: &'static str,
+    },
+
+    /// The provider sent more than weft keeps in memory for one part of a response: an SSE
+    /// line, an SSE event, or a whole non-streamed body. The limits are process-wide
+    /// (`weft::ResponseLimits`); past one, reading stops instead of growing without bound.
+    #[error("{provider} sent {what} over weft's limit of {max} bytes; if the provider is trusted, raise `ResponseLimits::{limit}`")]
+    ResponseTooLarge {
+        /// Which provider.
+        provider: &'static str,
+        /// What was too large, in words (`an SSE line`, `an SSE event`, `a response body`).
+        what: &'static str,
+        /// The field of `ResponseLimits` that caps it.
+        limit: &'static str,
+        /// The limit in bytes.
+        max: usize,
     },
 
     /// A structured answer (`Agent::run_typed`) did not fit its type, even after the error was
@@ -106,15 +125,6 @@ pub enum Error {
         error: String,
     },
 
-    /// A tool failed in a way that could not be reported back to the model.
-    #[error("tool `{name}` failed: {message}")]
-    Tool {
-        /// The tool's name.
-        name: String,
-        /// What went wrong.
-        message: String,
-    },
-
     /// Input given to a run could not be used: `path` names the field (`email`,
     /// `items[2].name`, or `.` for the whole input).
     #[error("invalid input at `{path}`: {message}")]
@@ -125,9 +135,17 @@ pub enum Error {
         message: String,
     },
 
-    /// A storage backend failed.
-    #[error("storage error: {0}")]
-    Storage(String),
+    /// A storage backend failed, or a store could not be used (missing, read-only). `message`
+    /// says what was being done and what to do; `source` is the backend's own error, when
+    /// there is one (`std::error::Error::source` returns it too).
+    #[error("storage error: {message}{}", source_suffix(source.as_deref()))]
+    Storage {
+        /// What failed, and what to do about it.
+        message: String,
+        /// The backend's error (sled's, or an I/O error), if one caused this.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 
     /// The store is open in another process (sled allows one process per store).
     #[error(
@@ -148,21 +166,47 @@ pub enum Error {
         reason: String,
     },
 
-    /// Another writer updated the session since this instance read it; nothing was
-    /// overwritten. Reload the session and run again.
-    #[error("session `{session_id}` was changed by another writer since it was read; nothing was overwritten")]
+    /// Another writer updated the session since this instance read it, and nothing stored
+    /// was overwritten.
+    ///
+    /// From a store's compare-and-swap, `keys` is empty: re-read the session and write again.
+    /// From a workflow (a run, `load_session`, `rename_session`), `keys` names the state keys
+    /// that both this instance and the other writer changed, to different values; the
+    /// instance's changes were not saved and it now holds the stored version, so apply them
+    /// again and run again.
+    #[error("session `{session_id}` was changed by another writer since this instance read it{}; nothing stored was overwritten: apply the change again to the stored version", conflict_keys(keys))]
     Conflict {
         /// The session that changed.
         session_id: String,
+        /// The state keys both writers changed (empty when not known).
+        keys: Vec<String>,
     },
 
     /// JSON (de)serialisation failed.
     #[error("JSON error: {0}")]
     Serde(#[from] serde_json::Error),
 
-    /// The run was cancelled before it finished.
-    #[error("the run was cancelled")]
-    Cancelled,
+    /// A workflow's `run` panicked. The run was recorded `failed` with this message and its
+    /// state saved as for any other failure; the panic is a bug in the workflow's code.
+    #[error("the workflow's `run` panicked: {message}; fix the workflow's code (the run is recorded `failed`, its state saved)")]
+    RunPanicked {
+        /// The panic's message (`"the run panicked"` if it was not a string).
+        message: String,
+    },
+}
+
+/// `: <source>` when a storage error has a source, for its `Display`.
+fn source_suffix(source: Option<&(dyn std::error::Error + Send + Sync)>) -> String {
+    source.map_or_else(String::new, |source| format!(": {source}"))
+}
+
+/// ` (both changed `a`, `b`)` when a conflict names keys, for its `Display`.
+fn conflict_keys(keys: &[String]) -> String {
+    if keys.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = keys.iter().map(|key| format!("`{key}`")).collect();
+    format!(" (both changed {})", named.join(", "))
 }
 
 impl Error {
@@ -212,6 +256,37 @@ mod tests {
         assert!(status(503).is_retryable());
         assert!(!status(400).is_retryable());
         assert!(!status(401).is_retryable());
-        assert!(!Error::Cancelled.is_retryable());
+        assert!(!Error::Config(String::new()).is_retryable());
+    }
+
+    #[test]
+    fn storage_errors_keep_their_source_and_conflicts_name_their_keys() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let err = Error::Storage {
+            message: "could not open the store `x`; check its permissions".into(),
+            source: Some(Box::new(io)),
+        };
+        assert_eq!(
+            err.to_string(),
+            "storage error: could not open the store `x`; check its permissions: denied"
+        );
+        let source = err
+            .source()
+            .and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(
+            source.map(std::io::Error::kind),
+            Some(std::io::ErrorKind::PermissionDenied)
+        );
+        let conflict = Error::Conflict {
+            session_id: "s".into(),
+            keys: vec!["colour".into(), "size".into()],
+        };
+        assert!(
+            conflict
+                .to_string()
+                .contains("(both changed `colour`, `size`)"),
+            "{conflict}"
+        );
     }
 }

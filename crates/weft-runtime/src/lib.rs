@@ -30,23 +30,51 @@
 //! - [`http`]: request sending, error mapping and the one SSE decoder.
 //! - [`error`]: [`Error`], the one error type.
 
+/// Items that exist only when an HTTP provider (`openai`, `anthropic` or `ollama`) is
+/// compiled in, as tokio's `cfg_rt!` does for its runtime.
+macro_rules! cfg_http {
+    ($($item:item)*) => {
+        $(
+            #[cfg(any(feature = "openai", feature = "anthropic", feature = "ollama"))]
+            $item
+        )*
+    };
+}
+pub(crate) use cfg_http;
+
 pub mod agent;
 pub mod error;
-pub mod http;
+#[cfg(test)]
+mod fuzz;
+cfg_http! {
+    pub mod http;
+}
 pub mod message;
 pub mod model;
 pub mod providers;
 pub mod response;
+pub mod schema;
+pub mod time;
 pub mod tool;
 
 pub use agent::{Agent, AgentBuilder, AgentUsage, RetryPolicy};
 pub use error::{Error, Result};
 pub use message::{Message, Role, ToolCall};
 pub use model::{
-    model_from_env, model_from_spec, FinishReason, IntoModel, Model, ModelEvent, ModelRef,
-    ModelRequest, ModelResponse, ModelStream, ToolChoice, ToolSpec, Usage,
+    FinishReason, Model, ModelEvent, ModelRef, ModelRequest, ModelResponse, ModelStream,
+    ToolChoice, ToolSpec, Usage,
 };
-pub use providers::{ApiKey, Claude, Offline, Ollama, OpenAIChat};
+#[cfg(feature = "anthropic")]
+pub use providers::Claude;
+#[cfg(feature = "ollama")]
+pub use providers::Ollama;
+#[cfg(feature = "openai")]
+pub use providers::OpenAIChat;
+pub use providers::{model_from_env, model_from_spec, IntoModel, Offline};
+cfg_http! {
+    pub use http::ResponseLimits;
+    pub use providers::ApiKey;
+}
 pub use response::{Content, Metrics, RunEvent, RunResponse, RunStream, ToolExecution};
 pub use tool::{schema_for, FunctionTool, IntoTools, Tool, ToolError, ToolOutput};
 pub mod storage;
@@ -54,8 +82,10 @@ pub mod storage;
 pub mod web;
 pub mod workflow;
 
+#[cfg(feature = "sled")]
+pub use storage::{Durability, SledStorage};
 pub use storage::{
-    Durability, IntoStorage, MemoryStorage, RunRecord, RunStatus, SessionFilter, SledStorage,
-    StorageRef, WorkflowSession, WorkflowStorage,
+    IntoStorage, MemoryStorage, RunRecord, RunStatus, SessionFilter, StorageRef, WorkflowSession,
+    WorkflowStorage,
 };
 pub use workflow::{SessionState, Workflow, WorkflowDefinition, WorkflowInput, WorkflowState};

@@ -9,7 +9,7 @@
 //! `RunContent` item holding the whole answer, with the run's tools and metrics. It can be
 //! yielded into a workflow stream and is still counted exactly once.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -90,8 +90,12 @@ pub struct ToolExecution {
 /// Token usage and timing of a run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
-    /// Prompt tokens over every model call of the run, as the provider reported them.
+    /// Prompt tokens over every model call of the run, as the provider reported them (those
+    /// served from or written to a prompt cache included).
     pub input_tokens: u64,
+    /// The part of `input_tokens` served from the provider's prompt cache.
+    #[serde(default)]
+    pub cached_input_tokens: u64,
     /// Completion tokens over every model call of the run.
     pub output_tokens: u64,
     /// `input_tokens + output_tokens`.
@@ -107,9 +111,13 @@ pub struct Metrics {
 impl Metrics {
     /// Adds one model call's token usage.
     pub fn add_usage(&mut self, usage: crate::model::Usage) {
-        self.input_tokens += usage.input_tokens;
-        self.output_tokens += usage.output_tokens;
-        self.total_tokens = self.input_tokens + self.output_tokens;
+        // Saturating: the counts come from outside.
+        self.input_tokens = self.input_tokens.saturating_add(usage.input_tokens);
+        self.cached_input_tokens = self
+            .cached_input_tokens
+            .saturating_add(usage.cached_input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(usage.output_tokens);
+        self.total_tokens = self.input_tokens.saturating_add(self.output_tokens);
     }
 }
 
@@ -207,13 +215,7 @@ impl RunResponse {
     }
 }
 
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
-pub fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use crate::time::now_millis;
 
 #[cfg(test)]
 mod tests {

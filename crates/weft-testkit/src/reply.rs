@@ -25,6 +25,15 @@ pub struct Reply {
     pub(crate) chunk_delay: Option<Duration>,
     pub(crate) cut_off: bool,
     pub(crate) json: Option<Value>,
+    pub(crate) cache: PromptCache,
+}
+
+/// Prompt tokens a reply reports as served from, or written to, the provider's prompt cache
+/// (see [`Reply::cached_prompt`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PromptCache {
+    pub read: u64,
+    pub written: u64,
 }
 
 /// A tool call in a scripted reply.
@@ -60,6 +69,12 @@ pub enum Fault {
     /// Send this many content chunks, then only `ping` events (Anthropic's keep-alive), every
     /// 50 ms, forever: the connection stays busy while the answer stalls.
     PingForeverAfter(usize),
+    /// Send this many content chunks, then one `data:` line that never ends (bytes, forever,
+    /// no line end). A non-streamed reply is a JSON body that never ends.
+    EndlessLineAfter(usize),
+    /// Send this many content chunks, then one event whose short `data:` lines never stop
+    /// (no blank line ends it). A non-streamed reply is a JSON body that never ends.
+    EndlessEventAfter(usize),
 }
 
 impl Reply {
@@ -72,6 +87,7 @@ impl Reply {
             chunk_delay: None,
             cut_off: false,
             json: None,
+            cache: PromptCache::default(),
         }
     }
 
@@ -93,9 +109,10 @@ impl Reply {
     }
 
     /// A structured answer, as each API gives one: the JSON text as the content (OpenAI's
-    /// `response_format`), or a call of the answer tool with the value as its input
-    /// (Anthropic): the tool named by the request's `tool_choice`, else the request's last
-    /// tool (weft puts its answer tool last).
+    /// `response_format`, Anthropic's native `output_config.format` or its beta
+    /// `output_format`), or else, on Anthropic, a call of the answer tool with the value as its
+    /// input: the tool named by the request's `tool_choice`, else the request's last tool (weft
+    /// puts its answer tool last).
     pub fn json(value: Value) -> Self {
         Reply {
             json: Some(value),
@@ -183,9 +200,40 @@ impl Reply {
         self
     }
 
+    /// After `chunks` content chunks, sends one SSE line that never ends (a client without a
+    /// line limit buffers it forever); a non-streamed reply is an endless body.
+    pub fn endless_line_after(mut self, chunks: usize) -> Self {
+        self.fault = Some(Fault::EndlessLineAfter(chunks));
+        self
+    }
+
+    /// After `chunks` content chunks, sends one SSE event whose `data:` lines never stop (a
+    /// client without an event limit buffers it forever); a non-streamed reply is an endless
+    /// body.
+    pub fn endless_event_after(mut self, chunks: usize) -> Self {
+        self.fault = Some(Fault::EndlessEventAfter(chunks));
+        self
+    }
+
     /// Ends the body cleanly after `chunks` content chunks, before the answer's end marker.
     pub fn truncate_after(mut self, chunks: usize) -> Self {
         self.fault = Some(Fault::TruncateAfter(chunks));
+        self
+    }
+
+    /// Reports `read` more prompt tokens served from the provider's prompt cache and `written`
+    /// more written to it, on top of the prompt the server counts, in each wire format's own
+    /// way: Anthropic's `cache_read_input_tokens` and `cache_creation_input_tokens` next to an
+    /// `input_tokens` that leaves them out (in `message_start`, and again in `message_delta`
+    /// as current API versions do); OpenAI's `prompt_tokens` that counts them all, with
+    /// `prompt_tokens_details.cached_tokens` for the `read` ones.
+    ///
+    /// ```
+    /// use weft_testkit::Reply;
+    /// let warm = Reply::text("Cached.").cached_prompt(1024, 0);
+    /// ```
+    pub fn cached_prompt(mut self, read: u64, written: u64) -> Self {
+        self.cache = PromptCache { read, written };
         self
     }
 
@@ -216,14 +264,18 @@ impl Reply {
     }
 
     /// A [`Reply::json`] answer in the request's wire format: text, or a call of the answer
-    /// tool named by the Anthropic request.
+    /// tool named by an Anthropic request that does not ask for native JSON output.
     pub(crate) fn resolve_json(mut self, anthropic_request: Option<&Value>) -> Self {
         let Some(value) = self.json.take() else {
             return self;
         };
         let text = value.to_string();
+        let native = |request: &Value| {
+            request["output_config"]["format"]["type"] == "json_schema"
+                || request["output_format"]["type"] == "json_schema"
+        };
         match anthropic_request {
-            Some(request) => {
+            Some(request) if !native(request) => {
                 let forced = request["tool_choice"]["name"].as_str();
                 let last = request["tools"]
                     .as_array()
@@ -232,7 +284,7 @@ impl Reply {
                 let name = forced.or(last).unwrap_or("answer");
                 self.with_raw_tool_call(name, &text)
             }
-            None => {
+            _ => {
                 // Streamed in three pieces, split on character boundaries.
                 let chars: Vec<char> = text.chars().collect();
                 let third = chars.len().div_ceil(3).max(1);

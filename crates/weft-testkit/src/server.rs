@@ -226,6 +226,14 @@ async fn handle(
     };
     match reply.fault {
         Some(Fault::StallAfter(_)) => futures::future::pending().await,
+        Some(Fault::EndlessLineAfter(_) | Fault::EndlessEventAfter(_)) => {
+            // A JSON answer whose text never ends.
+            let start = Bytes::from_static(b"{\"choices\":[{\"message\":{\"content\":\"");
+            Response::builder()
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from_stream(endless(start, ENDLESS_TEXT)))
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
         Some(Fault::TruncateAfter(_)) => {
             let text = body.to_string();
             let half = text.len() / 2;
@@ -275,6 +283,25 @@ enum Step {
     Stall,
 }
 
+/// 64 KiB of text, sent again and again by the endless faults.
+const ENDLESS_TEXT: &[u8] = &[b'a'; 64 * 1024];
+
+/// 64 KiB of short `data:` lines, sent again and again by [`Fault::EndlessEventAfter`].
+fn endless_data_lines() -> &'static [u8] {
+    static LINES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    LINES.get_or_init(|| b"data: aaaaaaaaaa\n".repeat(4096))
+}
+
+/// `start`, then `then` forever: a body with no end, made lazily (the client's reads pace it).
+fn endless(
+    start: Bytes,
+    then: &'static [u8],
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    futures::stream::iter([Ok(start)]).chain(futures::stream::repeat_with(move || {
+        Ok(Bytes::from_static(then))
+    }))
+}
+
 /// A streamed body: frames with time to first token and per-chunk delays, and the reply's
 /// fault injected before content chunk number `n` (or after the last one).
 fn timed_body(
@@ -287,6 +314,7 @@ fn timed_body(
     let mut fault = fault;
     let mut content_seen = 0;
     let mut pinging = false;
+    let mut tail: Option<futures::stream::BoxStream<'static, Result<Bytes, std::io::Error>>> = None;
     let mut steps = Vec::with_capacity(frames.len() + 1);
     for (position, frame) in frames.into_iter().enumerate() {
         let due = match &fault {
@@ -295,7 +323,9 @@ fn timed_body(
                 | Fault::StallAfter(n)
                 | Fault::MalformedAfter(n)
                 | Fault::TruncateAfter(n)
-                | Fault::PingForeverAfter(n),
+                | Fault::PingForeverAfter(n)
+                | Fault::EndlessLineAfter(n)
+                | Fault::EndlessEventAfter(n),
             ) => content_seen >= *n && (frame.content || remaining_content == 0),
             _ => false,
         };
@@ -312,6 +342,15 @@ fn timed_body(
                 Some(Fault::TruncateAfter(_)) => break,
                 Some(Fault::PingForeverAfter(_)) => {
                     pinging = true;
+                    break;
+                }
+                Some(Fault::EndlessLineAfter(_)) => {
+                    tail = Some(endless(Bytes::from_static(b"data: "), ENDLESS_TEXT).boxed());
+                    break;
+                }
+                Some(Fault::EndlessEventAfter(_)) => {
+                    let start = Bytes::from_static(b"event: content_block_delta\n");
+                    tail = Some(endless(start, endless_data_lines()).boxed());
                     break;
                 }
                 Some(Fault::MalformedAfter(_)) => steps.push(Step::Send(
@@ -379,6 +418,8 @@ fn timed_body(
     });
     if pinging {
         Body::from_stream(stream.chain(pings))
+    } else if let Some(tail) = tail {
+        Body::from_stream(stream.chain(tail))
     } else {
         Body::from_stream(stream)
     }

@@ -68,6 +68,8 @@
 /// | `markdown` | bool (a bare `markdown` means `true`) | `.markdown(..)` |
 /// | `retries` | integer | `.retries(..)` |
 /// | `tool_call_limit` | integer: the most tool calls of one run | `.tool_call_limit(..)` |
+/// | `max_turns` | integer: the most model turns of one run (default 10) | `.max_turns(..)` |
+/// | `tool_timeout` | a `Duration`: the longest one tool call may take (default 60 s) | `.tool_timeout(..)` |
 /// | `with` | a `fn() -> Agent`, for anything else; not combined with other keys | the agent itself |
 ///
 /// Other fields are plain: each gets a builder setter, and falls back to `Default` when the

@@ -51,7 +51,33 @@
 //! - Streams: [`RunResponse::content_text`] concatenated over a stream is the whole answer,
 //!   exactly once.
 
-pub use weft_runtime::*;
+// The public surface, by name: a new runtime item is public here only when listed.
+#[cfg(feature = "web")]
+pub use weft_runtime::web;
+pub use weft_runtime::{agent, error, message, model, providers, response, schema, storage};
+pub use weft_runtime::{tool, workflow};
+
+#[cfg(any(feature = "openai", feature = "anthropic", feature = "ollama"))]
+pub use weft_runtime::ApiKey;
+#[cfg(feature = "anthropic")]
+pub use weft_runtime::Claude;
+#[cfg(feature = "ollama")]
+pub use weft_runtime::Ollama;
+#[cfg(feature = "openai")]
+pub use weft_runtime::OpenAIChat;
+#[cfg(any(feature = "openai", feature = "anthropic", feature = "ollama"))]
+pub use weft_runtime::ResponseLimits;
+pub use weft_runtime::{
+    model_from_env, model_from_spec, schema_for, Agent, AgentBuilder, AgentUsage, Content, Error,
+    FinishReason, FunctionTool, IntoModel, IntoStorage, IntoTools, MemoryStorage, Message, Metrics,
+    Model, ModelEvent, ModelRef, ModelRequest, ModelResponse, ModelStream, Offline, Result,
+    RetryPolicy, Role, RunEvent, RunRecord, RunResponse, RunStatus, RunStream, SessionFilter,
+    SessionState, StorageRef, Tool, ToolCall, ToolChoice, ToolError, ToolExecution, ToolOutput,
+    ToolSpec, Usage, Workflow, WorkflowDefinition, WorkflowInput, WorkflowSession, WorkflowState,
+    WorkflowStorage,
+};
+#[cfg(feature = "sled")]
+pub use weft_runtime::{Durability, SledStorage};
 
 mod dsl;
 pub use dsl::{tool, workflow};
@@ -69,10 +95,17 @@ pub use futures;
 pub mod prelude {
     pub use crate::{stream, tool, try_stream, workflow};
     pub use futures::StreamExt;
+    #[cfg(feature = "anthropic")]
+    pub use weft_runtime::Claude;
+    #[cfg(feature = "ollama")]
+    pub use weft_runtime::Ollama;
+    #[cfg(feature = "openai")]
+    pub use weft_runtime::OpenAIChat;
+    #[cfg(feature = "sled")]
+    pub use weft_runtime::SledStorage;
     pub use weft_runtime::{
-        Agent, Claude, Content, Error, FunctionTool, MemoryStorage, Model, Offline, Ollama,
-        OpenAIChat, RunEvent, RunResponse, RunStream, SessionState, SledStorage, Tool, ToolError,
-        ToolOutput, Workflow, WorkflowStorage,
+        Agent, Content, Error, FunctionTool, MemoryStorage, Model, Offline, RunEvent, RunResponse,
+        RunStream, SessionState, Tool, ToolError, ToolOutput, Workflow, WorkflowStorage,
     };
 }
 

@@ -333,5 +333,11 @@ fn build_agent(weft: &TokenStream, field: &Field, spec: &AgentSpec) -> TokenStre
     if let Some(limit) = &spec.tool_call_limit {
         calls.push(quote!(.tool_call_limit(#limit)));
     }
+    if let Some(turns) = &spec.max_turns {
+        calls.push(quote!(.max_turns(#turns)));
+    }
+    if let Some(timeout) = &spec.tool_timeout {
+        calls.push(quote!(.tool_timeout(#timeout)));
+    }
     quote!(#weft::Agent::builder() #(#calls)* .build()?)
 }

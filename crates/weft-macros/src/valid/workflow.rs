@@ -10,7 +10,7 @@ use crate::ast::{AgentSpec, Field, RunFn, WorkflowImpl, WorkflowSpec};
 use crate::attr::{Arg, ArgValue, AGENT_KEYS, WORKFLOW_KEYS};
 use crate::ctxt::{did_you_mean, Ctxt};
 
-/// Model providers a spec string may name (keep in step with `weft::model::KNOWN_PROVIDERS`;
+/// Model providers a spec string may name (keep in step with `weft::providers::KNOWN_PROVIDERS`;
 /// a test compares them).
 pub const KNOWN_PROVIDERS: &[&str] = &["openai", "anthropic", "ollama", "offline"];
 
@@ -161,6 +161,8 @@ pub fn agent_spec(cx: &mut Ctxt, field: &Field, args: Vec<Arg>) -> AgentSpec {
             }
             "retries" => spec.retries = expr(cx, arg),
             "tool_call_limit" => spec.tool_call_limit = expr(cx, arg),
+            "max_turns" => spec.max_turns = expr(cx, arg),
+            "tool_timeout" => spec.tool_timeout = expr(cx, arg),
             "with" => {
                 with_key = Some(arg.key.clone());
                 spec.with = expr(cx, arg);

@@ -2,11 +2,13 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use super::retry::RetryPolicy;
 use super::usage::UsageMeter;
 use super::{prompt, Agent, AgentConfig};
-use crate::model::{IntoModel, ModelRef};
+use crate::model::ModelRef;
+use crate::providers::IntoModel;
 use crate::response::RunResponse;
 use crate::tool::{IntoTools, Tool};
 use crate::{Error, Result};
@@ -23,6 +25,8 @@ pub struct AgentBuilder {
     markdown: bool,
     tools: Vec<Arc<dyn Tool>>,
     tool_call_limit: Option<usize>,
+    max_turns: Option<usize>,
+    tool_timeout: Option<Duration>,
     retry: RetryPolicy,
     add_history: bool,
     num_history_runs: Option<usize>,
@@ -30,6 +34,14 @@ pub struct AgentBuilder {
 
 /// How many past runs `add_history_to_messages(true)` sends when `num_history_runs` is not set.
 pub const DEFAULT_HISTORY_RUNS: usize = 3;
+
+/// The most model turns of one run when [`AgentBuilder::max_turns`] is not set: nine turns
+/// that may call tools, then one that must answer in text.
+pub const DEFAULT_MAX_TURNS: usize = 10;
+
+/// How long one tool call may take when neither [`AgentBuilder::tool_timeout`] nor the tool
+/// ([`Tool::timeout`]) sets it.
+pub const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl AgentBuilder {
     /// The agent's name, shown on its events.
@@ -92,10 +104,30 @@ impl AgentBuilder {
         self
     }
 
-    /// The most tool calls one run may make. Calls beyond it are not run: the model is told
-    /// the limit was reached and asked to answer without tools.
+    /// The most tool calls one run may make (no limit by default; [`max_turns`](Self::max_turns)
+    /// bounds a run anyway). Calls beyond it are not run: the model is told the limit was
+    /// reached and asked to answer without tools; if it calls tools again, the run ends with
+    /// [`Error::ToolCallLimit`].
     pub fn tool_call_limit(mut self, limit: usize) -> Self {
         self.tool_call_limit = Some(limit);
+        self
+    }
+
+    /// The most model turns of one run (default [`DEFAULT_MAX_TURNS`]; at least 1). The last
+    /// turn is sent without tools (tool choice `none`), so the model answers with what it
+    /// has; if it calls tools anyway, the run ends with [`Error::ToolCallLimit`] naming
+    /// `max_turns`. A typed answer that does not fit may take one repair turn beyond it.
+    pub fn max_turns(mut self, turns: usize) -> Self {
+        self.max_turns = Some(turns);
+        self
+    }
+
+    /// How long one tool call may take (default [`DEFAULT_TOOL_TIMEOUT`]); a tool's own
+    /// [`Tool::timeout`] wins. A call past it is stopped (its future dropped) and the model
+    /// gets an error result saying the tool did not finish in time. The timer is Tokio's:
+    /// outside a Tokio runtime calls are not timed.
+    pub fn tool_timeout(mut self, timeout: Duration) -> Self {
+        self.tool_timeout = Some(timeout);
         self
     }
 
@@ -125,8 +157,8 @@ impl AgentBuilder {
         self
     }
 
-    /// Builds the agent. Fails if no model was set, the model spec is bad, or two tools share
-    /// a name.
+    /// Builds the agent. Fails if no model was set, the model spec is bad, two tools share a
+    /// name, or `max_turns` is 0.
     pub fn build(self) -> Result<Agent> {
         let model = match self.model {
             Some(model) => model?,
@@ -136,6 +168,12 @@ impl AgentBuilder {
                 ))
             }
         };
+        let max_turns = self.max_turns.unwrap_or(DEFAULT_MAX_TURNS);
+        if max_turns == 0 {
+            return Err(Error::Config(
+                "`max_turns` is 0, so the agent could never call its model; use at least 1".into(),
+            ));
+        }
         // A linear scan: agents have a handful of tools, and a set would cost an allocation
         // on every build.
         for (i, tool) in self.tools.iter().enumerate() {
@@ -161,6 +199,8 @@ impl AgentBuilder {
             tools: self.tools,
             tool_specs: OnceLock::new(),
             tool_call_limit: self.tool_call_limit,
+            max_turns,
+            tool_timeout: self.tool_timeout.unwrap_or(DEFAULT_TOOL_TIMEOUT),
             retry: self.retry,
             usage: UsageMeter::default(),
             history_runs: if self.add_history {

@@ -6,7 +6,10 @@
 //!
 //! A run streams [`RunResponse`] items: `RunStarted`, `RunContent` deltas, `ToolCallStarted` /
 //! `ToolCallCompleted` around every tool call, and `RunCompleted` with the whole answer. The
-//! tool loop goes on until the model answers without calling tools.
+//! tool loop goes on until the model answers without calling tools, and is bounded by default:
+//! at most [`DEFAULT_MAX_TURNS`] model turns (the last one must answer in text), every tool
+//! call stopped after [`DEFAULT_TOOL_TIMEOUT`] (see [`AgentBuilder::max_turns`] and
+//! [`AgentBuilder::tool_timeout`]).
 
 mod builder;
 mod prompt;
@@ -18,7 +21,7 @@ mod usage;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
 use tracing_futures::Instrument;
@@ -31,7 +34,7 @@ use crate::response::{Content, RunEvent, RunResponse, RunStream, ToolExecution};
 use crate::tool::Tool;
 use crate::{Error, Result};
 
-pub use builder::{AgentBuilder, DEFAULT_HISTORY_RUNS};
+pub use builder::{AgentBuilder, DEFAULT_HISTORY_RUNS, DEFAULT_MAX_TURNS, DEFAULT_TOOL_TIMEOUT};
 use prompt::PastRun;
 use retry::CallMode;
 pub use retry::RetryPolicy;
@@ -50,6 +53,10 @@ struct AgentConfig {
     /// The tools as the model sees them, made on first use.
     tool_specs: OnceLock<Vec<ToolSpec>>,
     tool_call_limit: Option<usize>,
+    /// The most model turns of one run (at least 1); the last one is told to answer in text.
+    max_turns: usize,
+    /// How long a tool call may take unless its tool says otherwise.
+    tool_timeout: Duration,
     retry: RetryPolicy,
     history_runs: usize,
     /// Usage of every run of this agent and its clones.
@@ -229,9 +236,13 @@ impl Agent {
             yield self.item(RunEvent::RunStarted, Content::default(), Vec::new());
             let mut messages = messages;
             let mut calls_made = 0usize;
+            let mut turns = 0usize;
             let mut repairs_left = typed::REPAIR_TURNS;
             loop {
-                let tools_allowed = config.tool_call_limit.is_none_or(|limit| calls_made < limit);
+                turns += 1;
+                let calls_left = config.tool_call_limit.is_none_or(|limit| calls_made < limit);
+                let last_turn = turns >= config.max_turns;
+                let tools_allowed = calls_left && !last_turn;
                 let request = ModelRequest {
                     messages: messages.clone(),
                     tools: config.tool_specs().to_vec(),
@@ -300,8 +311,9 @@ impl Agent {
                 if !tools_allowed {
                     // The model was told to answer in text and called tools anyway: stop
                     // rather than loop.
-                    Err(Error::ToolCallLimit {
-                        limit: config.tool_call_limit.unwrap_or_default(),
+                    Err(match config.tool_call_limit {
+                        Some(limit) if !calls_left => Error::ToolCallLimit { limit, setting: "tool_call_limit" },
+                        _ => Error::ToolCallLimit { limit: config.max_turns, setting: "max_turns" },
                     })?;
                 }
                 messages.push(Message::assistant_with_tools(turn_text, calls.clone()));
@@ -316,7 +328,7 @@ impl Agent {
                     };
                     yield self.item(RunEvent::ToolCallStarted, Content::default(), vec![pending]);
                 }
-                let executions = tools::run_all(&config.tools, to_run).await;
+                let executions = tools::run_all(&config.tools, to_run, config.tool_timeout).await;
                 calls_made += executions.len();
                 let refused = refused.iter().map(|call| {
                     let limit = config.tool_call_limit.unwrap_or_default();
@@ -372,6 +384,8 @@ impl fmt::Debug for Agent {
             .field("model", &self.config.model)
             .field("tools", &self.config.tools)
             .field("tool_call_limit", &self.config.tool_call_limit)
+            .field("max_turns", &self.config.max_turns)
+            .field("tool_timeout", &self.config.tool_timeout)
             .field("history_runs", &self.config.history_runs)
             .finish_non_exhaustive()
     }

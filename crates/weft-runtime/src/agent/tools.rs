@@ -2,11 +2,13 @@
 //!
 //! Calls run concurrently; results come back in call order, so the conversation sent to the
 //! model is deterministic. Nothing a tool does ends the run: an unknown tool, arguments that
-//! are not JSON, a tool error or a panic all become an error result the model can read.
+//! are not JSON, a tool error, a panic (while the tool makes its future or while it runs) or a
+//! call that outlives its timeout all become an error result the model can read.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use tracing_futures::Instrument;
@@ -15,9 +17,14 @@ use crate::message::ToolCall;
 use crate::response::ToolExecution;
 use crate::tool::Tool;
 
-/// Runs every call concurrently and returns their executions in call order.
-pub(crate) async fn run_all(tools: &[Arc<dyn Tool>], calls: &[ToolCall]) -> Vec<ToolExecution> {
-    futures::future::join_all(calls.iter().map(|call| run_one(tools, call))).await
+/// Runs every call concurrently and returns their executions in call order. A call stops after
+/// its tool's [`Tool::timeout`], else after `timeout`.
+pub(crate) async fn run_all(
+    tools: &[Arc<dyn Tool>],
+    calls: &[ToolCall],
+    timeout: Duration,
+) -> Vec<ToolExecution> {
+    futures::future::join_all(calls.iter().map(|call| run_one(tools, call, timeout))).await
 }
 
 /// The execution of a call that was not run because the run's `tool_call_limit` was reached;
@@ -35,7 +42,7 @@ pub(crate) fn refused(call: &ToolCall, limit: usize) -> ToolExecution {
     }
 }
 
-async fn run_one(tools: &[Arc<dyn Tool>], call: &ToolCall) -> ToolExecution {
+async fn run_one(tools: &[Arc<dyn Tool>], call: &ToolCall, timeout: Duration) -> ToolExecution {
     let started = Instant::now();
     let (result, is_error) = match tools.iter().find(|tool| tool.name() == call.name) {
         None => {
@@ -57,14 +64,27 @@ async fn run_one(tools: &[Arc<dyn Tool>], call: &ToolCall) -> ToolExecution {
             ),
             Ok(arguments) => {
                 let span = tracing::info_span!("tool.call", tool = %call.name, call_id = %call.id);
-                match AssertUnwindSafe(tool.call(arguments))
-                    .catch_unwind()
-                    .instrument(span)
-                    .await
-                {
-                    Ok(Ok(output)) => (output.into_text(), false),
-                    Ok(Err(err)) => (format!("error: {err}"), true),
-                    Err(_) => (format!("error: the tool `{}` panicked", call.name), true),
+                let limit = tool.timeout().unwrap_or(timeout);
+                let panicked = || (format!("error: the tool `{}` panicked", call.name), true);
+                // A tool (a sync closure in a `FunctionTool`) may panic while making its
+                // future, before there is anything to poll.
+                match std::panic::catch_unwind(AssertUnwindSafe(|| tool.call(arguments))) {
+                    Err(_) => panicked(),
+                    Ok(future) => {
+                        let guarded = AssertUnwindSafe(future).catch_unwind().instrument(span);
+                        match within(limit, guarded).await {
+                            None => (
+                                format!(
+                                    "error: the tool `{}` did not finish within {limit:?} and was stopped; answer without its result or call it again",
+                                    call.name
+                                ),
+                                true,
+                            ),
+                            Some(Ok(Ok(output))) => (output.into_text(), false),
+                            Some(Ok(Err(err))) => (format!("error: {err}"), true),
+                            Some(Err(_)) => panicked(),
+                        }
+                    }
                 }
             }
         },
@@ -79,5 +99,76 @@ async fn run_one(tools: &[Arc<dyn Tool>], call: &ToolCall) -> ToolExecution {
         result: Some(result),
         is_error,
         duration: Some(started.elapsed()),
+    }
+}
+
+/// `future`'s output, or `None` if it did not finish within `limit` (it is then dropped). The
+/// timer is Tokio's, which every HTTP provider needs anyway; outside a Tokio runtime (an
+/// offline model under another executor) there is no timer, and the call runs to its end.
+async fn within<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Some(future.await);
+    }
+    tokio::time::timeout(limit, future).await.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tool::FunctionTool;
+    use serde_json::json;
+
+    fn call(name: &str) -> ToolCall {
+        ToolCall {
+            id: format!("id-{name}"),
+            name: name.to_string(),
+            arguments: "{}".to_string(),
+        }
+    }
+
+    fn never_finishes() -> FunctionTool {
+        FunctionTool::new("forever", "Never answers.", json!({}), |_| {
+            futures::future::pending::<Result<String, crate::tool::ToolError>>()
+        })
+    }
+
+    /// The clock is paused: Tokio jumps it to the timeout as soon as every task is idle, so
+    /// the test takes no real time and cannot race.
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_never_finishes_times_out_as_a_tool_error() {
+        let tools: Vec<Arc<dyn Tool>> = vec![Arc::new(never_finishes())];
+        let runs = run_all(&tools, &[call("forever")], Duration::from_secs(30)).await;
+        assert!(runs[0].is_error);
+        let result = runs[0].result.as_deref().unwrap_or_default();
+        assert!(
+            result.contains("`forever` did not finish within 30s"),
+            "{result}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_tools_own_timeout_wins_over_the_agents() {
+        let quick = never_finishes().with_timeout(Duration::from_millis(50));
+        let tools: Vec<Arc<dyn Tool>> = vec![Arc::new(quick)];
+        let runs = run_all(&tools, &[call("forever")], Duration::from_secs(3600)).await;
+        let result = runs[0].result.as_deref().unwrap_or_default();
+        assert!(result.contains("within 50ms"), "{result}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sync_closure_that_panics_before_its_future_is_a_tool_error() {
+        let tool = FunctionTool::new("boom", "Panics at once.", json!({}), |args| {
+            if args.get("x").is_none() {
+                panic!("no x");
+            }
+            async { Ok::<_, crate::tool::ToolError>("never") }
+        });
+        let tools: Vec<Arc<dyn Tool>> = vec![Arc::new(tool)];
+        let runs = run_all(&tools, &[call("boom")], Duration::from_secs(30)).await;
+        assert!(runs[0].is_error);
+        assert_eq!(
+            runs[0].result.as_deref(),
+            Some("error: the tool `boom` panicked")
+        );
     }
 }

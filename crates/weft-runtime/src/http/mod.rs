@@ -1,7 +1,10 @@
 //! HTTP plumbing shared by the providers: sending a request, turning failures into typed
 //! errors, reading `Retry-After`, and decoding server-sent events ([`sse`]).
 
+pub mod limits;
 pub mod sse;
+
+pub use limits::ResponseLimits;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -49,11 +52,13 @@ pub(crate) async fn send(
         return Ok(response);
     }
     let retry_after = retry_after(response.headers());
+    let url = response.url().clone();
     let body = error_body(response).await;
     Err(Error::Provider {
         provider,
         status: status.as_u16(),
-        message: error_message(&body),
+        // A gateway may echo the request URL, and with it a key in its query.
+        message: redact_url_secrets(error_message(&body), &url),
         retry_after,
     })
 }
@@ -75,20 +80,72 @@ async fn error_body(mut response: reqwest::Response) -> String {
     String::from_utf8_lossy(&body).into_owned()
 }
 
-/// An endpoint as it may appear in logs: without user info (`https://user:pass@…`) or query
-/// string, where some gateways put keys.
+/// Reads a whole non-streamed response body, at most [`ResponseLimits::body`] bytes: past that it is
+/// [`Error::ResponseTooLarge`], read no further (a `Content-Length` over the limit fails
+/// before reading). A transport failure is mapped by [`transport_error`].
+pub(crate) async fn read_body(
+    provider: &'static str,
+    mut response: reqwest::Response,
+    timeout: Duration,
+) -> Result<Vec<u8>, Error> {
+    let max = ResponseLimits::current().body;
+    let too_large = || limits::too_large(provider, "a response body", "body", max);
+    let announced = response.content_length().unwrap_or(0);
+    if announced > max as u64 {
+        return Err(too_large());
+    }
+    // `announced` is at most `max` here, so the capacity is bounded too.
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| transport_error(provider, &err, timeout))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// An endpoint as it may appear in logs, errors and `Debug` output: without user info
+/// (`https://user:key@…`), query string or fragment, where some gateways put keys. An endpoint
+/// without a scheme (`OLLAMA_HOST=box:11434`) is read as `http://`.
 pub(crate) fn loggable_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut parsed) => {
+    let url = url.trim();
+    let parsed = reqwest::Url::parse(url)
+        .ok()
+        .filter(|parsed| parsed.has_host())
+        .or_else(|| reqwest::Url::parse(&format!("http://{url}")).ok());
+    match parsed {
+        Some(mut parsed) => {
             if !parsed.username().is_empty() || parsed.password().is_some() {
                 let _ = parsed.set_username("redacted");
                 let _ = parsed.set_password(None);
             }
             parsed.set_query(None);
+            parsed.set_fragment(None);
             parsed.to_string()
         }
-        Err(_) => "(unparsable URL)".to_string(),
+        None => "(unparsable URL)".to_string(),
     }
+}
+
+/// `text` with every secret-looking part of `url` replaced: the whole URL by its
+/// [`loggable_url`], then its user name, password, query and query values wherever they still
+/// appear. Parts shorter than 6 characters are left alone: no key is that short, and
+/// replacing them would garble ordinary words.
+fn redact_url_secrets(text: String, url: &reqwest::Url) -> String {
+    let mut text = text.replace(url.as_str(), &loggable_url(url.as_str()));
+    let mut secrets: Vec<String> = vec![url.username().to_string()];
+    secrets.extend(url.password().map(str::to_string));
+    secrets.extend(url.query().map(str::to_string));
+    secrets.extend(url.query_pairs().map(|(_, value)| value.into_owned()));
+    for secret in secrets.iter().filter(|secret| secret.len() >= 6) {
+        text = text.replace(secret.as_str(), "<redacted>");
+    }
+    text
 }
 
 /// A header value for a secret: marked sensitive, so HTTP tooling never prints it.
@@ -106,7 +163,8 @@ pub(crate) fn secret_header(
 }
 
 /// Maps a transport failure (connect, read, timeout) to a typed error. The text includes the
-/// causes but never headers, so no key can leak through it.
+/// causes but never headers, and never the URL's user info or query (where some gateways take
+/// a key): reqwest writes the URL into its message, so it is redacted there and in every cause.
 pub(crate) fn transport_error(
     provider: &'static str,
     err: &reqwest::Error,
@@ -124,6 +182,9 @@ pub(crate) fn transport_error(
         message.push_str(": ");
         message.push_str(&cause.to_string());
         source = cause.source();
+    }
+    if let Some(url) = err.url() {
+        message = redact_url_secrets(message, url);
     }
     Error::Network { provider, message }
 }
@@ -199,8 +260,31 @@ mod tests {
             loggable_url("http://127.0.0.1:8080/v1/chat/completions"),
             "http://127.0.0.1:8080/v1/chat/completions"
         );
+        assert_eq!(
+            loggable_url("box:11434/v1#k=sk-3"),
+            "http://box:11434/v1",
+            "no scheme means http; the fragment goes too"
+        );
         assert!(secret_header("openai", "sk\nbad").is_err());
         assert!(secret_header("openai", "sk-fine").unwrap().is_sensitive());
+    }
+
+    #[test]
+    fn url_secrets_are_redacted_wherever_they_appear() {
+        let url = reqwest::Url::parse("http://me:pw-secret@gw.test/v1?api-key=qs-secret").unwrap();
+        let text = format!("error sending request for url ({url}): bad key qs-secret, pw-secret");
+        let shown = redact_url_secrets(text, &url);
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(
+            shown.contains("url (http://redacted@gw.test/v1)"),
+            "{shown}"
+        );
+        let short = reqwest::Url::parse("http://a:b@gw.test/?k=v").unwrap();
+        assert_eq!(
+            redact_url_secrets("a bad value".into(), &short),
+            "a bad value",
+            "parts too short to be keys leave the text alone"
+        );
     }
 
     #[test]

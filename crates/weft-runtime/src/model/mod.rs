@@ -10,9 +10,7 @@
 //! - errors are typed ([`crate::Error`]) and never contain key material.
 
 mod assemble;
-mod env;
 mod output;
-mod spec;
 
 use std::fmt;
 use std::sync::Arc;
@@ -26,9 +24,7 @@ use crate::message::{Message, ToolCall};
 use crate::Result;
 
 pub use assemble::ToolCallAssembler;
-pub use env::{model_from_env, DEFAULT_ANTHROPIC_MODEL, DEFAULT_OPENAI_MODEL};
 pub use output::OutputSchema;
-pub use spec::{model_from_spec, IntoModel, KNOWN_PROVIDERS};
 
 /// A shared, cheaply clonable handle to a model.
 pub type ModelRef = Arc<dyn Model>;
@@ -86,17 +82,33 @@ pub enum ToolChoice {
     #[default]
     Auto,
     /// The model must answer in text (`tool_choice: "none"`); used once `tool_call_limit` is
-    /// reached.
+    /// reached, and on the last turn `max_turns` allows.
     None,
 }
 
 /// Token usage reported by one model call (or part of one: usage events add up).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
-    /// Prompt tokens.
+    /// Prompt tokens, all of them: those served from the provider's prompt cache and those
+    /// written to it included (Anthropic reports these apart; they are added here).
     pub input_tokens: u64,
     /// Completion tokens.
     pub output_tokens: u64,
+    /// The part of `input_tokens` served from the provider's prompt cache (OpenAI's
+    /// `cached_tokens`, Anthropic's `cache_read_input_tokens`).
+    #[serde(default)]
+    pub cached_input_tokens: u64,
+}
+
+/// Adds another report, per field (saturating: the counts come from outside).
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Usage) {
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.cached_input_tokens = self
+            .cached_input_tokens
+            .saturating_add(other.cached_input_tokens);
+    }
 }
 
 /// Why the model stopped.
@@ -200,10 +212,7 @@ pub async fn collect(mut stream: ModelStream) -> Result<ModelResponse> {
         match event? {
             ModelEvent::Text(text) => response.text.push_str(&text),
             ModelEvent::ToolCall(delta) => calls.push(delta),
-            ModelEvent::Usage(usage) => {
-                response.usage.input_tokens += usage.input_tokens;
-                response.usage.output_tokens += usage.output_tokens;
-            }
+            ModelEvent::Usage(usage) => response.usage += usage,
             ModelEvent::Finish(reason) => response.finish_reason = Some(reason),
         }
     }

@@ -8,7 +8,7 @@
 use schemars::JsonSchema;
 use serde_json::{json, Value};
 
-use crate::tool::schema::{make_strict, schema_for};
+use crate::schema::{make_strict, schema_for};
 
 /// A JSON schema the model's answer must follow.
 ///

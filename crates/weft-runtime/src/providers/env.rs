@@ -1,7 +1,7 @@
 //! Choosing a model from the environment: the one function every example uses.
 
-use super::{model_from_spec, ModelRef};
-use crate::providers::{Claude, Offline, OpenAIChat};
+use super::{model_from_spec, Offline};
+use crate::model::ModelRef;
 use crate::Result;
 
 /// The OpenAI model [`model_from_env`] picks when only `OPENAI_API_KEY` is set.
@@ -11,8 +11,10 @@ pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-sonnet-4-5";
 
 /// Picks a model from the environment, in this order:
 /// 1. `WEFT_MODEL`, a model spec such as `anthropic:claude-sonnet-4-5` or `ollama:llama3.2`;
-/// 2. OpenAI ([`DEFAULT_OPENAI_MODEL`]) if `OPENAI_API_KEY` is set;
-/// 3. Anthropic ([`DEFAULT_ANTHROPIC_MODEL`]) if `ANTHROPIC_API_KEY` is set;
+/// 2. OpenAI ([`DEFAULT_OPENAI_MODEL`]) if `OPENAI_API_KEY` is set (and the `openai` feature
+///    is on);
+/// 3. Anthropic ([`DEFAULT_ANTHROPIC_MODEL`]) if `ANTHROPIC_API_KEY` is set (and the
+///    `anthropic` feature is on);
 /// 4. otherwise the deterministic [`Offline`] model, with a one-line notice on stderr (once
 ///    per process).
 ///
@@ -24,11 +26,11 @@ pub fn model_from_env() -> Result<ModelRef> {
             return model_from_spec(spec.trim());
         }
     }
-    if set("OPENAI_API_KEY") {
-        return Ok(std::sync::Arc::new(OpenAIChat::new(DEFAULT_OPENAI_MODEL)));
+    if cfg!(feature = "openai") && set("OPENAI_API_KEY") {
+        return model_from_spec(&format!("openai:{DEFAULT_OPENAI_MODEL}"));
     }
-    if set("ANTHROPIC_API_KEY") {
-        return Ok(std::sync::Arc::new(Claude::new(DEFAULT_ANTHROPIC_MODEL)));
+    if cfg!(feature = "anthropic") && set("ANTHROPIC_API_KEY") {
+        return model_from_spec(&format!("anthropic:{DEFAULT_ANTHROPIC_MODEL}"));
     }
     static NOTICE: std::sync::Once = std::sync::Once::new();
     NOTICE.call_once(|| {

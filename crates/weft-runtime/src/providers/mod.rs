@@ -13,18 +13,39 @@
 //! OpenRouter, Groq…). Setters override the environment; the environment is read when the
 //! model first runs, so a missing key is reported then, naming the variable.
 
-pub mod anthropic;
-mod events;
-mod offline;
-mod ollama;
-pub mod openai;
-#[cfg(test)]
-mod recorded;
-mod settings;
+//!
+//! Each HTTP provider is behind a Cargo feature of the same name (`openai`, `anthropic`,
+//! `ollama`, all on by default); [`Offline`] is always there. A spec naming a provider that is
+//! compiled out is an error that names the feature.
 
+#[cfg(feature = "anthropic")]
+pub mod anthropic;
+mod env;
+mod offline;
+#[cfg(feature = "ollama")]
+mod ollama;
+// Ollama speaks the OpenAI wire format, so it builds on the OpenAI provider's code.
+#[cfg(any(feature = "openai", feature = "ollama"))]
+#[cfg_attr(not(feature = "openai"), allow(dead_code, unused_imports))]
+pub mod openai;
+mod spec;
+
+crate::cfg_http! {
+    mod events;
+    mod settings;
+    pub use settings::ApiKey;
+    pub(crate) use settings::Settings;
+}
+
+#[cfg(all(test, feature = "openai", feature = "anthropic"))]
+mod recorded;
+
+#[cfg(feature = "anthropic")]
 pub use anthropic::Claude;
+pub use env::{model_from_env, DEFAULT_ANTHROPIC_MODEL, DEFAULT_OPENAI_MODEL};
 pub use offline::Offline;
+#[cfg(feature = "ollama")]
 pub use ollama::Ollama;
+#[cfg(feature = "openai")]
 pub use openai::OpenAIChat;
-pub use settings::ApiKey;
-pub(crate) use settings::Settings;
+pub use spec::{model_from_spec, IntoModel, KNOWN_PROVIDERS};

@@ -46,8 +46,7 @@ pub(crate) fn usage_of(events: &[ModelEvent]) -> Usage {
     let mut total = Usage::default();
     for event in events {
         if let ModelEvent::Usage(usage) = event {
-            total.input_tokens += usage.input_tokens;
-            total.output_tokens += usage.output_tokens;
+            total += *usage;
         }
     }
     total

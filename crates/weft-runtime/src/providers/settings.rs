@@ -88,12 +88,24 @@ impl Settings {
     }
 }
 
+/// `path` appended to the path of the endpoint `base`, before its query string and fragment
+/// (`https://gw/v1?key=k` and `/chat/completions` give `https://gw/v1/chat/completions?key=k`,
+/// where a gateway that takes its key in the query wants it).
+pub(crate) fn endpoint(base: &str, path: &str) -> String {
+    let split = base.find(['?', '#']).unwrap_or(base.len());
+    let (address, rest) = base.split_at(split);
+    format!("{}{path}{rest}", address.trim_end_matches('/'))
+}
+
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("model_id", &self.model_id)
             .field("api_key", &self.api_key)
-            .field("base_url", &self.base_url)
+            .field(
+                "base_url",
+                &self.base_url.as_deref().map(crate::http::loggable_url),
+            )
             .field("temperature", &self.temperature)
             .field("max_tokens", &self.max_tokens)
             .field("timeout", &self.timeout)
@@ -151,6 +163,31 @@ mod tests {
         let shown = format!("{settings:?} {:?}", ApiKey::new("sk-very-secret"));
         assert!(!shown.contains("sk-very-secret"), "{shown}");
         assert!(shown.contains("redacted"));
+    }
+
+    #[test]
+    fn endpoints_in_debug_output_lose_their_credentials_and_query() {
+        let mut settings = Settings::new("m");
+        settings.base_url = Some("http://me:sk-in-url@127.0.0.1:9/v1?api-key=sk-in-query".into());
+        let shown = format!("{settings:?} {settings:#?}");
+        assert!(!shown.contains("sk-in-"), "{shown}");
+        assert!(shown.contains("http://redacted@127.0.0.1:9/v1"), "{shown}");
+    }
+
+    #[test]
+    fn paths_go_before_the_query_of_an_endpoint() {
+        assert_eq!(
+            endpoint("https://gw.test/v1?api-key=k#x", "/chat/completions"),
+            "https://gw.test/v1/chat/completions?api-key=k#x"
+        );
+        assert_eq!(
+            endpoint("https://api.anthropic.com/", "/v1/messages"),
+            "https://api.anthropic.com/v1/messages"
+        );
+        assert_eq!(
+            endpoint("http://h:1/?k=v", "/v1/messages"),
+            "http://h:1/v1/messages?k=v"
+        );
     }
 
     #[test]

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use super::{Model, ModelRef};
-use crate::providers::{Claude, Offline, Ollama, OpenAIChat};
+use crate::model::{Model, ModelRef};
 use crate::{Error, Result};
 
-/// The providers a model spec may name, in the order error messages list them.
+/// The providers a model spec may name, in the order error messages list them. A provider whose
+/// Cargo feature is off is still known: naming it is an error that says which feature to enable.
 pub const KNOWN_PROVIDERS: &[&str] = &["openai", "anthropic", "ollama", "offline"];
 
 /// Builds a model from a spec `provider:model-id`: `openai:gpt-4o`, `anthropic:claude-sonnet-4-5`,
@@ -34,17 +34,31 @@ pub fn model_from_spec(spec: &str) -> Result<ModelRef> {
     if id.is_empty() {
         return Err(refuse("the model id after `:` is empty".to_string()));
     }
-    Ok(match provider.trim() {
-        "openai" => Arc::new(OpenAIChat::new(id)),
-        "anthropic" => Arc::new(Claude::new(id)),
-        "ollama" => Arc::new(Ollama::new(id)),
-        "offline" => Arc::new(Offline::new(id)),
-        other => {
-            return Err(refuse(format!(
-                "unknown provider `{other}`; known providers: {}",
-                KNOWN_PROVIDERS.join(", ")
-            )))
-        }
+    let provider = provider.trim();
+    if let Some(model) = built_in(provider, id) {
+        return Ok(model);
+    }
+    Err(refuse(if KNOWN_PROVIDERS.contains(&provider) {
+        format!("weft was built without the `{provider}` provider; enable weft's `{provider}` Cargo feature")
+    } else {
+        format!(
+            "unknown provider `{provider}`; known providers: {}",
+            KNOWN_PROVIDERS.join(", ")
+        )
+    }))
+}
+
+/// The model `provider:id` names, if that provider is compiled in.
+fn built_in(provider: &str, id: &str) -> Option<ModelRef> {
+    Some(match provider {
+        #[cfg(feature = "openai")]
+        "openai" => Arc::new(super::OpenAIChat::new(id)),
+        #[cfg(feature = "anthropic")]
+        "anthropic" => Arc::new(super::Claude::new(id)),
+        #[cfg(feature = "ollama")]
+        "ollama" => Arc::new(super::Ollama::new(id)),
+        "offline" => Arc::new(super::Offline::new(id)),
+        _ => return None,
     })
 }
 
@@ -84,11 +98,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_known_provider_parses() {
-        for provider in KNOWN_PROVIDERS {
-            let model = model_from_spec(&format!("{provider}:some-model")).unwrap();
-            assert_eq!(model.provider(), *provider);
-            assert_eq!(model.id(), "some-model");
+    fn every_built_in_provider_parses() {
+        let built_in = [
+            ("openai", cfg!(feature = "openai")),
+            ("anthropic", cfg!(feature = "anthropic")),
+            ("ollama", cfg!(feature = "ollama")),
+            ("offline", true),
+        ];
+        assert_eq!(built_in.map(|(name, _)| name), KNOWN_PROVIDERS);
+        for (provider, enabled) in built_in {
+            match model_from_spec(&format!("{provider}:some-model")) {
+                Ok(model) => {
+                    assert!(enabled, "{provider} parsed without its feature");
+                    assert_eq!((model.provider(), model.id()), (provider, "some-model"));
+                }
+                Err(err) => {
+                    assert!(!enabled, "{provider}: {err}");
+                    assert!(err.to_string().contains("Cargo feature"), "{err}");
+                }
+            }
         }
     }
 

@@ -12,6 +12,7 @@
 pub mod envelope;
 mod memory;
 mod records;
+#[cfg(feature = "sled")]
 mod sled;
 
 use std::fmt;
@@ -21,11 +22,12 @@ use futures::future::BoxFuture;
 
 use crate::Result;
 
+#[cfg(feature = "sled")]
 pub use self::sled::{
     Durability, SledStorage, SledStorageBuilder, DEFAULT_LOCK_WAIT, DEFAULT_PREFIX,
 };
 pub use memory::MemoryStorage;
-pub use records::{RunRecord, RunStatus, SessionFilter, WorkflowSession};
+pub use records::{RunRecord, RunStatus, SessionFilter, SessionListing, WorkflowSession};
 
 /// A shared handle to a store.
 pub type StorageRef = Arc<dyn WorkflowStorage>;
@@ -54,11 +56,30 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
     /// Writes the session (compare-and-swap, see above) and returns it as stored.
     fn upsert_session(&self, session: WorkflowSession) -> BoxFuture<'_, Result<WorkflowSession>>;
 
-    /// Deletes the session and its runs; `false` if it did not exist.
+    /// Deletes the session and its runs, all at once (a store that can should do it in one
+    /// transaction); `false` if it did not exist.
     fn delete_session<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<bool>>;
 
-    /// Sessions matching the filter, most recently updated first.
+    /// Sessions matching the filter, most recently updated first. A record that cannot be
+    /// read is skipped with a warning in the log (naming its key), so one bad record does not
+    /// hide the rest; [`list_sessions_counted`](Self::list_sessions_counted) also says how
+    /// many were skipped.
     fn list_sessions(&self, filter: SessionFilter) -> BoxFuture<'_, Result<Vec<WorkflowSession>>>;
+
+    /// [`list_sessions`](Self::list_sessions), with how many unreadable records it skipped.
+    /// The default lists with `list_sessions` and reports none skipped: right for a store
+    /// that cannot hold an unreadable record (memory); a store that can should override it.
+    fn list_sessions_counted(
+        &self,
+        filter: SessionFilter,
+    ) -> BoxFuture<'_, Result<SessionListing>> {
+        Box::pin(async move {
+            Ok(SessionListing {
+                sessions: self.list_sessions(filter).await?,
+                skipped: 0,
+            })
+        })
+    }
 
     /// Inserts or replaces a run record.
     fn put_run(&self, run: RunRecord) -> BoxFuture<'_, Result<()>>;

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -11,7 +12,9 @@ use super::{Tool, ToolError, ToolOutput};
 
 type Handler = dyn Fn(Value) -> BoxFuture<'static, Result<ToolOutput, ToolError>> + Send + Sync;
 
-/// A tool backed by an async closure. Cloning is cheap.
+/// A tool backed by an async closure. Cloning is cheap. A panic in the closure, whether it
+/// happens before it returns its future or while the future runs, is a tool error the model
+/// sees, never the end of the run.
 ///
 /// ```
 /// use serde_json::json;
@@ -25,7 +28,9 @@ type Handler = dyn Fn(Value) -> BoxFuture<'static, Result<ToolOutput, ToolError>
 ///         let city = args["city"].as_str().ok_or("`city` must be a string")?;
 ///         Ok::<_, weft_runtime::ToolError>(format!("Sunny in {city}"))
 ///     },
-/// );
+/// )
+/// // The agent's `tool_timeout` (60 s by default) unless set here:
+/// .with_timeout(std::time::Duration::from_secs(10));
 /// ```
 #[derive(Clone)]
 pub struct FunctionTool {
@@ -33,6 +38,7 @@ pub struct FunctionTool {
     description: String,
     parameters: Value,
     handler: Arc<Handler>,
+    timeout: Option<Duration>,
 }
 
 impl FunctionTool {
@@ -59,7 +65,15 @@ impl FunctionTool {
             description: description.into(),
             parameters,
             handler: Arc::new(handler),
+            timeout: None,
         }
+    }
+
+    /// How long one call may take (overrides the agent's `tool_timeout`); past it the call is
+    /// stopped and the model gets an error result saying so.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 }
 
@@ -79,12 +93,17 @@ impl Tool for FunctionTool {
     fn call(&self, arguments: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>> {
         (self.handler)(arguments)
     }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
 }
 
 impl std::fmt::Debug for FunctionTool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FunctionTool")
             .field("name", &self.name)
+            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }

@@ -10,18 +10,18 @@
 mod function;
 #[doc(hidden)]
 pub mod macro_support;
-pub mod schema;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::model::ToolSpec;
 
+pub use crate::schema::schema_for;
 pub use function::FunctionTool;
-pub use schema::schema_for;
 
 /// The error a tool returns; its `Display` text is sent to the model as the result.
 pub type ToolError = Box<dyn std::error::Error + Send + Sync>;
@@ -78,6 +78,12 @@ pub trait Tool: Send + Sync {
     /// the model as the tool result, marked as an error.
     fn call(&self, arguments: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>>;
 
+    /// How long one call may take before it is stopped and the model is told it did not
+    /// finish; `None` (the default) uses the agent's `tool_timeout`.
+    fn timeout(&self) -> Option<Duration> {
+        None
+    }
+
     /// The tool as the model sees it.
     fn spec(&self) -> ToolSpec {
         ToolSpec {
@@ -101,6 +107,9 @@ impl<T: Tool + ?Sized> Tool for Arc<T> {
     fn call(&self, arguments: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>> {
         (**self).call(arguments)
     }
+    fn timeout(&self) -> Option<Duration> {
+        (**self).timeout()
+    }
 }
 
 impl<T: Tool + ?Sized> Tool for Box<T> {
@@ -115,6 +124,9 @@ impl<T: Tool + ?Sized> Tool for Box<T> {
     }
     fn call(&self, arguments: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>> {
         (**self).call(arguments)
+    }
+    fn timeout(&self) -> Option<Duration> {
+        (**self).timeout()
     }
 }
 

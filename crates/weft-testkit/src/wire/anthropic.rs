@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::{argument_pieces, Frame};
-use crate::reply::Reply;
+use crate::reply::{PromptCache, Reply};
 
 fn stop_reason(reply: &Reply) -> &'static str {
     if reply.cut_off {
@@ -17,6 +17,17 @@ fn stop_reason(reply: &Reply) -> &'static str {
 
 fn output_tokens(reply: &Reply) -> u64 {
     (reply.text.len() + reply.tool_calls.len()) as u64
+}
+
+/// The usage object: `input_tokens` leaves out the cached prompt tokens, which have fields of
+/// their own (present only when the reply reports a cache, as for a request without one).
+fn usage(reply: &Reply, input_tokens: u64, output_tokens: u64) -> Value {
+    let mut usage = json!({ "input_tokens": input_tokens, "output_tokens": output_tokens });
+    if reply.cache != PromptCache::default() {
+        usage["cache_read_input_tokens"] = json!(reply.cache.read);
+        usage["cache_creation_input_tokens"] = json!(reply.cache.written);
+    }
+    usage
 }
 
 /// What the real API answers with HTTP 400 and this fake does too: `tool_use` or
@@ -44,7 +55,7 @@ pub(crate) fn frames(reply: &Reply, id: &str, model: &str, input_tokens: u64) ->
         json!({ "type": "message_start", "message": {
             "id": id, "type": "message", "role": "assistant", "content": [], "model": model,
             "stop_reason": null, "stop_sequence": null,
-            "usage": { "input_tokens": input_tokens, "output_tokens": 1 },
+            "usage": usage(reply, input_tokens, 1),
         }}),
         false,
     )];
@@ -92,9 +103,17 @@ pub(crate) fn frames(reply: &Reply, id: &str, model: &str, input_tokens: u64) ->
         ));
         index += 1;
     }
+    // Older API versions repeat only the output count here; current ones repeat the prompt's
+    // counts too (running totals, not increments): the cached reply does so, the plain one
+    // keeps the older shape.
+    let final_usage = if reply.cache == PromptCache::default() {
+        json!({ "output_tokens": output_tokens(reply) })
+    } else {
+        usage(reply, input_tokens, output_tokens(reply))
+    };
     frames.push(Frame::event(
         "message_delta",
-        json!({ "type": "message_delta", "delta": { "stop_reason": stop_reason(reply), "stop_sequence": null }, "usage": { "output_tokens": output_tokens(reply) } }),
+        json!({ "type": "message_delta", "delta": { "stop_reason": stop_reason(reply), "stop_sequence": null }, "usage": final_usage }),
         false,
     ));
     frames.push(Frame::event(
@@ -120,7 +139,7 @@ pub(crate) fn body(reply: &Reply, id: &str, model: &str, input_tokens: u64) -> V
     json!({
         "id": id, "type": "message", "role": "assistant", "model": model, "content": content,
         "stop_reason": stop_reason(reply), "stop_sequence": null,
-        "usage": { "input_tokens": input_tokens, "output_tokens": output_tokens(reply) },
+        "usage": usage(reply, input_tokens, output_tokens(reply)),
     })
 }
 

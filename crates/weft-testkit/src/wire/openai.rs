@@ -15,12 +15,16 @@ fn finish_reason(reply: &Reply) -> &'static str {
     }
 }
 
+/// The usage object: `prompt_tokens` counts the cached prompt tokens too, and
+/// `prompt_tokens_details.cached_tokens` says how many were read from the cache.
 fn usage(input_tokens: u64, reply: &Reply) -> Value {
     let output = (reply.text.len() + reply.tool_calls.len()) as u64;
+    let prompt = input_tokens + reply.cache.read + reply.cache.written;
     json!({
-        "prompt_tokens": input_tokens,
+        "prompt_tokens": prompt,
         "completion_tokens": output,
-        "total_tokens": input_tokens + output,
+        "total_tokens": prompt + output,
+        "prompt_tokens_details": { "cached_tokens": reply.cache.read },
     })
 }
 

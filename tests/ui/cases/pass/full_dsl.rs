@@ -28,7 +28,9 @@ pub struct Research {
         tools = [],
         markdown,
         retries = 3,
-        tool_call_limit = 4
+        tool_call_limit = 4,
+        max_turns = 6,
+        tool_timeout = std::time::Duration::from_secs(5)
     )]
     researcher: Agent,
     #[agent(with = editor)]

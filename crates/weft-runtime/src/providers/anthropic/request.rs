@@ -13,8 +13,15 @@ use crate::message::{Message, Role};
 use crate::model::{ModelRequest, ToolChoice};
 use crate::providers::Settings;
 
-/// The JSON body for `POST /v1/messages`.
-pub(crate) fn body(settings: &Settings, request: &ModelRequest, stream: bool) -> Value {
+/// The JSON body for `POST /v1/messages`. `native` says whether the request's typed answer,
+/// if it asks for one, is asked for with native JSON output rather than the answer tool (see
+/// [`super::StructuredOutput`]).
+pub(crate) fn body(
+    settings: &Settings,
+    request: &ModelRequest,
+    stream: bool,
+    native: bool,
+) -> Value {
     let mut body = Map::new();
     body.insert("model".into(), json!(settings.model_id));
     body.insert(
@@ -46,9 +53,17 @@ pub(crate) fn body(settings: &Settings, request: &ModelRequest, stream: bool) ->
         ToolChoice::None if !tools.is_empty() => Some(json!({ "type": "none" })),
         _ => None,
     };
-    // Structured output: a tool whose input is the answer, which the model must call: the
-    // only choice when it may not (or cannot) call other tools, else one of them.
-    if let Some(output) = &request.output {
+    // Structured output, natively: the answer's text must follow the schema; the model may
+    // still call the request's tools first.
+    if let Some(output) = request.output.as_ref().filter(|_| native) {
+        body.insert(
+            "output_config".into(),
+            json!({ "format": { "type": "json_schema", "schema": output.schema } }),
+        );
+    }
+    // Else a tool whose input is the answer, which the model must call: the only choice when
+    // it may not (or cannot) call other tools, else one of them.
+    if let Some(output) = request.output.as_ref().filter(|_| !native) {
         tools.push(json!({
             "name": output.name,
             "description": ANSWER_TOOL_DESCRIPTION,
@@ -151,7 +166,7 @@ mod tests {
             tool_choice: ToolChoice::None,
             output: None,
         };
-        let body = body(&Settings::new("claude"), &request, false);
+        let body = body(&Settings::new("claude"), &request, false, false);
         assert_eq!(body["tools"][0]["input_schema"]["type"], "object");
         assert_eq!(body["tool_choice"]["type"], "none");
         assert_eq!(body["system"], "be brief");
@@ -178,7 +193,7 @@ mod tests {
             output: Some(output.clone()),
             ..ModelRequest::default()
         };
-        let body = body(&Settings::new("claude"), &alone, false);
+        let body = body(&Settings::new("claude"), &alone, false, false);
         assert_eq!(body["tools"][0]["name"], "Source");
         assert_eq!(body["tools"][0]["input_schema"]["required"][0], "url");
         assert_eq!(
@@ -194,11 +209,49 @@ mod tests {
             }],
             ..alone
         };
-        let body = super::body(&Settings::new("claude"), &with_tools, false);
+        let body = super::body(&Settings::new("claude"), &with_tools, false, false);
         assert_eq!(
             body["tools"][1]["name"], "Source",
             "the answer tool comes last"
         );
         assert_eq!(body["tool_choice"], json!({"type": "any"}));
+    }
+
+    #[test]
+    fn native_structured_output_is_an_output_config_format() {
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct Source {
+            url: String,
+        }
+        let search = crate::model::ToolSpec {
+            name: "search".into(),
+            description: "Searches".into(),
+            parameters: json!({"type": "object"}),
+        };
+        let request = ModelRequest {
+            messages: vec![Message::user("find one")],
+            tools: vec![search],
+            output: Some(crate::model::OutputSchema::of::<Source>()),
+            ..ModelRequest::default()
+        };
+        let body = body(&Settings::new("claude-sonnet-4-5"), &request, true, true);
+        let format = &body["output_config"]["format"];
+        assert_eq!(format["type"], "json_schema");
+        assert_eq!(format["schema"]["required"][0], "url");
+        assert_eq!(format["schema"]["additionalProperties"], false);
+        assert_eq!(body["tools"].as_array().unwrap().len(), 1, "no answer tool");
+        assert!(
+            body.get("tool_choice").is_none(),
+            "the model may answer in text"
+        );
+
+        let limited = ModelRequest {
+            tool_choice: ToolChoice::None,
+            ..request
+        };
+        let body = super::body(&Settings::new("claude-sonnet-4-5"), &limited, true, true);
+        assert_eq!(body["tool_choice"], json!({"type": "none"}));
+        assert_eq!(body["output_config"]["format"]["type"], "json_schema");
     }
 }

@@ -32,13 +32,35 @@ enum Block {
     Other,
 }
 
-/// Token usage as Anthropic reports it.
-#[derive(Deserialize, Default)]
+/// Token usage as Anthropic reports it. `input_tokens` counts only the prompt tokens after
+/// the last cache breakpoint: the whole prompt is `input_tokens + cache_read_input_tokens +
+/// cache_creation_input_tokens`.
+#[derive(Clone, Copy, Deserialize, Default)]
 pub(crate) struct WireUsage {
     #[serde(default)]
     pub input_tokens: Option<u64>,
     #[serde(default)]
     pub output_tokens: Option<u64>,
+    #[serde(default)]
+    pub cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    pub cache_creation_input_tokens: Option<u64>,
+}
+
+impl From<WireUsage> for Usage {
+    fn from(usage: WireUsage) -> Self {
+        let cache_read = usage.cache_read_input_tokens.unwrap_or(0);
+        Usage {
+            // Saturating: the counts come from outside.
+            input_tokens: usage
+                .input_tokens
+                .unwrap_or(0)
+                .saturating_add(cache_read)
+                .saturating_add(usage.cache_creation_input_tokens.unwrap_or(0)),
+            output_tokens: usage.output_tokens.unwrap_or(0),
+            cached_input_tokens: cache_read,
+        }
+    }
 }
 
 /// Parses a response body. A call of `answer_tool` (structured output) becomes the text of
@@ -75,11 +97,7 @@ pub(crate) fn parse(body: &[u8], answer_tool: Option<&str>) -> Result<ModelRespo
         // Only the answer tool was called: for the agent, a finished answer.
         response.finish_reason = Some(FinishReason::Stop);
     }
-    let usage = message.usage.unwrap_or_default();
-    response.usage = Usage {
-        input_tokens: usage.input_tokens.unwrap_or(0),
-        output_tokens: usage.output_tokens.unwrap_or(0),
-    };
+    response.usage = message.usage.unwrap_or_default().into();
     Ok(response)
 }
 
@@ -95,6 +113,19 @@ mod tests {
         assert_eq!(response.tool_calls[0].arguments, r#"{"city":"Paris"}"#);
         assert_eq!(response.finish_reason, Some(FinishReason::ToolCalls));
         assert_eq!(response.usage.output_tokens, 7);
+    }
+
+    #[test]
+    fn cache_reads_and_writes_count_as_input() {
+        let body = br#"{"content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":50,"cache_creation_input_tokens":248,"cache_read_input_tokens":100000,"output_tokens":503}}"#;
+        assert_eq!(
+            parse(body, None).unwrap().usage,
+            Usage {
+                input_tokens: 100_298,
+                output_tokens: 503,
+                cached_input_tokens: 100_000
+            }
+        );
     }
 
     #[test]

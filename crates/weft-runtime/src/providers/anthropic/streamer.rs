@@ -98,9 +98,10 @@ where
     E: Send,
 {
     let mut answer = AnswerBlocks::new(answer_tool);
+    let mut usage = UsageTotals::default();
     events::model_events(PROVIDER, bytes, transport, move |event| {
         let end_marker = event.event == "message_stop";
-        let events = parse_event(&event.data)?
+        let events = parse_event_with(&event.data, &mut usage)?
             .into_iter()
             .filter_map(|e| answer.map(e))
             .collect();
@@ -147,8 +148,55 @@ impl AnswerBlocks {
     }
 }
 
-/// Parses one event's `data:` payload (its `type` field names the event).
+/// Anthropic reports usage as running totals: `message_start` carries the prompt's fields
+/// (and a first output count), `message_delta` the output so far and, in newer API versions,
+/// the prompt's fields again. Weft's usage events add up, so each report becomes what it adds
+/// to the totals seen so far: nothing is counted twice, whichever fields each event repeats.
+#[derive(Default)]
+struct UsageTotals {
+    seen: WireUsage,
+}
+
+impl UsageTotals {
+    /// What `report` adds to the totals, if anything.
+    fn add(&mut self, report: WireUsage) -> Option<Usage> {
+        fn raise(total: &mut Option<u64>, reported: Option<u64>) {
+            if let Some(reported) = reported {
+                *total = Some(total.unwrap_or(0).max(reported));
+            }
+        }
+        let before = Usage::from(self.seen);
+        raise(&mut self.seen.input_tokens, report.input_tokens);
+        raise(&mut self.seen.output_tokens, report.output_tokens);
+        raise(
+            &mut self.seen.cache_read_input_tokens,
+            report.cache_read_input_tokens,
+        );
+        raise(
+            &mut self.seen.cache_creation_input_tokens,
+            report.cache_creation_input_tokens,
+        );
+        let after = Usage::from(self.seen);
+        let added = Usage {
+            input_tokens: after.input_tokens.saturating_sub(before.input_tokens),
+            output_tokens: after.output_tokens.saturating_sub(before.output_tokens),
+            cached_input_tokens: after
+                .cached_input_tokens
+                .saturating_sub(before.cached_input_tokens),
+        };
+        (added != Usage::default()).then_some(added)
+    }
+}
+
+/// Parses one event's `data:` payload on its own (as the first usage report of a stream).
+#[cfg(test)]
 pub(crate) fn parse_event(data: &str) -> Result<Vec<ModelEvent>> {
+    parse_event_with(data, &mut UsageTotals::default())
+}
+
+/// Parses one event's `data:` payload (its `type` field names the event); `usage` holds the
+/// totals reported so far.
+fn parse_event_with(data: &str, usage: &mut UsageTotals) -> Result<Vec<ModelEvent>> {
     let event: Event = serde_json::from_str(data).map_err(|err| Error::InvalidResponse {
         provider: PROVIDER,
         message: format!(
@@ -157,13 +205,12 @@ pub(crate) fn parse_event(data: &str) -> Result<Vec<ModelEvent>> {
         ),
     })?;
     Ok(match event {
-        Event::MessageStart { message } => {
-            let usage = message.usage.unwrap_or_default();
-            vec![ModelEvent::Usage(Usage {
-                input_tokens: usage.input_tokens.unwrap_or(0),
-                output_tokens: 0,
-            })]
-        }
+        Event::MessageStart { message } => message
+            .usage
+            .and_then(|report| usage.add(report))
+            .map(ModelEvent::Usage)
+            .into_iter()
+            .collect(),
         Event::ContentBlockStart {
             index,
             content_block: BlockStart::ToolUse { id, name },
@@ -184,13 +231,13 @@ pub(crate) fn parse_event(data: &str) -> Result<Vec<ModelEvent>> {
             }
             _ => vec![],
         },
-        Event::MessageDelta { delta, usage } => {
+        Event::MessageDelta {
+            delta,
+            usage: report,
+        } => {
             let mut events = Vec::new();
-            if let Some(usage) = usage {
-                events.push(ModelEvent::Usage(Usage {
-                    input_tokens: 0,
-                    output_tokens: usage.output_tokens.unwrap_or(0),
-                }));
+            if let Some(added) = report.and_then(|report| usage.add(report)) {
+                events.push(ModelEvent::Usage(added));
             }
             let reason = delta.and_then(|d| d.stop_reason);
             if let Some(reason) = reason.as_deref().and_then(FinishReason::parse) {
@@ -232,7 +279,7 @@ mod tests {
     fn decode_chunks(chunks: Vec<Vec<u8>>) -> Vec<ModelEvent> {
         let stream = futures::stream::iter(chunks.into_iter().map(Ok::<_, ()>));
         block_on(
-            decode(stream, |_| Error::Cancelled, None)
+            decode(stream, |_| Error::Config("unused transport".into()), None)
                 .map(|event| event.unwrap())
                 .collect(),
         )
@@ -255,10 +302,37 @@ mod tests {
             usage_of(&events),
             Usage {
                 input_tokens: 42,
-                output_tokens: 17
+                output_tokens: 17,
+                cached_input_tokens: 0
             }
         );
         assert!(events.contains(&ModelEvent::Finish(FinishReason::ToolCalls)));
+    }
+
+    fn usage_of_frames(frames: &[&str]) -> Usage {
+        let mut body: String = frames.iter().map(|f| format!("data: {f}\n\n")).collect();
+        body.push_str("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+        usage_of(&decode_chunks(vec![body.into_bytes()]))
+    }
+
+    /// Older API versions repeat only the output count in `message_delta`; newer ones repeat
+    /// the prompt's fields too, as running totals. Either way each token counts once, and cache
+    /// reads and writes are part of the input.
+    #[test]
+    fn cache_tokens_count_once_whichever_fields_message_delta_repeats() {
+        let start = r#"{"type":"message_start","message":{"usage":{"input_tokens":12,"cache_read_input_tokens":900,"cache_creation_input_tokens":80,"output_tokens":1}}}"#;
+        let expected = Usage {
+            input_tokens: 992,
+            output_tokens: 30,
+            cached_input_tokens: 900,
+        };
+        let old_delta = r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":30}}"#;
+        assert_eq!(usage_of_frames(&[start, old_delta]), expected);
+        let new_delta = r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"input_tokens":12,"cache_read_input_tokens":900,"cache_creation_input_tokens":80,"output_tokens":30}}"#;
+        assert_eq!(usage_of_frames(&[start, new_delta]), expected);
+        // A prompt first reported in `message_delta` (a start without usage) still counts.
+        let bare_start = r#"{"type":"message_start","message":{}}"#;
+        assert_eq!(usage_of_frames(&[bare_start, new_delta]), expected);
     }
 
     /// Re-chunks the recorded stream at every byte position: the events never change.
@@ -281,7 +355,8 @@ mod tests {
     fn a_body_that_ends_before_message_stop_is_an_error() {
         let cut = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"half\"}}\n\n";
         let stream = futures::stream::iter([Ok::<_, ()>(cut.as_bytes().to_vec())]);
-        let events: Vec<_> = block_on(decode(stream, |_| Error::Cancelled, None).collect());
+        let events: Vec<_> =
+            block_on(decode(stream, |_| Error::Config("unused transport".into()), None).collect());
         assert!(matches!(&events[0], Ok(ModelEvent::Text(t)) if t == "half"));
         assert!(
             matches!(&events[1], Err(Error::Network { message, .. }) if message.contains("end-of-stream")),
@@ -300,9 +375,13 @@ mod tests {
         let body: String = frames.iter().map(|f| format!("data: {f}\n\n")).collect();
         let stream = futures::stream::iter([Ok::<_, ()>(body.into_bytes())]);
         let events: Vec<ModelEvent> = block_on(
-            decode(stream, |_| Error::Cancelled, Some("Source".into()))
-                .map(|event| event.unwrap())
-                .collect(),
+            decode(
+                stream,
+                |_| Error::Config("unused transport".into()),
+                Some("Source".into()),
+            )
+            .map(|event| event.unwrap())
+            .collect(),
         );
         assert_eq!(text_of(&events), r#"{"url": "https://a"}"#);
         assert!(calls_of(&events).is_empty());

@@ -147,6 +147,7 @@ impl Model for Offline {
         events.push(ModelEvent::Usage(Usage {
             input_tokens,
             output_tokens,
+            cached_input_tokens: 0,
         }));
         events.push(ModelEvent::Finish(finish));
         futures::stream::iter(events.into_iter().map(Ok)).boxed()

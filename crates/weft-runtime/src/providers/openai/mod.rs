@@ -81,10 +81,11 @@ impl OpenAIChat {
             format!("http://{base}")
         };
         let base = match self.flavour.default_port {
-            Some(port) if !has_port(&base) => format!("{base}:{port}"),
+            Some(port) if !has_port(&base) => with_port(&base, port),
             _ => base,
         };
-        format!("{base}{}/chat/completions", self.flavour.path_prefix)
+        let path = format!("{}/chat/completions", self.flavour.path_prefix);
+        super::settings::endpoint(&base, &path)
     }
 
     /// Sends the request; a success status gives the response, anything else a typed error.
@@ -112,12 +113,29 @@ impl OpenAIChat {
     }
 }
 
-/// Whether `scheme://host[:port]` names a port (IPv6 hosts are bracketed).
+/// The `[user[:password]@]host[:port]` part of `scheme://authority/path?query`.
+fn authority(base: &str) -> &str {
+    let rest = base.split_once("://").map_or(base, |(_, rest)| rest);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// Whether `scheme://[user@]host[:port]` names a port (IPv6 hosts are bracketed).
 fn has_port(base: &str) -> bool {
-    let authority = base.split_once("://").map_or(base, |(_, rest)| rest);
-    let authority = authority.split('/').next().unwrap_or(authority);
-    let host_end = authority.rfind(']').unwrap_or(0);
-    authority[host_end..].contains(':')
+    let authority = authority(base);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host_end = host.rfind(']').unwrap_or(0);
+    host[host_end..].contains(':')
+}
+
+/// `base` with `:port` after its host.
+fn with_port(base: &str, port: u16) -> String {
+    let authority = authority(base);
+    let start = base.len() - base.split_once("://").map_or(base, |(_, rest)| rest).len();
+    let end = start + authority.len();
+    format!("{}:{port}{}", &base[..end], &base[end..])
 }
 
 impl Model for OpenAIChat {
@@ -149,10 +167,7 @@ impl Model for OpenAIChat {
         async move {
             let provider = this.flavour.provider;
             let response = this.send(&request, false).await?;
-            let body = response
-                .bytes()
-                .await
-                .map_err(|err| http::transport_error(provider, &err, this.settings.timeout))?;
+            let body = http::read_body(provider, response, this.settings.timeout).await?;
             response::parse(provider, &body)
         }
         .boxed()
@@ -187,6 +202,11 @@ mod tests {
             "http://[::1]:11434/v1/chat/completions"
         );
         assert_eq!(url("[::1]:9", ollama), "http://[::1]:9/v1/chat/completions");
+        assert_eq!(
+            url("http://me:key@box?k=v", ollama),
+            "http://me:key@box:11434/v1/chat/completions?k=v",
+            "user info is not a port, and the query stays last"
+        );
         assert_eq!(
             url("https://api.x.ai/v1", &OPENAI),
             "https://api.x.ai/v1/chat/completions"

@@ -49,20 +49,36 @@ struct WireFunction {
     arguments: Option<String>,
 }
 
-/// Token usage as OpenAI-compatible servers report it.
+/// Token usage as OpenAI-compatible servers report it. `prompt_tokens` already counts the
+/// cached ones; `prompt_tokens_details.cached_tokens` says how many of them were cached.
 #[derive(Deserialize, Default)]
 pub(crate) struct WireUsage {
     #[serde(default)]
     prompt_tokens: Option<u64>,
     #[serde(default)]
     completion_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(Deserialize, Default)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
 }
 
 impl From<WireUsage> for Usage {
     fn from(usage: WireUsage) -> Self {
+        let input_tokens = usage.prompt_tokens.unwrap_or(0);
+        let cached = usage
+            .prompt_tokens_details
+            .and_then(|details| details.cached_tokens)
+            .unwrap_or(0);
         Usage {
-            input_tokens: usage.prompt_tokens.unwrap_or(0),
+            input_tokens,
             output_tokens: usage.completion_tokens.unwrap_or(0),
+            // Never more than the prompt, whatever a compatible server writes.
+            cached_input_tokens: cached.min(input_tokens),
         }
     }
 }
@@ -132,6 +148,29 @@ mod tests {
         assert_eq!(response.text, "hi");
         assert_eq!(response.finish_reason, None);
         assert_eq!(response.usage.input_tokens, 3);
+        assert_eq!(response.usage.cached_input_tokens, 0);
+    }
+
+    #[test]
+    fn cached_prompt_tokens_are_part_of_the_prompt() {
+        let body = br#"{"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":2006,"completion_tokens":300,"prompt_tokens_details":{"cached_tokens":1920,"audio_tokens":0}}}"#;
+        let usage = parse("openai", body).unwrap().usage;
+        assert_eq!(
+            usage,
+            Usage {
+                input_tokens: 2006,
+                output_tokens: 300,
+                cached_input_tokens: 1920
+            }
+        );
+        let null_details = br#"{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":5,"completion_tokens":1,"prompt_tokens_details":null}}"#;
+        assert_eq!(
+            parse("openai", null_details)
+                .unwrap()
+                .usage
+                .cached_input_tokens,
+            0
+        );
     }
 
     #[test]

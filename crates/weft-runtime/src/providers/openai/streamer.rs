@@ -108,7 +108,7 @@ impl Slots {
             self.by_id.push((id.to_string(), slot));
         }
         self.last = slot;
-        self.next = self.next.max(slot + 1);
+        self.next = self.next.max(slot.saturating_add(1));
         slot
     }
 }
@@ -196,9 +196,11 @@ mod tests {
     fn decode_chunks(chunks: Vec<Vec<u8>>) -> Vec<ModelEvent> {
         let stream = futures::stream::iter(chunks.into_iter().map(Ok::<_, ()>));
         block_on(
-            decode("openai", stream, |_| Error::Cancelled)
-                .map(|event| event.unwrap())
-                .collect(),
+            decode("openai", stream, |_| {
+                Error::Config("unused transport".into())
+            })
+            .map(|event| event.unwrap())
+            .collect(),
         )
     }
 
@@ -215,7 +217,8 @@ mod tests {
             usage_of(&events),
             Usage {
                 input_tokens: 42,
-                output_tokens: 17
+                output_tokens: 17,
+                cached_input_tokens: 0
             }
         );
     }
@@ -237,7 +240,8 @@ mod tests {
             usage,
             vec![ModelEvent::Usage(Usage {
                 input_tokens: 1,
-                output_tokens: 2
+                output_tokens: 2,
+                cached_input_tokens: 0
             })]
         );
         let odd = parse_chunk(
@@ -274,7 +278,12 @@ mod tests {
     fn a_body_that_ends_without_an_end_marker_is_an_error() {
         let cut = "data: {\"choices\":[{\"delta\":{\"content\":\"half an\"}}]}\n\n";
         let stream = futures::stream::iter([Ok::<_, ()>(cut.as_bytes().to_vec())]);
-        let events: Vec<_> = block_on(decode("openai", stream, |_| Error::Cancelled).collect());
+        let events: Vec<_> = block_on(
+            decode("openai", stream, |_| {
+                Error::Config("unused transport".into())
+            })
+            .collect(),
+        );
         assert!(matches!(&events[0], Ok(ModelEvent::Text(t)) if t == "half an"));
         assert!(
             matches!(&events[1], Err(Error::Network { message, .. }) if message.contains("end-of-stream")),
@@ -283,7 +292,12 @@ mod tests {
         // `[DONE]` alone (no finish reason) is a proper end.
         let done = format!("{cut}data: [DONE]\n\n");
         let stream = futures::stream::iter([Ok::<_, ()>(done.into_bytes())]);
-        let events: Vec<_> = block_on(decode("openai", stream, |_| Error::Cancelled).collect());
+        let events: Vec<_> = block_on(
+            decode("openai", stream, |_| {
+                Error::Config("unused transport".into())
+            })
+            .collect(),
+        );
         assert_eq!(events.len(), 1);
     }
 

@@ -15,7 +15,8 @@
 //!
 //! When the store opens, runs left `running` by a process that died are marked
 //! [`RunStatus::Interrupted`](super::RunStatus::Interrupted); only the `running` tree is
-//! read, so opening costs nothing per stored run.
+//! read, so opening costs nothing per stored run. A store opened
+//! [`read_only`](SledStorageBuilder::read_only) is left exactly as it is.
 
 mod keys;
 mod runs;
@@ -30,7 +31,7 @@ use futures::future::{self, BoxFuture};
 use futures::FutureExt;
 use sled::transaction::TransactionError;
 
-use super::{RunRecord, SessionFilter, WorkflowSession, WorkflowStorage};
+use super::{RunRecord, SessionFilter, SessionListing, WorkflowSession, WorkflowStorage};
 use crate::{Error, Result};
 
 /// When sled's buffers are forced to disk.
@@ -68,6 +69,8 @@ pub struct SledStorage {
     db: Arc<OpenDb>,
     trees: Arc<Trees>,
     durability: Durability,
+    /// Opened with [`SledStorageBuilder::read_only`]: every write is refused.
+    read_only: bool,
 }
 
 /// Configures a [`SledStorage`] before it opens; see [`SledStorage::builder`].
@@ -78,6 +81,7 @@ pub struct SledStorageBuilder {
     prefix: String,
     durability: Durability,
     lock_wait: Duration,
+    read_only: bool,
 }
 
 /// How long [`SledStorageBuilder::open`] waits for a lock being released by default.
@@ -108,7 +112,10 @@ fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<OpenDb>>> {
 }
 
 fn storage_error(err: sled::Error) -> Error {
-    Error::Storage(err.to_string())
+    Error::Storage {
+        message: "sled could not read or write the store; check the disk (space, permissions) and that no other program changes its files".to_string(),
+        source: Some(Box::new(err)),
+    }
 }
 
 /// A transaction's outcome as a weft result.
@@ -145,9 +152,44 @@ impl SledStorageBuilder {
         self
     }
 
+    /// Opens the store for reading only, for tools that inspect it (the `weft` CLI's `list`
+    /// and `show`): the store must exist (it is not created, nor are its trees), runs left
+    /// `running` by a process that died are reported as they are (not marked `interrupted`),
+    /// and every write returns [`Error::Storage`]. sled itself still takes the store's lock.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
     /// Opens (or creates) the store, creating parent directories.
     pub fn open(self) -> Result<SledStorage> {
+        if self.read_only && !self.path.exists() {
+            return Err(Error::Storage {
+                message: format!(
+                    "there is no store at `{}`; check the path",
+                    self.path.display()
+                ),
+                source: None,
+            });
+        }
         let db = open_db(&self.path, self.lock_wait)?;
+        if self.read_only {
+            let names = db.db.tree_names();
+            let sessions = format!("{}sessions", self.prefix);
+            if !names
+                .iter()
+                .any(|name| name.as_ref() == sessions.as_bytes())
+            {
+                return Err(Error::Storage {
+                    message: format!(
+                        "the store `{}` holds no weft data under the tree prefix `{}`; check the path and the prefix",
+                        self.path.display(),
+                        self.prefix
+                    ),
+                    source: None,
+                });
+            }
+        }
         let tree = |name: &str| {
             db.db
                 .open_tree(format!("{}{name}", self.prefix))
@@ -166,7 +208,11 @@ impl SledStorageBuilder {
             db: Arc::clone(&db),
             trees: Arc::new(trees),
             durability: self.durability,
+            read_only: self.read_only,
         };
+        if self.read_only {
+            return Ok(storage);
+        }
         let first = db
             .reconciled
             .lock()
@@ -181,10 +227,11 @@ impl SledStorageBuilder {
 
 fn open_db(path: &Path, lock_wait: Duration) -> Result<Arc<OpenDb>> {
     let shown = path.display().to_string();
-    std::fs::create_dir_all(path).map_err(|err| {
-        Error::Storage(format!(
-            "could not create the store directory `{shown}`: {err}"
-        ))
+    std::fs::create_dir_all(path).map_err(|err| Error::Storage {
+        message: format!(
+            "could not create the store directory `{shown}`; check the path and its permissions"
+        ),
+        source: Some(Box::new(err)),
     })?;
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let deadline = Instant::now() + lock_wait;
@@ -213,7 +260,10 @@ fn open_shared(canonical: &Path, shown: &str) -> Result<Arc<OpenDb>> {
                 path: shown.to_string(),
             }
         }
-        other => Error::Storage(format!("could not open the store `{shown}`: {other}")),
+        other => Error::Storage {
+            message: format!("could not open the store `{shown}`; check that it is a weft store and its permissions"),
+            source: Some(Box::new(other)),
+        },
     })?;
     let db = Arc::new(OpenDb {
         db,
@@ -238,6 +288,7 @@ impl SledStorage {
             prefix: DEFAULT_PREFIX.to_string(),
             durability: Durability::default(),
             lock_wait: DEFAULT_LOCK_WAIT,
+            read_only: false,
         }
     }
 
@@ -254,6 +305,20 @@ impl SledStorage {
     fn flush_if(&self, wanted: bool) -> Result<()> {
         if wanted {
             self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Refuses a write on a store opened read-only.
+    fn writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::Storage {
+                message: format!(
+                    "the store `{}` was opened read-only; open it without `read_only()` to change it",
+                    self.db.path.display()
+                ),
+                source: None,
+            });
         }
         Ok(())
     }
@@ -276,6 +341,13 @@ impl WorkflowStorage for SledStorage {
     }
 
     fn list_sessions(&self, filter: SessionFilter) -> BoxFuture<'_, Result<Vec<WorkflowSession>>> {
+        future::ready(self.list_now(filter).map(|listing| listing.sessions)).boxed()
+    }
+
+    fn list_sessions_counted(
+        &self,
+        filter: SessionFilter,
+    ) -> BoxFuture<'_, Result<SessionListing>> {
         future::ready(self.list_now(filter)).boxed()
     }
 
@@ -315,6 +387,7 @@ impl std::fmt::Debug for SledStorage {
         f.debug_struct("SledStorage")
             .field("path", &self.db.path)
             .field("durability", &self.durability)
+            .field("read_only", &self.read_only)
             .finish_non_exhaustive()
     }
 }

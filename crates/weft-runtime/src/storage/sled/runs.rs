@@ -7,13 +7,14 @@ use sled::Transactional;
 
 use super::keys;
 use super::{storage_error, transaction_result, Durability, SledStorage};
-use crate::response::now_millis;
 use crate::storage::envelope::{decode, encode};
 use crate::storage::{RunRecord, RunStatus};
+use crate::time::now_millis;
 use crate::{Error, Result};
 
 impl SledStorage {
     pub(super) fn put_run_now(&self, run: RunRecord) -> Result<()> {
+        self.writable()?;
         let key = match self.trees.run_ids.get(&run.run_id).map_err(storage_error)? {
             Some(key) => key.to_vec(),
             None => keys::run_key(
@@ -76,20 +77,19 @@ impl SledStorage {
         }
     }
 
-    /// Removes every run of a session (unreadable ones too) and their id entries.
-    pub(super) fn delete_runs_of(&self, session_id: &str) -> Result<()> {
+    /// Every run of a session (unreadable ones too): its key, and its id when the record can
+    /// be read (an unreadable run's id entry, if any, points at nothing once it is deleted,
+    /// which reads as "no such run").
+    pub(super) fn runs_of(&self, session_id: &str) -> Result<Vec<(sled::IVec, Option<String>)>> {
+        let mut found = Vec::new();
         for entry in self.trees.runs.scan_prefix(keys::len_prefixed(session_id)) {
             let (key, bytes) = entry.map_err(storage_error)?;
-            if let Ok(run) = decode::<RunRecord>(&bytes, String::new) {
-                self.trees
-                    .run_ids
-                    .remove(run.run_id)
-                    .map_err(storage_error)?;
-            }
-            self.trees.running.remove(&key).map_err(storage_error)?;
-            self.trees.runs.remove(key).map_err(storage_error)?;
+            let run_id = decode::<RunRecord>(&bytes, String::new)
+                .ok()
+                .map(|run| run.run_id);
+            found.push((key, run_id));
         }
-        self.flush_if(self.durability != Durability::Os)
+        Ok(found)
     }
 
     /// Marks runs left `running` by a dead process as interrupted. Unreadable runs are

@@ -1,0 +1,87 @@
+//! [`ResponseLimits`]: how much of a provider's response weft keeps in memory at once.
+//!
+//! A server that misbehaves (a proxy that never ends a line, an endless event, a body that
+//! never stops) must end the call with a typed error, not grow memory without bound. The
+//! limits are process-wide: they describe what this process is willing to hold, whatever the
+//! agent or provider. The defaults are far above what OpenAI, Anthropic or Ollama send.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::Error;
+
+/// The default [`ResponseLimits::sse_line`]: 1 MiB.
+pub const DEFAULT_MAX_SSE_LINE: usize = 1 << 20;
+/// The default [`ResponseLimits::sse_event`]: 4 MiB.
+pub const DEFAULT_MAX_SSE_EVENT: usize = 4 << 20;
+/// The default [`ResponseLimits::body`]: 16 MiB.
+pub const DEFAULT_MAX_BODY: usize = 16 << 20;
+
+static SSE_LINE: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_SSE_LINE);
+static SSE_EVENT: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_SSE_EVENT);
+static BODY: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_BODY);
+
+/// Caps, in bytes, on what weft reads from a provider; past one, the call ends with
+/// [`Error::ResponseTooLarge`] naming it.
+///
+/// ```
+/// use weft_runtime::ResponseLimits;
+///
+/// // A gateway that sends whole tool calls of several MiB in one SSE line:
+/// ResponseLimits { sse_line: 8 << 20, sse_event: 8 << 20, ..ResponseLimits::current() }.apply();
+/// assert_eq!(ResponseLimits::current().sse_line, 8 << 20);
+/// # ResponseLimits::default().apply();
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResponseLimits {
+    /// The longest line of a streamed (SSE) response, without its line end (default
+    /// [`DEFAULT_MAX_SSE_LINE`]).
+    pub sse_line: usize,
+    /// The most `data:` one SSE event may carry, its lines joined (default
+    /// [`DEFAULT_MAX_SSE_EVENT`]).
+    pub sse_event: usize,
+    /// The largest non-streamed response body (default [`DEFAULT_MAX_BODY`]).
+    pub body: usize,
+}
+
+impl Default for ResponseLimits {
+    fn default() -> Self {
+        ResponseLimits {
+            sse_line: DEFAULT_MAX_SSE_LINE,
+            sse_event: DEFAULT_MAX_SSE_EVENT,
+            body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+impl ResponseLimits {
+    /// The limits in force in this process.
+    pub fn current() -> ResponseLimits {
+        ResponseLimits {
+            sse_line: SSE_LINE.load(Ordering::Relaxed),
+            sse_event: SSE_EVENT.load(Ordering::Relaxed),
+            body: BODY.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Makes these the limits of this process, for every response read from now on.
+    pub fn apply(self) {
+        SSE_LINE.store(self.sse_line, Ordering::Relaxed);
+        SSE_EVENT.store(self.sse_event, Ordering::Relaxed);
+        BODY.store(self.body, Ordering::Relaxed);
+    }
+}
+
+/// The error for a part of a response over its limit.
+pub(crate) fn too_large(
+    provider: &'static str,
+    what: &'static str,
+    limit: &'static str,
+    max: usize,
+) -> Error {
+    Error::ResponseTooLarge {
+        provider,
+        what,
+        limit,
+        max,
+    }
+}
