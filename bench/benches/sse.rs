@@ -11,7 +11,6 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures::executor::block_on;
 use futures::StreamExt;
-use weft::providers::openai::streamer;
 
 /// About 1 MiB of stream: content chunks as OpenAI sends them, a tool call, usage, `[DONE]`.
 fn body() -> Vec<u8> {
@@ -31,7 +30,7 @@ fn body() -> Vec<u8> {
 fn decode(chunks: Vec<bytes::Bytes>) -> usize {
     let stream = futures::stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
     block_on(
-        streamer::decode("openai", stream, |err| weft::Error::Network {
+        weft::__private::decode_openai_stream("openai", stream, |err| weft::Error::Network {
             provider: "openai",
             message: err.to_string(),
         })

@@ -22,13 +22,26 @@
 //! ```
 //!
 //! ## Map
-//! - [`agent`]: [`Agent`], its builder, the tool loop and retries.
-//! - [`model`]: the [`Model`] trait, model events, model specs and [`model_from_env`].
-//! - [`providers`]: [`OpenAIChat`], [`Claude`], [`Ollama`], [`Offline`].
+//! Modules import downward only: each uses the ones above it, never one below.
+//! - [`error`], [`message`], [`time`], [`schema`]: the one error type, chat messages,
+//!   timestamps, JSON schemas from Rust types.
+//! - [`model`]: the [`Model`] trait, model events, tool-call assembly, output schemas.
 //! - [`tool`]: the [`Tool`] trait and [`FunctionTool`].
+//! - `http` (internal): request sending, typed HTTP errors, bounded bodies
+//!   ([`ResponseLimits`]), the one SSE decoder.
+//! - [`providers`]: `OpenAIChat`, `Claude`, `Ollama` (each behind its Cargo feature),
+//!   [`Offline`]; model spec strings and [`model_from_env`].
+//! - [`agent`]: [`Agent`], its builder, the tool loop, limits and retries.
 //! - [`response`]: [`RunResponse`] and [`RunEvent`], what runs yield.
-//! - [`http`]: request sending, error mapping and the one SSE decoder.
-//! - [`error`]: [`Error`], the one error type.
+//! - [`storage`]: sessions and runs: [`MemoryStorage`], `SledStorage` (feature `sled`).
+//! - [`workflow`]: what `#[workflow]` builds on: session state, the run driver.
+//! - `web` (feature `web`): DuckDuckGo search and the article reader.
+//!
+//! ## Extending weft
+//! Three traits are the extension surface: [`Model`] (a provider of your own), [`Tool`]
+//! (anything a model may call) and [`WorkflowStorage`] (a store of your own). Wire formats,
+//! stream decoders, record envelopes and the workflow driver are private; `__private` holds
+//! what generated code calls and is not a public API.
 
 /// Items that exist only when an HTTP provider (`openai`, `anthropic` or `ollama`) is
 /// compiled in, as tokio's `cfg_rt!` does for its runtime.
@@ -47,7 +60,7 @@ pub mod error;
 #[cfg(test)]
 mod fuzz;
 cfg_http! {
-    pub mod http;
+    mod http;
 }
 pub mod message;
 pub mod model;
@@ -89,3 +102,15 @@ pub use storage::{
     WorkflowStorage,
 };
 pub use workflow::{SessionState, Workflow, WorkflowDefinition, WorkflowInput, WorkflowState};
+
+/// Support for the code `#[workflow]` and `#[tool]` generate (through the `weft` facade), and
+/// for weft's own benchmarks. Not a public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "openai")]
+    pub use crate::providers::openai::streamer::decode as decode_openai_stream;
+    pub use crate::tool::macro_support::{output_of, output_of_result, parse_arguments};
+    pub use crate::workflow::session::{
+        delete_session, load_session, new_session, rename_session, runs, sessions,
+    };
+}

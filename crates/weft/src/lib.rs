@@ -109,7 +109,8 @@ pub mod prelude {
     };
 }
 
-/// Support for code `#[workflow]` generates. Not a public API: it may change in any release.
+/// Support for code `#[workflow]` and `#[tool]` generate, and for weft's benchmarks. Not a
+/// public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
     use std::marker::PhantomData;
@@ -119,6 +120,12 @@ pub mod __private {
     pub use schemars;
     pub use serde;
     pub use serde_json;
+    #[cfg(feature = "openai")]
+    pub use weft_runtime::__private::decode_openai_stream;
+    pub use weft_runtime::__private::{
+        delete_session, load_session, new_session, output_of, output_of_result, parse_arguments,
+        rename_session, runs, sessions,
+    };
 
     /// A fresh session id.
     pub fn new_session_id() -> String {

@@ -194,33 +194,33 @@ fn generate(
             /// Reads this instance's session from `storage` and takes in its state (a run does
             /// this itself). `None` if the session was never saved.
             pub async fn load_session(&mut self) -> #weft::Result<::std::option::Option<#weft::WorkflowSession>> {
-                #weft::workflow::session::load_session(self).await
+                #weft::__private::load_session(self).await
             }
 
             /// Switches to a new, empty session (new UUID v4, default state); returns its id.
             pub fn new_session(&mut self) -> ::std::string::String {
-                #weft::workflow::session::new_session(self)
+                #weft::__private::new_session(self)
             }
 
             /// Gives the current session a human name and saves it.
             pub async fn rename_session(&mut self, name: impl ::std::convert::Into<::std::string::String>) -> #weft::Result<()> {
-                #weft::workflow::session::rename_session(self, name.into()).await
+                #weft::__private::rename_session(self, name.into()).await
             }
 
             /// Deletes a session and its runs from `storage`.
             pub async fn delete_session(&mut self, session_id: &str) -> #weft::Result<bool> {
-                #weft::workflow::session::delete_session(self, session_id).await
+                #weft::__private::delete_session(self, session_id).await
             }
 
             /// This workflow's sessions in `storage`, newest first (a filter without
             /// `workflow_id` means this workflow).
             pub async fn sessions(&self, filter: #weft::SessionFilter) -> #weft::Result<::std::vec::Vec<#weft::WorkflowSession>> {
-                #weft::workflow::session::sessions(&self.storage, <Self as #weft::WorkflowDefinition>::NAME, filter).await
+                #weft::__private::sessions(&self.storage, <Self as #weft::WorkflowDefinition>::NAME, filter).await
             }
 
             /// A session's runs, oldest first.
             pub async fn runs(&self, session_id: &str) -> #weft::Result<::std::vec::Vec<#weft::RunRecord>> {
-                #weft::workflow::session::runs(&self.storage, session_id).await
+                #weft::__private::runs(&self.storage, session_id).await
             }
         }
 

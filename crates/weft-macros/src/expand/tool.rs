@@ -77,9 +77,9 @@ fn tool_impl(
         quote!()
     };
     let convert = if tool.returns_result {
-        quote!(#weft::tool::macro_support::output_of_result)
+        quote!(#weft::__private::output_of_result)
     } else {
-        quote!(#weft::tool::macro_support::output_of)
+        quote!(#weft::__private::output_of)
     };
     let tool_name = &tool.tool_name;
     let description = &tool.description;
@@ -105,7 +105,7 @@ fn tool_impl(
                 arguments: #weft::__private::serde_json::Value,
             ) -> #weft::__private::futures::future::BoxFuture<'_, ::std::result::Result<#weft::ToolOutput, #weft::ToolError>> {
                 ::std::boxed::Box::pin(async move {
-                    let #args_struct { #(#names),* } = #weft::tool::macro_support::parse_arguments(arguments)?;
+                    let #args_struct { #(#names),* } = #weft::__private::parse_arguments(arguments)?;
                     let result = #call(#(#names),*) #await_call;
                     #convert(result)
                 })

@@ -33,13 +33,11 @@ static BODY: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_BODY);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResponseLimits {
-    /// The longest line of a streamed (SSE) response, without its line end (default
-    /// [`DEFAULT_MAX_SSE_LINE`]).
+    /// The longest line of a streamed (SSE) response, without its line end (default 1 MiB).
     pub sse_line: usize,
-    /// The most `data:` one SSE event may carry, its lines joined (default
-    /// [`DEFAULT_MAX_SSE_EVENT`]).
+    /// The most `data:` one SSE event may carry, its lines joined (default 4 MiB).
     pub sse_event: usize,
-    /// The largest non-streamed response body (default [`DEFAULT_MAX_BODY`]).
+    /// The largest non-streamed response body (default 16 MiB).
     pub body: usize,
 }
 

@@ -1,8 +1,8 @@
 //! HTTP plumbing shared by the providers: sending a request, turning failures into typed
 //! errors, reading `Retry-After`, and decoding server-sent events ([`sse`]).
 
-pub mod limits;
-pub mod sse;
+mod limits;
+pub(crate) mod sse;
 
 pub use limits::ResponseLimits;
 

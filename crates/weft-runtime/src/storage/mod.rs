@@ -9,7 +9,8 @@
 //! [`MemoryStorage`] keeps everything in process (tests, demos); `SledStorage` (embedded, on
 //! disk) is the persistent default.
 
-pub mod envelope;
+#[cfg(any(feature = "sled", test))]
+pub(crate) mod envelope;
 mod memory;
 mod records;
 #[cfg(feature = "sled")]

@@ -8,8 +8,7 @@
 //! from Rust types, builds on this trait.)
 
 mod function;
-#[doc(hidden)]
-pub mod macro_support;
+pub(crate) mod macro_support;
 
 use std::fmt;
 use std::sync::Arc;

@@ -7,11 +7,34 @@
 //! - [`Workflow`] (from `#[workflow]` on the impl): the input type and the user's `run` body.
 //!
 //! Everything else (loading the session, stamping ids on every item, recording the run, saving
-//! the state when the run completes, fails or is dropped) is [`runner`], written once here.
+//! the state when the run completes, fails or is dropped) is the run driver, written once here.
+//!
+//! ## When state is saved
+//! - **run start**: the stored session is read. The first time an instance reads it, the
+//!   stored state is merged over the instance's initial state ([`merge_stored_over_initial`]:
+//!   stored keys win, initial keys fill gaps). Later, if another writer saved a newer version,
+//!   the changes this instance made to `session_state` since its last load or save are merged
+//!   onto it key by key ([`three_way`]), so edits made between runs are never thrown
+//!   away; if both changed the same key, the run fails with `Error::Conflict` naming the keys
+//!   and the instance holds the stored version. A run record is written with status `running`.
+//! - **run end**: the state is saved (compare-and-swap on the version read) and the run record
+//!   updated to `completed`, or `failed` with the error when `run` returned one. If another
+//!   writer saved the session meanwhile, this run's changes are merged onto theirs key by key
+//!   ([`three_way`]) and the save retried; if both changed the same key the
+//!   run ends with `Error::Conflict` naming the keys, nothing is overwritten, and the instance
+//!   holds the stored version.
+//! - **`run` panics**: the panic is caught where the stream is polled; the run ends like any
+//!   failure (`failed`, with the panic's message; state saved; a `RunError` item, then
+//!   `Error::RunPanicked`).
+//! - **stream dropped midway**: the run's guard saves the state and marks the run `cancelled`
+//!   synchronously in `Drop`
+//!   ([`WorkflowStorage::save_blocking`](crate::storage::WorkflowStorage::save_blocking)): everything the run did up to
+//!   its last `yield` is kept. Dropped while a panic unwinds (the consumer panicked), the
+//!   run is marked `failed` instead.
 
 mod merge;
-pub mod runner;
-pub mod session;
+pub(crate) mod runner;
+pub(crate) mod session;
 mod state;
 
 use futures::future::BoxFuture;
@@ -120,7 +143,7 @@ pub trait Workflow: WorkflowDefinition + Sized {
 
     /// Runs the workflow, streaming its items: `WorkflowStarted`, everything `run` yields
     /// (stamped with this run's ids), then `WorkflowCompleted`, or a `RunError` item followed
-    /// by the error. See [`runner`] for when state is saved.
+    /// by the error. See [the module docs](self) for when state is saved.
     fn run_stream(&mut self, input: Self::Input) -> RunStream<'_> {
         runner::run_stream(self, input)
     }

@@ -3,7 +3,7 @@
 
 pub(crate) mod request;
 pub(crate) mod response;
-pub mod streamer;
+pub(crate) mod streamer;
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};

@@ -59,7 +59,7 @@ struct FunctionPiece {
 }
 
 /// Decodes a streamed response body into model events. A body that ends without `[DONE]` or
-/// a finish reason is incomplete: its last item is [`ended_early`](crate::http::sse::ended_early)'s error. Decoding stops
+/// a finish reason is incomplete: its last item is `ended_early`'s error. Decoding stops
 /// at the first error.
 pub fn decode<S, B, E>(
     provider: &'static str,
