@@ -1,4 +1,4 @@
-//! DESIGN §1's example, as written, end to end: an `openai:gpt-4o` agent (pointed at the fake
+//! The README's first example (the cache workflow), as written, end to end: an `openai:gpt-4o` agent (pointed at the fake
 //! server through `OPENAI_BASE_URL`), the cache in session state, a session stored in sled.
 
 // Test helpers panic on purpose when an expectation fails.

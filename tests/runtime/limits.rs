@@ -1,6 +1,6 @@
 //! Bounded by default: the tool loop's turn cap, tool timeouts, tools that panic, and the caps
-//! on SSE lines, SSE events and whole response bodies. Without its limit, each test would loop,
-//! hang, or grow memory without bound.
+//! on SSE lines, SSE events, whole response bodies and what a call's deltas add up to. Without
+//! its limit, each test would loop, hang, or grow memory without bound.
 
 use std::time::Duration;
 
@@ -211,6 +211,26 @@ async fn an_endless_non_streamed_body_is_a_typed_error() {
         let err = agent.run("Go.").await.unwrap_err();
         assert!(too_large(&err, "body"), "{provider:?}: {err}");
         assert!(err.to_string().contains("ResponseLimits::body"), "{err}");
+        assert_eq!(server.request_count(), 1, "not retried");
+    }
+}
+
+#[tokio::test]
+async fn endless_small_text_deltas_end_the_run_with_a_typed_error() {
+    for provider in BOTH {
+        let server = FakeLlm::start().await.unwrap();
+        // Every delta is small (4 KiB, far under the SSE limits) and whole; they never stop.
+        server.push(Reply::chunks(["a".repeat(4096)]).endless_deltas_after(1));
+        let mut agent = agent(provider, &server);
+        let (items, error) = drain(agent.run_stream("Go.")).await;
+        let error = error.unwrap();
+        assert!(too_large(&error, "answer"), "{provider:?}: {error}");
+        assert!(error.to_string().contains("16777216 bytes"), "{error}");
+        assert_eq!(
+            text_of(&items).len(),
+            16 << 20,
+            "{provider:?}: every delta up to the 16 MiB default, and not one more"
+        );
         assert_eq!(server.request_count(), 1, "not retried");
     }
 }

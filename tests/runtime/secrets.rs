@@ -149,11 +149,11 @@ async fn keys_in_endpoints_never_appear_in_errors_debug_or_logs() {
     let logs = Captured::default();
     let _guard = logs.install();
 
-    // (a) Nothing listens: the connection is refused.
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
+    // (a) Nothing listens: the connection is refused. The port stays bound (without
+    // listening) for the whole test, so no other test's server can take it meanwhile.
+    let refusing = tokio::net::TcpSocket::new_v4().unwrap();
+    refusing.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let closed = format!("http://{}", refusing.local_addr().unwrap());
     // (b) The fake server answers every request with a 500.
     let server = FakeLlm::builder()
         .default_reply(Reply::status(500))

@@ -270,3 +270,34 @@ async fn corrupt_records_are_typed_errors_naming_the_key() {
     assert_eq!(ids, ["good"]);
     assert!(store.read_runs("bad").await.unwrap().is_empty());
 }
+
+/// A read-only open never writes: a store that lacks one of weft's trees is refused with an
+/// error naming the tree, and the tree is not created.
+#[tokio::test]
+async fn a_read_only_open_of_a_store_missing_a_tree_creates_nothing() {
+    let dir = TempDir::new("read-only-missing-tree");
+    let before = {
+        let db = open_raw(&dir.db());
+        db.open_tree("weft_sessions").unwrap();
+        db.open_tree("weft_runs").unwrap();
+        db.flush().unwrap();
+        let mut names = db.tree_names();
+        names.sort();
+        names
+    };
+    let err = SledStorage::builder(dir.db())
+        .read_only()
+        // sled frees the raw handle's lock from a background thread: wait for it.
+        .lock_wait(std::time::Duration::from_secs(60))
+        .open()
+        .unwrap_err();
+    assert!(
+        matches!(&err, weft::Error::Storage { message, .. }
+            if message.contains("lacks its tree `weft_run_ids`") && message.contains("read-only")),
+        "{err}"
+    );
+    let db = open_raw(&dir.db());
+    let mut after = db.tree_names();
+    after.sort();
+    assert_eq!(after, before, "the read-only open created no tree");
+}

@@ -1,4 +1,4 @@
-//! Every `#[workflow]` definition mistake of DESIGN §1 gives one error, at the mistake, saying
+//! Every `#[workflow]`/`#[tool]` definition mistake listed in `weft::workflow`'s docs gives one error, at the mistake, saying
 //! what to write. Each case in `cases/` has its expected `.stderr` committed next to it.
 //! Regenerate after an intended change with `TRYBUILD=overwrite cargo test -p weft-ui-tests`.
 

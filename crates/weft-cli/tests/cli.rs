@@ -2,9 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
 use serde_json::{json, Value};
@@ -64,19 +64,57 @@ impl Store {
         }))
         .unwrap();
         storage.flush().unwrap();
-        Store { dir }
+        drop(storage);
+        let store = Store { dir };
+        store.wait_until_unlocked();
+        store
     }
 
     fn db(&self) -> String {
         self.dir.join("db").display().to_string()
     }
 
+    /// Runs `weft` on the store, once no handle of this process holds its lock any more.
     fn weft(&self, args: &[&str]) -> Output {
+        self.wait_until_unlocked();
+        self.weft_now(args)
+    }
+
+    /// Runs `weft` on the store at once, whoever holds it.
+    fn weft_now(&self, args: &[&str]) -> Output {
         Command::new(WEFT)
             .args(args)
             .args(["--db", &self.db()])
             .output()
             .unwrap()
+    }
+
+    fn wait_until_unlocked(&self) {
+        wait_until_unlocked(&self.dir.join("db"));
+    }
+}
+
+/// Waits until nothing holds the lock of the store at `path`, so the `weft` process (which
+/// waits only `lock_wait`, 500 ms, for a lock being released) finds it free. sled 0.34 locks
+/// the file `db` in the store directory with an exclusive `flock` (fs2), and frees it from a
+/// background thread some time after the last handle is dropped: this polls that condition.
+/// The deadline is a failsafe, not a timing assumption.
+fn wait_until_unlocked(path: &Path) {
+    use fs2::FileExt;
+    let lock_file = path.join("db");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let file = std::fs::File::open(&lock_file).unwrap();
+        if FileExt::try_lock_exclusive(&file).is_ok() {
+            FileExt::unlock(&file).unwrap();
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the lock of `{}` was still held after 60 s",
+            lock_file.display()
+        );
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -247,7 +285,7 @@ fn runs_show_and_sessions_rm() {
 fn a_store_in_use_gives_the_clear_locked_error() {
     let store = Store::new("locked");
     let held = SledStorage::open(store.dir.join("db")).unwrap();
-    let output = store.weft(&["sessions", "list"]);
+    let output = store.weft_now(&["sessions", "list"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is in use by another process"), "{stderr}");
@@ -267,6 +305,7 @@ fn a_missing_store_is_not_created() {
 #[test]
 fn a_reader_that_stops_early_is_no_error() {
     let store = Store::new("pipe");
+    store.wait_until_unlocked();
     let mut child = Command::new(WEFT)
         .args(["sessions", "show", "s-new", "--db", &store.db()])
         .stdout(std::process::Stdio::piped())
@@ -299,12 +338,13 @@ fn open_raw(path: &std::path::Path) -> sled::Db {
 /// A tree's name and its entries.
 type RawTree = (Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>);
 
-/// Every entry of every tree, to compare a store before and after.
+/// Every entry of every tree, to compare a store before and after; the store is free again
+/// when this returns.
 fn raw_contents(path: &std::path::Path) -> Vec<RawTree> {
     let db = open_raw(path);
     let mut names = db.tree_names();
     names.sort();
-    names
+    let contents = names
         .into_iter()
         .map(|name| {
             let tree = db.open_tree(&name).unwrap();
@@ -317,7 +357,10 @@ fn raw_contents(path: &std::path::Path) -> Vec<RawTree> {
                 .collect();
             (name.to_vec(), entries)
         })
-        .collect()
+        .collect();
+    drop(db);
+    wait_until_unlocked(path);
+    contents
 }
 
 /// `list` and `show` change nothing: a run a dead process left `running` stays `running`,
@@ -334,6 +377,7 @@ fn read_only_commands_leave_the_store_unchanged() {
         block_on(storage.put_run(run)).unwrap();
         // Dropped without finishing the run, as a process that died would leave it.
     }
+    store.wait_until_unlocked();
     let before = raw_contents(&store.dir.join("db"));
     let listed = stdout(&store.weft(&["sessions", "list"]));
     assert!(listed.contains("s-new"), "{listed}");
@@ -369,6 +413,7 @@ fn sessions_list_skips_an_unreadable_session_and_says_so() {
             .unwrap();
         db.flush().unwrap();
     }
+    store.wait_until_unlocked();
     let output = store.weft(&["sessions", "list"]);
     let table = stdout(&output);
     assert!(table.contains("s-new"), "{table}");

@@ -75,10 +75,19 @@ pub struct RunFn {
     pub body: syn::Macro,
 }
 
+/// What `#[tool(..)]` says: `name = "…"`, `timeout_secs = N`.
+#[derive(Default)]
+pub struct ToolOptions {
+    pub name: Option<String>,
+    pub timeout_secs: Option<u64>,
+}
+
 /// A `#[tool]` function, checked.
 pub struct ToolFn {
     pub ident: syn::Ident,
     pub tool_name: String,
+    /// `timeout_secs`: the tool's own timeout, over the agent's `tool_timeout`.
+    pub timeout_secs: Option<u64>,
     pub description: String,
     pub receiver: Receiver,
     pub args: Vec<ToolArg>,

@@ -99,13 +99,15 @@ pub enum Error {
     },
 
     /// The provider sent more than weft keeps in memory for one part of a response: an SSE
-    /// line, an SSE event, or a whole non-streamed body. The limits are process-wide
-    /// (`weft::ResponseLimits`); past one, reading stops instead of growing without bound.
+    /// line, an SSE event, a whole non-streamed body, or, added up over a model call's events,
+    /// its text or its tool calls. The limits are process-wide (`weft::ResponseLimits`); past
+    /// one, reading stops instead of growing without bound.
     #[error("{provider} sent {what} over weft's limit of {max} bytes; if the provider is trusted, raise `ResponseLimits::{limit}`")]
     ResponseTooLarge {
         /// Which provider.
         provider: &'static str,
-        /// What was too large, in words (`an SSE line`, `an SSE event`, `a response body`).
+        /// What was too large, in words (`an SSE line`, `an SSE event`, `a response body`,
+        /// `the text of one answer`, `the tool calls of one answer`).
         what: &'static str,
         /// The field of `ResponseLimits` that caps it.
         limit: &'static str,

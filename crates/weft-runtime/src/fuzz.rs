@@ -1,30 +1,39 @@
 //! Property tests of every parser of outside data: the SSE decoder, the OpenAI and Anthropic
 //! stream decoders with the tool-call assembler, and the stored-record envelope. Arbitrary
 //! bytes, split at arbitrary places, never panic, never make a parser hold more than its
-//! limits, and give the same result however they are split.
+//! limits, and give the same result however they are split. The stream decoders run with
+//! small caps on a call's text and tool calls too (`ResponseLimits::answer`, `tool_calls`), so
+//! the caps are reached: what the events add up to stays within them, and the stream ends
+//! exactly where it would pass one, with the typed error.
 //!
-//! Case counts are explicit, so a CI run is bounded and repeatable in size; no regression
-//! files are written (`failure_persistence: None`): a failure prints its minimal input, to be
-//! pinned as a plain unit test. Total: 12,000 cases per run
+//! Case counts are explicit and every property starts from the same fixed seed ([`SEED`]),
+//! so a CI run is bounded and repeatable: the same cases on every run. No regression files
+//! are written (`failure_persistence: None`): a failure prints its minimal input, to be
+//! pinned as a plain unit test. Total: 12,000 cases per run.
 //!
 //! | property | cases |
 //! |---|---|
 //! | `sse::any_bytes_any_split` | 3,000 |
 //! | `sse::near_limit_lines` | 1,000 |
-//! | `streams::openai_any_frames_any_split` | 1,500 |
-//! | `streams::anthropic_any_frames_any_split` | 1,500 |
+//! | `streams::openai_any_frames_any_split` | 2,000 |
+//! | `streams::anthropic_any_frames_any_split` | 2,000 |
 //! | `streams::recorded_streams_any_split` | 1,000 |
 //! | `assembler::any_deltas` | 1,000 |
 //! | `envelope::any_bytes` | 1,500 |
 //! | `envelope::round_trip` | 500 |
 
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, RngAlgorithm, RngSeed};
 
-/// `cases` cases, no regression files.
+/// The seed of every property: the same cases on every run and machine.
+const SEED: u64 = 0x5745_4654_0001;
+
+/// `cases` cases from the fixed [`SEED`], no regression files.
 fn config(cases: u32) -> Config {
     Config {
         failure_persistence: None,
+        rng_algorithm: RngAlgorithm::ChaCha,
+        rng_seed: RngSeed::Fixed(SEED),
         ..Config::with_cases(cases)
     }
 }
@@ -425,6 +434,7 @@ mod frames {
 #[cfg(any(feature = "openai", feature = "anthropic"))]
 mod streams {
     use super::*;
+    use crate::http::ResponseLimits;
     use crate::model::{ModelEvent, ToolCallAssembler};
     use crate::Error;
     use futures::{Stream, StreamExt};
@@ -451,43 +461,146 @@ mod streams {
     }
 
     #[cfg(feature = "openai")]
-    fn openai(pieces: Vec<Vec<u8>>) -> Decoded {
-        collect(crate::providers::openai::streamer::decode(
+    fn openai(pieces: Vec<Vec<u8>>, limits: ResponseLimits) -> Decoded {
+        collect(crate::providers::openai::streamer::decode_with_limits(
             "openai",
             chunks(pieces),
             transport,
+            limits,
         ))
     }
 
     #[cfg(feature = "anthropic")]
-    fn anthropic(pieces: Vec<Vec<u8>>, answer_tool: Option<String>) -> Decoded {
-        collect(crate::providers::anthropic::streamer::decode(
+    fn anthropic(
+        pieces: Vec<Vec<u8>>,
+        answer_tool: Option<String>,
+        limits: ResponseLimits,
+    ) -> Decoded {
+        collect(crate::providers::anthropic::streamer::decode_with_limits(
             chunks(pieces),
             transport,
             answer_tool,
+            limits,
         ))
     }
 
-    /// Split anywhere, the events are the same; at most one error, and it comes last; the
-    /// tool-call pieces assemble without panicking.
+    /// The default limits; or small caps on a call's text and tool calls (so they are hit
+    /// often), with the default SSE limits or small ones too.
+    fn limits() -> impl Strategy<Value = ResponseLimits> {
+        prop_oneof![
+            1 => Just(ResponseLimits::default()),
+            2 => (0usize..96, 0usize..96).prop_map(|(answer, tool_calls)| ResponseLimits {
+                answer,
+                tool_calls,
+                ..ResponseLimits::default()
+            }),
+            1 => (16usize..400, 16usize..400, 0usize..96, 0usize..96).prop_map(
+                |(sse_line, sse_event, answer, tool_calls)| ResponseLimits {
+                    sse_line,
+                    sse_event,
+                    answer,
+                    tool_calls,
+                    ..ResponseLimits::default()
+                }
+            ),
+        ]
+    }
+
+    /// What `uncapped` (decoded without caps on text and tool calls) becomes with the caps of
+    /// `limits`: the same events up to the one that would take the text or the tool-call
+    /// pieces (arguments, id and name) past a cap, which is replaced by the error naming it.
+    fn cut_at_caps(provider: &'static str, uncapped: Decoded, limits: ResponseLimits) -> Decoded {
+        let (mut text, mut tools) = (0usize, 0usize);
+        let mut out = Decoded::new();
+        for item in uncapped {
+            let over = match &item {
+                Ok(ModelEvent::Text(delta)) => {
+                    text += delta.len();
+                    (text > limits.answer).then_some((
+                        "the text of one answer",
+                        "answer",
+                        limits.answer,
+                    ))
+                }
+                Ok(ModelEvent::ToolCall(delta)) => {
+                    tools += crate::model::TOOL_CALL_PIECE_COST
+                        + delta.arguments.len()
+                        + delta.id.as_ref().map_or(0, String::len)
+                        + delta.name.as_ref().map_or(0, String::len);
+                    (tools > limits.tool_calls).then_some((
+                        "the tool calls of one answer",
+                        "tool_calls",
+                        limits.tool_calls,
+                    ))
+                }
+                _ => None,
+            };
+            if let Some((what, limit, max)) = over {
+                let error = Error::ResponseTooLarge {
+                    provider,
+                    what,
+                    limit,
+                    max,
+                };
+                out.push(Err(error.to_string()));
+                break;
+            }
+            out.push(item);
+        }
+        out
+    }
+
+    /// Split anywhere, the events are the same; at most one error, and it comes last; what
+    /// the events add up to (text, assembled tool calls) stays within the caps, and the caps
+    /// cut the stream exactly where it would pass one, with the typed error; the tool-call
+    /// pieces assemble without panicking.
     fn check(
+        provider: &'static str,
         bytes: &[u8],
         cuts: &[usize],
-        decode: impl Fn(Vec<Vec<u8>>) -> Decoded,
+        limits: ResponseLimits,
+        decode: impl Fn(Vec<Vec<u8>>, ResponseLimits) -> Decoded,
     ) -> Result<(), TestCaseError> {
-        let whole = decode(vec![bytes.to_vec()]);
-        prop_assert_eq!(&decode(split(bytes, cuts)), &whole);
+        let whole = decode(vec![bytes.to_vec()], limits);
+        prop_assert_eq!(&decode(split(bytes, cuts), limits), &whole);
         if let Some(error) = whole.iter().position(Result::is_err) {
             prop_assert_eq!(error, whole.len() - 1, "{:?}", whole);
         }
-        let mut calls = ToolCallAssembler::default();
-        for event in whole.into_iter().flatten() {
-            if let ModelEvent::ToolCall(delta) = event {
-                calls.push(delta);
+        let mut text = String::new();
+        let mut calls = ToolCallAssembler::with_limit(provider, limits.tool_calls);
+        for event in whole.iter().flatten() {
+            match event {
+                ModelEvent::Text(delta) => text.push_str(delta),
+                ModelEvent::ToolCall(delta) => calls
+                    .push(delta.clone())
+                    .map_err(|err| TestCaseError::fail(format!("assembling: {err}")))?,
+                _ => {}
             }
         }
+        prop_assert!(
+            text.len() <= limits.answer,
+            "text {} > {}",
+            text.len(),
+            limits.answer
+        );
+        prop_assert!(
+            calls.held() <= limits.tool_calls,
+            "tool calls {} > {}",
+            calls.held(),
+            limits.tool_calls
+        );
         for call in calls.finish() {
             prop_assert!(!call.id.is_empty());
+        }
+        let default = ResponseLimits::default();
+        if (limits.sse_line, limits.sse_event) == (default.sse_line, default.sse_event) {
+            let uncapped = ResponseLimits {
+                answer: usize::MAX,
+                tool_calls: usize::MAX,
+                ..limits
+            };
+            let uncapped = decode(vec![bytes.to_vec()], uncapped);
+            prop_assert_eq!(&whole, &cut_at_caps(provider, uncapped, limits));
         }
         Ok(())
     }
@@ -499,30 +612,61 @@ mod streams {
         let piece = serde_json::json!({"choices": [{"delta": {"tool_calls": [
             {"index": usize::MAX, "id": "a", "function": {"name": "f"}}
         ]}}]});
-        let events = openai(vec![
-            format!("data: {piece}\n\ndata: [DONE]\n\n").into_bytes()
-        ]);
+        let events = openai(
+            vec![format!("data: {piece}\n\ndata: [DONE]\n\n").into_bytes()],
+            ResponseLimits::default(),
+        );
         assert!(
             matches!(events.as_slice(), [Ok(ModelEvent::ToolCall(d))] if d.index == usize::MAX),
             "{events:?}"
         );
     }
 
+    /// Endless small deltas stop at the cap, with the error naming it; each provider's.
+    #[cfg(all(feature = "openai", feature = "anthropic"))]
+    #[test]
+    fn many_small_deltas_stop_at_the_caps() {
+        let limits = ResponseLimits {
+            answer: 100,
+            tool_calls: 100,
+            ..ResponseLimits::default()
+        };
+        let text = "data: {\"choices\":[{\"delta\":{\"content\":\"abc\"}}]}\n\n".repeat(50);
+        let events = openai(vec![text.into_bytes()], limits);
+        assert_eq!(events.len(), 34, "33 deltas of 3 bytes fit in 100");
+        assert!(
+            matches!(events.last(), Some(Err(m)) if m.contains("ResponseLimits::answer") && m.contains("100 bytes")),
+            "{events:?}"
+        );
+        let piece = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"[1,\"}}\n\n";
+        let events = anthropic(vec![piece.repeat(50).into_bytes()], None, limits);
+        assert_eq!(
+            events.len(),
+            6,
+            "5 pieces of 3 bytes and 16 for holding each fit in 100"
+        );
+        assert!(
+            matches!(events.last(), Some(Err(m)) if m.contains("ResponseLimits::tool_calls")),
+            "{events:?}"
+        );
+    }
+
     #[cfg(feature = "openai")]
     proptest! {
-        #![proptest_config(config(1_500))]
+        #![proptest_config(config(2_000))]
         #[test]
         fn openai_any_frames_any_split(
             bytes in frames::body(frames::openai_chunk(), "data: [DONE]\n\n"),
             cuts in cuts(),
+            limits in limits(),
         ) {
-            check(&bytes, &cuts, openai)?;
+            check("openai", &bytes, &cuts, limits, openai)?;
         }
     }
 
     #[cfg(feature = "anthropic")]
     proptest! {
-        #![proptest_config(config(1_500))]
+        #![proptest_config(config(2_000))]
         #[test]
         fn anthropic_any_frames_any_split(
             bytes in frames::body(
@@ -531,9 +675,12 @@ mod streams {
             ),
             cuts in cuts(),
             answer in proptest::option::of(prop::sample::select(vec!["answer", "Paris", ""])),
+            limits in limits(),
         ) {
             let answer = answer.map(str::to_string);
-            check(&bytes, &cuts, |pieces| anthropic(pieces, answer.clone()))?;
+            check("anthropic", &bytes, &cuts, limits, |pieces, limits| {
+                anthropic(pieces, answer.clone(), limits)
+            })?;
         }
     }
 
@@ -546,10 +693,11 @@ mod streams {
         fn recorded_streams_any_split(cuts in cuts(), which in any::<bool>()) {
             const OPENAI: &str = include_str!("../tests/fixtures/openai_stream.txt");
             const ANTHROPIC: &str = include_str!("../tests/fixtures/anthropic_stream.txt");
+            let limits = ResponseLimits::default();
             let (text, decode): (&str, &dyn Fn(Vec<Vec<u8>>) -> Decoded) = if which {
-                (OPENAI, &openai)
+                (OPENAI, &|pieces| openai(pieces, limits))
             } else {
-                (ANTHROPIC, &|pieces| anthropic(pieces, None))
+                (ANTHROPIC, &|pieces| anthropic(pieces, None, limits))
             };
             let whole = decode(vec![text.as_bytes().to_vec()]);
             prop_assert!(whole.len() > 5 && whole.iter().all(Result::is_ok), "{:?}", whole);
@@ -585,9 +733,9 @@ mod assembler {
         /// (or `{}` when blank) and a non-empty id.
         #[test]
         fn any_deltas(deltas in proptest::collection::vec(delta(), 0..32)) {
-            let mut calls = ToolCallAssembler::default();
+            let mut calls = ToolCallAssembler::new("fuzz");
             for delta in &deltas {
-                calls.push(delta.clone());
+                calls.push(delta.clone()).map_err(|err| TestCaseError::fail(err.to_string()))?;
             }
             let mut indices: Vec<usize> = deltas.iter().map(|d| d.index).collect();
             indices.sort_unstable();

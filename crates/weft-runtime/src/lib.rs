@@ -27,12 +27,12 @@
 //!   timestamps, JSON schemas from Rust types.
 //! - [`model`]: the [`Model`] trait, model events, tool-call assembly, output schemas.
 //! - [`tool`]: the [`Tool`] trait and [`FunctionTool`].
+//! - [`response`]: [`RunResponse`] and [`RunEvent`], what agents and workflows yield.
 //! - `http` (internal): request sending, typed HTTP errors, bounded bodies
-//!   ([`ResponseLimits`]), the one SSE decoder.
+//!   (`ResponseLimits`), the one SSE decoder.
 //! - [`providers`]: `OpenAIChat`, `Claude`, `Ollama` (each behind its Cargo feature),
 //!   [`Offline`]; model spec strings and [`model_from_env`].
 //! - [`agent`]: [`Agent`], its builder, the tool loop, limits and retries.
-//! - [`response`]: [`RunResponse`] and [`RunEvent`], what runs yield.
 //! - [`storage`]: sessions and runs: [`MemoryStorage`], `SledStorage` (feature `sled`).
 //! - [`workflow`]: what `#[workflow]` builds on: session state, the run driver.
 //! - `web` (feature `web`): DuckDuckGo search and the article reader.
@@ -113,4 +113,5 @@ pub mod __private {
     pub use crate::workflow::session::{
         delete_session, load_session, new_session, rename_session, runs, sessions,
     };
+    pub use crate::workflow::{initial_state, WorkflowMeta};
 }

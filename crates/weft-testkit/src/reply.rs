@@ -75,6 +75,10 @@ pub enum Fault {
     /// Send this many content chunks, then one event whose short `data:` lines never stop
     /// (no blank line ends it). A non-streamed reply is a JSON body that never ends.
     EndlessEventAfter(usize),
+    /// Send this many content chunks, then the reply's first content chunk again and again,
+    /// forever: every event small and whole, their sum without end (a client that adds deltas
+    /// up without a cap grows forever). A non-streamed reply is a JSON body that never ends.
+    EndlessDeltasAfter(usize),
 }
 
 impl Reply {
@@ -212,6 +216,14 @@ impl Reply {
     /// body.
     pub fn endless_event_after(mut self, chunks: usize) -> Self {
         self.fault = Some(Fault::EndlessEventAfter(chunks));
+        self
+    }
+
+    /// After `chunks` content chunks, sends the reply's first content chunk (a text delta of
+    /// [`Reply::chunks`], a tool-call piece) again and again, forever: small, valid deltas that
+    /// never stop. A non-streamed reply is an endless body.
+    pub fn endless_deltas_after(mut self, chunks: usize) -> Self {
+        self.fault = Some(Fault::EndlessDeltasAfter(chunks));
         self
     }
 

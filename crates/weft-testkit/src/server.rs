@@ -226,7 +226,9 @@ async fn handle(
     };
     match reply.fault {
         Some(Fault::StallAfter(_)) => futures::future::pending().await,
-        Some(Fault::EndlessLineAfter(_) | Fault::EndlessEventAfter(_)) => {
+        Some(
+            Fault::EndlessLineAfter(_) | Fault::EndlessEventAfter(_) | Fault::EndlessDeltasAfter(_),
+        ) => {
             // A JSON answer whose text never ends.
             let start = Bytes::from_static(b"{\"choices\":[{\"message\":{\"content\":\"");
             Response::builder()
@@ -302,6 +304,15 @@ fn endless(
     }))
 }
 
+/// `frame` again and again, forever, in batches of about 64 KiB.
+fn repeated(
+    frame: &str,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let copies = (64 * 1024 / frame.len().max(1)).max(1);
+    let batch = Bytes::from(frame.repeat(copies));
+    futures::stream::repeat_with(move || Ok(batch.clone()))
+}
+
 /// A streamed body: frames with time to first token and per-chunk delays, and the reply's
 /// fault injected before content chunk number `n` (or after the last one).
 fn timed_body(
@@ -311,6 +322,11 @@ fn timed_body(
     chunk_delay: Duration,
 ) -> Body {
     let mut remaining_content = frames.iter().filter(|f| f.content).count();
+    let first_content = frames
+        .iter()
+        .find(|f| f.content)
+        .map(|f| f.text.clone())
+        .unwrap_or_default();
     let mut fault = fault;
     let mut content_seen = 0;
     let mut pinging = false;
@@ -325,7 +341,8 @@ fn timed_body(
                 | Fault::TruncateAfter(n)
                 | Fault::PingForeverAfter(n)
                 | Fault::EndlessLineAfter(n)
-                | Fault::EndlessEventAfter(n),
+                | Fault::EndlessEventAfter(n)
+                | Fault::EndlessDeltasAfter(n),
             ) => content_seen >= *n && (frame.content || remaining_content == 0),
             _ => false,
         };
@@ -351,6 +368,11 @@ fn timed_body(
                 Some(Fault::EndlessEventAfter(_)) => {
                     let start = Bytes::from_static(b"event: content_block_delta\n");
                     tail = Some(endless(start, endless_data_lines()).boxed());
+                    break;
+                }
+                // A reply without content has nothing to repeat: it is sent whole.
+                Some(Fault::EndlessDeltasAfter(_)) if !first_content.is_empty() => {
+                    tail = Some(repeated(&first_content).boxed());
                     break;
                 }
                 Some(Fault::MalformedAfter(_)) => steps.push(Step::Send(

@@ -129,8 +129,9 @@
 ///
 /// State is saved when the run completes, fails, or its stream is dropped midway: nothing the
 /// run did before its last `yield` is lost. A stored session's state wins over the builder's
-/// initial state, which only fills in keys the stored one lacks
-/// ([`merge_stored_over_initial`](crate::workflow::merge_stored_over_initial)).
+/// initial state, which only fills in keys the stored one lacks. Edits made to `session_state`
+/// between runs are merged three-way onto a newer stored version when the next run starts (the
+/// same key changed on both sides is `Error::Conflict` naming the keys).
 ///
 /// # Expansion, in short
 ///
@@ -197,6 +198,10 @@ pub use weft_macros::workflow;
 ///   result naming the argument.
 /// - **Return** anything `Serialize` (a string is sent as text, anything else as JSON), or
 ///   `Result<T, E: Display>` whose `Err` goes back to the model as an error result.
+/// - **Timeout**: `#[tool(timeout_secs = 30)]` gives the tool its own time limit (its
+///   [`Tool::timeout`](crate::Tool::timeout)), over the agent's `tool_timeout`; a call that
+///   runs longer goes back to the model as an error result. A whole number of seconds, at
+///   least 1; combine with a name as `#[tool(name = "weather", timeout_secs = 30)]`.
 /// - **Toolkits**: `#[tool]` on an impl block with `#[tool]` on its tool methods (taking
 ///   `&self`, or no receiver): the type implements [`IntoTools`](crate::IntoTools), so
 ///   `Agent::builder().tool(MyToolkit::new())` adds all its tools, sharing one toolkit value.

@@ -123,8 +123,8 @@ pub mod __private {
     #[cfg(feature = "openai")]
     pub use weft_runtime::__private::decode_openai_stream;
     pub use weft_runtime::__private::{
-        delete_session, load_session, new_session, output_of, output_of_result, parse_arguments,
-        rename_session, runs, sessions,
+        delete_session, initial_state, load_session, new_session, output_of, output_of_result,
+        parse_arguments, rename_session, runs, sessions, WorkflowMeta,
     };
 
     /// A fresh session id.

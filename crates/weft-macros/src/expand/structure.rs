@@ -164,7 +164,7 @@ fn generate(
             /// Where sessions and runs are kept (in memory unless the builder set a store).
             pub storage: #weft::StorageRef,
             #[doc(hidden)]
-            pub __weft: #weft::workflow::WorkflowMeta,
+            pub __weft: #weft::__private::WorkflowMeta,
         }
 
         #[doc = #builder_doc]
@@ -264,9 +264,9 @@ fn generate(
                     session_id: self.session_id.unwrap_or_else(#weft::__private::new_session_id),
                     user_id: self.user_id,
                     run_id: ::std::option::Option::None,
-                    session_state: #weft::workflow::initial_state::<#ident>(self.session_state),
+                    session_state: #weft::__private::initial_state::<#ident>(self.session_state),
                     storage: self.storage.unwrap_or_else(#weft::__private::memory_storage),
-                    __weft: #weft::workflow::WorkflowMeta::new(),
+                    __weft: #weft::__private::WorkflowMeta::new(),
                 })
             }
         }

@@ -15,15 +15,15 @@ use crate::attr;
 use crate::crate_path;
 use crate::ctxt::Ctxt;
 use crate::fallback;
-use crate::valid::tool::{check_fn, tool_name, tool_name_arg};
+use crate::valid::tool::{check_fn, tool_options, tool_options_arg};
 
 /// Entry point for `#[tool]` on a fn or an impl block.
 pub fn expand(args: TokenStream, item: syn::Item) -> TokenStream {
     let mut cx = Ctxt::default();
     let output = match item {
         syn::Item::Fn(mut function) => {
-            let name = tool_name_arg(&mut cx, args);
-            let checked = check_fn(&mut cx, &function.sig, &function.attrs, name, false);
+            let options = tool_options_arg(&mut cx, args);
+            let checked = check_fn(&mut cx, &function.sig, &function.attrs, options, false);
             function.attrs.retain(|a| !a.path().is_ident("tool"));
             let generated = match checked {
                 Some(tool) => free_fn(&tool, &function.vis),
@@ -83,6 +83,13 @@ fn tool_impl(
     };
     let tool_name = &tool.tool_name;
     let description = &tool.description;
+    let timeout = tool.timeout_secs.map(|secs| {
+        quote! {
+            fn timeout(&self) -> ::std::option::Option<::std::time::Duration> {
+                ::std::option::Option::Some(::std::time::Duration::from_secs(#secs))
+            }
+        }
+    });
     quote! {
         #[derive(#weft::__private::serde::Deserialize, #weft::__private::schemars::JsonSchema)]
         #[serde(crate = #serde_crate)]
@@ -100,6 +107,7 @@ fn tool_impl(
             fn parameters(&self) -> #weft::__private::serde_json::Value {
                 #weft::schema_for::<#args_struct>()
             }
+            #timeout
             fn call(
                 &self,
                 arguments: #weft::__private::serde_json::Value,
@@ -172,8 +180,8 @@ fn toolkit(cx: &mut Ctxt, block: &mut syn::ItemImpl) -> TokenStream {
         let Some(args) = attr::take(&mut method.attrs, "tool", &[], cx) else {
             continue;
         };
-        let name = tool_name(cx, args);
-        if let Some(tool) = check_fn(cx, &method.sig, &method.attrs, name, true) {
+        let options = tool_options(cx, args);
+        if let Some(tool) = check_fn(cx, &method.sig, &method.attrs, options, true) {
             tools.push(tool);
         }
     }

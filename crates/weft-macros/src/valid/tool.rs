@@ -3,22 +3,24 @@
 
 use proc_macro2::TokenStream;
 
-use crate::ast::{Receiver, ToolArg, ToolFn};
+use crate::ast::{Receiver, ToolArg, ToolFn, ToolOptions};
 use crate::attr::{self, ArgValue};
 use crate::ctxt::Ctxt;
 use crate::parse::split_arguments_section;
 
 /// The keys `#[tool(..)]` accepts.
-const TOOL_KEYS: &[&str] = &["name"];
+const TOOL_KEYS: &[&str] = &["name", "timeout_secs"];
 
-pub fn tool_name_arg(cx: &mut Ctxt, args: TokenStream) -> Option<String> {
+/// The options of `#[tool(..)]` on a free function, from its tokens.
+pub fn tool_options_arg(cx: &mut Ctxt, args: TokenStream) -> ToolOptions {
     let args = attr::parse(args, &[], cx);
-    tool_name(cx, args)
+    tool_options(cx, args)
 }
 
-/// The `name = "…"` of `#[tool(..)]` arguments, every other key an error.
-pub fn tool_name(cx: &mut Ctxt, args: Vec<attr::Arg>) -> Option<String> {
-    let mut name = None;
+/// The `name = "…"` and `timeout_secs = N` of `#[tool(..)]` arguments, every other key an
+/// error.
+pub fn tool_options(cx: &mut Ctxt, args: Vec<attr::Arg>) -> ToolOptions {
+    let mut options = ToolOptions::default();
     for arg in args {
         match (arg.key.to_string().as_str(), arg.value) {
             (
@@ -27,10 +29,27 @@ pub fn tool_name(cx: &mut Ctxt, args: Vec<attr::Arg>) -> Option<String> {
                     lit: syn::Lit::Str(text),
                     ..
                 })),
-            ) => name = Some(text.value()),
+            ) => options.name = Some(text.value()),
             ("name", _) => cx.error(
                 &arg.key,
                 "`name` must be a string literal: `#[tool(name = \"search_web\")]`",
+            ),
+            (
+                "timeout_secs",
+                ArgValue::Expr(syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Int(int),
+                    ..
+                })),
+            ) => match int.base10_parse::<u64>() {
+                Ok(secs) if secs > 0 => options.timeout_secs = Some(secs),
+                _ => cx.error(
+                    &int,
+                    "`timeout_secs` must be at least 1: a tool with no time at all could never finish",
+                ),
+            },
+            ("timeout_secs", _) => cx.error(
+                &arg.key,
+                "`timeout_secs` must be a whole number of seconds: `#[tool(timeout_secs = 30)]`",
             ),
             (other, _) => cx.error(
                 &arg.key,
@@ -41,7 +60,7 @@ pub fn tool_name(cx: &mut Ctxt, args: Vec<attr::Arg>) -> Option<String> {
             ),
         }
     }
-    name
+    options
 }
 
 /// Checks a tool function's signature and doc comment.
@@ -49,7 +68,7 @@ pub fn check_fn(
     cx: &mut Ctxt,
     sig: &syn::Signature,
     attrs: &[syn::Attribute],
-    name: Option<String>,
+    options: ToolOptions,
     in_toolkit: bool,
 ) -> Option<ToolFn> {
     let before = cx.len();
@@ -126,8 +145,10 @@ pub fn check_fn(
     };
     Some(ToolFn {
         ident: sig.ident.clone(),
-        tool_name: name
+        tool_name: options
+            .name
             .unwrap_or_else(|| sig.ident.to_string().trim_start_matches("r#").to_string()),
+        timeout_secs: options.timeout_secs,
         description,
         receiver,
         args,

@@ -28,7 +28,8 @@ use tracing_futures::Instrument;
 
 use crate::message::Message;
 use crate::model::{
-    FinishReason, ModelEvent, ModelRef, ModelRequest, ToolCallAssembler, ToolChoice, ToolSpec,
+    CallBudget, FinishReason, ModelEvent, ModelRef, ModelRequest, ToolCallAssembler, ToolChoice,
+    ToolSpec,
 };
 use crate::response::{Content, RunEvent, RunResponse, RunStream, ToolExecution};
 use crate::tool::Tool;
@@ -255,11 +256,16 @@ impl Agent {
                 let mut events = std::pin::pin!(
                     retry::call(config.retry.clone(), Arc::clone(&config.model), request, mode).instrument(call_span)
                 );
+                // What the call adds up to is capped (`ResponseLimits::answer`, `tool_calls`),
+                // whatever the model: an endless stream of small deltas ends the run.
+                let provider = config.model.provider();
                 let mut turn_text = String::new();
-                let mut calls = ToolCallAssembler::default();
+                let mut text_budget = CallBudget::new(provider);
+                let mut calls = ToolCallAssembler::new(provider);
                 while let Some(event) = events.next().await {
                     match event? {
                         ModelEvent::Text(delta) => {
+                            text_budget.text(&delta)?;
                             if self.last.metrics.time_to_first_token.is_none() {
                                 self.last.metrics.time_to_first_token = Some(started.elapsed());
                             }
@@ -269,7 +275,7 @@ impl Agent {
                             }
                             yield self.item(RunEvent::RunContent, Content::Text(delta), Vec::new());
                         }
-                        ModelEvent::ToolCall(delta) => calls.push(delta),
+                        ModelEvent::ToolCall(delta) => calls.push(delta)?,
                         ModelEvent::Usage(usage) => {
                             config.usage.add(usage);
                             self.last.metrics.add_usage(usage);

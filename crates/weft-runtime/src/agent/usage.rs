@@ -32,13 +32,14 @@ impl AgentUsage {
     }
 }
 
+/// Per field, saturating: the token counts come from providers.
 impl std::iter::Sum for AgentUsage {
     fn sum<I: Iterator<Item = AgentUsage>>(iter: I) -> AgentUsage {
         iter.fold(AgentUsage::default(), |a, b| AgentUsage {
-            input_tokens: a.input_tokens + b.input_tokens,
-            output_tokens: a.output_tokens + b.output_tokens,
-            cached_input_tokens: a.cached_input_tokens + b.cached_input_tokens,
-            model_calls: a.model_calls + b.model_calls,
+            input_tokens: a.input_tokens.saturating_add(b.input_tokens),
+            output_tokens: a.output_tokens.saturating_add(b.output_tokens),
+            cached_input_tokens: a.cached_input_tokens.saturating_add(b.cached_input_tokens),
+            model_calls: a.model_calls.saturating_add(b.model_calls),
         })
     }
 }
@@ -53,17 +54,24 @@ pub(crate) struct UsageMeter {
     calls: AtomicU64,
 }
 
+/// `counter += amount`, saturating at `u64::MAX` instead of wrapping as `fetch_add` does: the
+/// token counts come from providers.
+fn saturating_add(counter: &AtomicU64, amount: u64) {
+    // The closure always returns `Some`, so the update cannot fail.
+    let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
+        Some(total.saturating_add(amount))
+    });
+}
+
 impl UsageMeter {
     pub fn add(&self, usage: Usage) {
-        self.input.fetch_add(usage.input_tokens, Ordering::Relaxed);
-        self.output
-            .fetch_add(usage.output_tokens, Ordering::Relaxed);
-        self.cached_input
-            .fetch_add(usage.cached_input_tokens, Ordering::Relaxed);
+        saturating_add(&self.input, usage.input_tokens);
+        saturating_add(&self.output, usage.output_tokens);
+        saturating_add(&self.cached_input, usage.cached_input_tokens);
     }
 
     pub fn add_call(&self) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
+        saturating_add(&self.calls, 1);
     }
 
     pub fn total(&self) -> AgentUsage {
@@ -73,5 +81,29 @@ impl UsageMeter {
             cached_input_tokens: self.cached_input.load(Ordering::Relaxed),
             model_calls: self.calls.load(Ordering::Relaxed),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_saturate_instead_of_overflowing() {
+        let meter = UsageMeter::default();
+        let huge = Usage {
+            input_tokens: u64::MAX,
+            output_tokens: u64::MAX - 1,
+            cached_input_tokens: u64::MAX,
+        };
+        meter.add(huge);
+        meter.add(huge);
+        let total = meter.total();
+        assert_eq!(total.input_tokens, u64::MAX);
+        assert_eq!(total.output_tokens, u64::MAX);
+        assert_eq!(total.cached_input_tokens, u64::MAX);
+        let sum: AgentUsage = [total, total].into_iter().sum();
+        assert_eq!(sum.input_tokens, u64::MAX);
+        assert_eq!(sum.model_calls, 0);
     }
 }

@@ -1,12 +1,14 @@
 //! [`ResponseLimits`]: how much of a provider's response weft keeps in memory at once.
 //!
 //! A server that misbehaves (a proxy that never ends a line, an endless event, a body that
-//! never stops) must end the call with a typed error, not grow memory without bound. The
+//! never stops, small text deltas that never stop) must end the call with a typed error, not
+//! grow memory without bound. The
 //! limits are process-wide: they describe what this process is willing to hold, whatever the
 //! agent or provider. The defaults are far above what OpenAI, Anthropic or Ollama send.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::model::{CallLimits, DEFAULT_MAX_ANSWER, DEFAULT_MAX_TOOL_CALLS};
 use crate::Error;
 
 /// The default [`ResponseLimits::sse_line`]: 1 MiB.
@@ -22,6 +24,11 @@ static BODY: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_BODY);
 
 /// Caps, in bytes, on what weft reads from a provider; past one, the call ends with
 /// [`Error::ResponseTooLarge`] naming it.
+///
+/// `sse_line`, `sse_event` and `body` bound what is buffered while reading; `answer` and
+/// `tool_calls` bound what one model call's events add up to, which the agent holds (the
+/// stream decoders stop at them, and so does every place that adds events up, whatever the
+/// model).
 ///
 /// ```
 /// use weft_runtime::ResponseLimits;
@@ -39,6 +46,11 @@ pub struct ResponseLimits {
     pub sse_event: usize,
     /// The largest non-streamed response body (default 16 MiB).
     pub body: usize,
+    /// The most text one model call may stream, all its deltas together (default 16 MiB).
+    pub answer: usize,
+    /// The most tool-call data one model call may stream: the bytes of every piece's
+    /// arguments, id and name, all its tool calls together (default 4 MiB).
+    pub tool_calls: usize,
 }
 
 impl Default for ResponseLimits {
@@ -47,6 +59,8 @@ impl Default for ResponseLimits {
             sse_line: DEFAULT_MAX_SSE_LINE,
             sse_event: DEFAULT_MAX_SSE_EVENT,
             body: DEFAULT_MAX_BODY,
+            answer: DEFAULT_MAX_ANSWER,
+            tool_calls: DEFAULT_MAX_TOOL_CALLS,
         }
     }
 }
@@ -54,10 +68,13 @@ impl Default for ResponseLimits {
 impl ResponseLimits {
     /// The limits in force in this process.
     pub fn current() -> ResponseLimits {
+        let calls = CallLimits::current();
         ResponseLimits {
             sse_line: SSE_LINE.load(Ordering::Relaxed),
             sse_event: SSE_EVENT.load(Ordering::Relaxed),
             body: BODY.load(Ordering::Relaxed),
+            answer: calls.answer,
+            tool_calls: calls.tool_calls,
         }
     }
 
@@ -66,6 +83,15 @@ impl ResponseLimits {
         SSE_LINE.store(self.sse_line, Ordering::Relaxed);
         SSE_EVENT.store(self.sse_event, Ordering::Relaxed);
         BODY.store(self.body, Ordering::Relaxed);
+        self.calls().apply();
+    }
+
+    /// The caps on what one model call adds up to.
+    pub(crate) fn calls(self) -> CallLimits {
+        CallLimits {
+            answer: self.answer,
+            tool_calls: self.tool_calls,
+        }
     }
 }
 

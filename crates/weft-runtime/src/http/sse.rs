@@ -49,10 +49,9 @@ pub fn ended_early(provider: &'static str) -> Error {
     }
 }
 
-/// Decodes a byte stream into events, ending after `data: [DONE]` (which is yielded, see
-/// [`SseEvent::is_done`]) or at the end of the bytes, with the process's [`ResponseLimits`].
-///
-/// `transport` turns a transport failure of the byte stream into a typed error.
+/// [`decode_with_limits`] with the process's [`ResponseLimits`] (the providers pass theirs
+/// through `model_events`).
+#[cfg(test)]
 pub fn decode<S, B, E>(
     provider: &'static str,
     bytes: S,
@@ -66,7 +65,11 @@ where
     decode_with_limits(provider, bytes, transport, ResponseLimits::current())
 }
 
-/// [`decode`] with the given limits (only `sse_line` and `sse_event` matter here).
+/// Decodes a byte stream into events, ending after `data: [DONE]` (which is yielded, see
+/// [`SseEvent::is_done`]) or at the end of the bytes, within `limits` (only `sse_line` and
+/// `sse_event` matter here).
+///
+/// `transport` turns a transport failure of the byte stream into a typed error.
 pub fn decode_with_limits<S, B, E>(
     provider: &'static str,
     bytes: S,

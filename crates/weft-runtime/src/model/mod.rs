@@ -23,7 +23,12 @@ use serde::{Deserialize, Serialize};
 use crate::message::{Message, ToolCall};
 use crate::Result;
 
+pub(crate) use assemble::CallBudget;
 pub use assemble::ToolCallAssembler;
+#[cfg(any(feature = "openai", feature = "anthropic", feature = "ollama"))]
+pub(crate) use assemble::{
+    CallLimits, DEFAULT_MAX_ANSWER, DEFAULT_MAX_TOOL_CALLS, TOOL_CALL_PIECE_COST,
+};
 pub use output::OutputSchema;
 
 /// A shared, cheaply clonable handle to a model.
@@ -45,7 +50,7 @@ pub trait Model: Send + Sync + fmt::Debug {
 
     /// One non-streaming call. The default collects [`Model::stream`].
     fn complete(&self, request: ModelRequest) -> BoxFuture<'static, Result<ModelResponse>> {
-        collect(self.stream(request)).boxed()
+        collect_from(self.provider(), self.stream(request)).boxed()
     }
 }
 
@@ -204,14 +209,29 @@ impl ModelResponse {
     }
 }
 
-/// Collects a model stream into one [`ModelResponse`].
-pub async fn collect(mut stream: ModelStream) -> Result<ModelResponse> {
+/// Collects a model stream into one [`ModelResponse`]. What it holds is capped like any model
+/// call's (the process's `ResponseLimits::answer` and `tool_calls`): past a cap, it ends with
+/// [`Error::ResponseTooLarge`](crate::Error::ResponseTooLarge), naming the provider as
+/// `model`.
+pub async fn collect(stream: ModelStream) -> Result<ModelResponse> {
+    collect_from("model", stream).await
+}
+
+/// [`collect`], naming `provider` in its errors.
+pub(crate) async fn collect_from(
+    provider: &'static str,
+    mut stream: ModelStream,
+) -> Result<ModelResponse> {
     let mut response = ModelResponse::default();
-    let mut calls = ToolCallAssembler::default();
+    let mut calls = ToolCallAssembler::new(provider);
+    let mut budget = CallBudget::new(provider);
     while let Some(event) = stream.next().await {
         match event? {
-            ModelEvent::Text(text) => response.text.push_str(&text),
-            ModelEvent::ToolCall(delta) => calls.push(delta),
+            ModelEvent::Text(text) => {
+                budget.text(&text)?;
+                response.text.push_str(&text);
+            }
+            ModelEvent::ToolCall(delta) => calls.push(delta)?,
             ModelEvent::Usage(usage) => response.usage += usage,
             ModelEvent::Finish(reason) => response.finish_reason = Some(reason),
         }

@@ -1,7 +1,10 @@
 //! From a provider's server-sent events to model events, the same way for every provider: a
 //! provider parses each event; an answer ends at a finish reason or at the provider's own
 //! end-of-stream marker, and a body that stops before either is incomplete
-//! ([`sse::ended_early`]). Decoding stops at the first error. An answer that produces nothing
+//! ([`sse::ended_early`]). Decoding stops at the first error, and at the caps of
+//! [`ResponseLimits`] on what one call's text and tool calls add up to (the caller adds them up,
+//! so this is where an endless stream of small deltas is stopped, before anything is held).
+//! An answer that produces nothing
 //! for the model's timeout is a stall, even while the provider keeps the connection alive
 //! with pings ([`stall_timeout`]).
 
@@ -10,7 +13,8 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 
 use crate::http::sse::{self, SseEvent};
-use crate::model::ModelEvent;
+use crate::http::ResponseLimits;
+use crate::model::{CallBudget, ModelEvent};
 use crate::{Error, Result};
 
 /// What a provider makes of one event: its model events, and whether it is the provider's
@@ -20,11 +24,12 @@ pub(crate) struct Parsed {
     pub end_marker: bool,
 }
 
-/// The model events of a streamed body; `parse` reads one SSE event.
+/// The model events of a streamed body, within `limits`; `parse` reads one SSE event.
 pub(crate) fn model_events<S, B, E, F>(
     provider: &'static str,
     bytes: S,
     transport: impl Fn(E) -> Error + Send + 'static,
+    limits: ResponseLimits,
     mut parse: F,
 ) -> impl Stream<Item = Result<ModelEvent>> + Send
 where
@@ -34,13 +39,18 @@ where
     F: FnMut(SseEvent) -> Result<Parsed> + Send + 'static,
 {
     async_stream::stream! {
-        let mut sse = std::pin::pin!(sse::decode(provider, bytes, transport));
+        let mut sse = std::pin::pin!(sse::decode_with_limits(provider, bytes, transport, limits));
+        let mut budget = CallBudget::with_limits(provider, limits.calls());
         let mut finished = false;
         while let Some(event) = sse.next().await {
             match event.and_then(&mut parse) {
                 Ok(parsed) => {
                     finished |= parsed.end_marker;
                     for event in parsed.events {
+                        if let Err(err) = budget.event(&event) {
+                            yield Err(err);
+                            return;
+                        }
                         finished |= matches!(event, ModelEvent::Finish(_));
                         yield Ok(event);
                     }

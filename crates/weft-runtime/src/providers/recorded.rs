@@ -32,10 +32,12 @@ pub(crate) fn text_of(events: &[ModelEvent]) -> String {
 
 /// The assembled tool calls.
 pub(crate) fn calls_of(events: &[ModelEvent]) -> Vec<ToolCall> {
-    let mut calls = ToolCallAssembler::default();
+    let mut calls = ToolCallAssembler::new("recorded");
     for event in events {
         if let ModelEvent::ToolCall(delta) = event {
-            calls.push(delta.clone());
+            if let Err(err) = calls.push(delta.clone()) {
+                panic!("{err}");
+            }
         }
     }
     calls.finish()

@@ -111,6 +111,18 @@ impl ArticleReader {
         self
     }
 
+    /// Uses the system's proxy settings (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`),
+    /// which the reader ignores by default while it refuses private addresses: the proxy then
+    /// resolves host names itself, so the guard can only check addresses written in URLs and
+    /// redirects, and a name that resolves to a private address is no longer refused. Turn it
+    /// on only where the proxy itself refuses private networks. With
+    /// [`allow_private_addresses(true)`](Self::allow_private_addresses) the proxy settings are
+    /// used anyway: there is no guard to bypass.
+    pub fn system_proxy(mut self, use_it: bool) -> Self {
+        self.client = self.client.with_system_proxy(use_it);
+        self
+    }
+
     /// Looks host names up with `resolver` instead of the system's DNS (custom DNS, or a test
     /// that makes a name resolve to a chosen address). Its answers are checked like the
     /// system's: local and private addresses are dropped unless allowed.

@@ -100,6 +100,9 @@ struct ClientConfig {
     resolve: Vec<(String, std::net::SocketAddr)>,
     guard: Guard,
     dns: Option<Arc<dyn DnsResolver>>,
+    /// Whether the system's proxy settings (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`) are
+    /// used while the guard is on; see [`Client::with_system_proxy`].
+    system_proxy: bool,
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -108,6 +111,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("limits", &self.limits)
             .field("resolve", &self.resolve)
             .field("guard", &self.guard)
+            .field("system_proxy", &self.system_proxy)
             .field(
                 "dns",
                 &if self.dns.is_some() {
@@ -131,7 +135,15 @@ impl Client {
             resolve: Vec::new(),
             guard: Guard::default(),
             dns: None,
+            system_proxy: false,
         })
+    }
+
+    /// Whether requests may go through the system's proxy: when asked for, or when the guard
+    /// is off altogether (then there is nothing a proxy could bypass). A proxy resolves the
+    /// names it is asked for itself, out of the DNS guard's sight.
+    fn uses_system_proxy(config: &ClientConfig) -> bool {
+        config.system_proxy || config.guard.allow_private
     }
 
     fn build(config: ClientConfig) -> Client {
@@ -150,13 +162,16 @@ impl Client {
         // overrides would skip a custom resolver.
         let lookup = config.dns.clone().unwrap_or_else(|| Arc::new(SystemDns));
         let dns = GuardedDns::new(lookup, &config.resolve, config.guard.clone());
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(config.limits.timeout)
             .redirect(redirects)
             .dns_resolver(Arc::new(dns))
-            .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION"), " (web tools)"))
-            .build()
-            .map_err(|err| err.to_string());
+            .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION"), " (web tools)"));
+        if !Client::uses_system_proxy(&config) {
+            // Through a proxy, the proxy would look host names up, not the guarded resolver.
+            http = http.no_proxy();
+        }
+        let http = http.build().map_err(|err| err.to_string());
         Client { http, config }
     }
 
@@ -180,6 +195,14 @@ impl Client {
         let mut config = self.config.clone();
         config.guard.private_hosts.push(normalize(host));
         Client::build(config)
+    }
+
+    /// The same client, using (or not) the system's proxy settings while the guard is on.
+    pub fn with_system_proxy(&self, use_it: bool) -> Client {
+        Client::build(ClientConfig {
+            system_proxy: use_it,
+            ..self.config.clone()
+        })
     }
 
     /// The same client, looking names up with `dns`.
@@ -314,5 +337,33 @@ pub(crate) fn http_url(url: &str) -> Result<reqwest::Url, FetchError> {
         _ => Err(FetchError::BadUrl {
             url: url.to_string(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// reqwest lists a client's proxies in its `Debug` output, the system's included (it
+    /// reads the environment when it sends).
+    fn has_proxies(client: &Client) -> bool {
+        let http = client.http.as_ref().map(|http| format!("{http:?}"));
+        http.unwrap_or_default().contains("proxies")
+    }
+
+    #[test]
+    fn system_proxies_are_off_while_the_guard_is_on() {
+        let client = Client::new(FetchLimits::default());
+        assert!(client.http.is_ok());
+        assert!(!has_proxies(&client), "{:?}", client.http);
+        assert!(!has_proxies(&client.with_private_host("localhost")));
+        assert!(has_proxies(&client.with_system_proxy(true)));
+        assert!(!has_proxies(
+            &client.with_system_proxy(true).with_system_proxy(false)
+        ));
+        assert!(
+            has_proxies(&client.with_private(true)),
+            "with the guard off there is nothing to bypass"
+        );
     }
 }

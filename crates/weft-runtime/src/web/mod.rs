@@ -12,9 +12,10 @@
 //! checked before connecting, and host names after DNS resolution, on every connection, so
 //! a name that resolves to `127.0.0.1` or `169.254.169.254` (or rebinds to it) is refused.
 //! `allow_private_addresses(true)` (everything) and `allow_private_host(host)` (one host)
-//! lift the guard explicitly, for local mirrors and tests. Through an HTTP proxy
-//! (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`) the proxy resolves names, so only the URLs'
-//! own addresses are checked.
+//! lift the guard explicitly, for local mirrors and tests. While the guard is on, the system's
+//! proxy settings (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`) are ignored, since a proxy
+//! resolves names itself, out of the guard's sight; `system_proxy(true)` uses them anyway,
+//! and then only the addresses written in URLs and redirects are checked.
 //!
 //! ```no_run
 //! # fn main() -> weft_runtime::Result<()> {

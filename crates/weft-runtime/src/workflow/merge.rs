@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 /// level of a JSON object. When both changed the same key to different values, that is a real
 /// conflict, which is reported rather than guessed: the error lists every such key (`.` when
 /// the states are not JSON objects and differ as a whole).
-pub fn three_way(base: &Value, mine: &Value, theirs: &Value) -> Result<Value, Vec<String>> {
+pub(crate) fn three_way(base: &Value, mine: &Value, theirs: &Value) -> Result<Value, Vec<String>> {
     match (base, mine, theirs) {
         (Value::Object(base), Value::Object(mine), Value::Object(theirs)) => {
             let mut merged = Map::new();

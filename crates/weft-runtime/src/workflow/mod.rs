@@ -11,16 +11,16 @@
 //!
 //! ## When state is saved
 //! - **run start**: the stored session is read. The first time an instance reads it, the
-//!   stored state is merged over the instance's initial state ([`merge_stored_over_initial`]:
+//!   stored state is merged over the instance's initial state (
 //!   stored keys win, initial keys fill gaps). Later, if another writer saved a newer version,
 //!   the changes this instance made to `session_state` since its last load or save are merged
-//!   onto it key by key ([`three_way`]), so edits made between runs are never thrown
+//!   onto it key by key (a three-way merge), so edits made between runs are never thrown
 //!   away; if both changed the same key, the run fails with `Error::Conflict` naming the keys
 //!   and the instance holds the stored version. A run record is written with status `running`.
 //! - **run end**: the state is saved (compare-and-swap on the version read) and the run record
 //!   updated to `completed`, or `failed` with the error when `run` returned one. If another
 //!   writer saved the session meanwhile, this run's changes are merged onto theirs key by key
-//!   ([`three_way`]) and the save retried; if both changed the same key the
+//!   (three-way) and the save retried; if both changed the same key the
 //!   run ends with `Error::Conflict` naming the keys, nothing is overwritten, and the instance
 //!   holds the stored version.
 //! - **`run` panics**: the panic is caught where the stream is polled; the run ends like any
@@ -45,8 +45,9 @@ use crate::response::{RunResponse, RunStream};
 use crate::storage::StorageRef;
 use crate::Result;
 
-pub use merge::three_way;
-pub use state::{merge_stored_over_initial, SessionState, WorkflowState};
+pub(crate) use merge::three_way;
+pub(crate) use state::merge_stored_over_initial;
+pub use state::{SessionState, WorkflowState};
 
 /// What a workflow's `run` input may be: anything that (de)serialises, so a workflow can be
 /// run from Rust values and from JSON alike.
@@ -76,6 +77,7 @@ pub struct WorkflowContext<'a, S> {
     pub meta: &'a mut WorkflowMeta,
 }
 
+#[doc(hidden)]
 /// Per-instance bookkeeping, injected as a hidden field: which stored version of the session
 /// this instance holds.
 #[derive(Clone, Debug, Default)]
@@ -108,6 +110,7 @@ impl WorkflowMeta {
 }
 
 /// The state a new instance starts with: the builder's, else the state type's default.
+#[doc(hidden)]
 pub fn initial_state<W: WorkflowDefinition>(given: Option<W::State>) -> W::State {
     given.unwrap_or_default()
 }

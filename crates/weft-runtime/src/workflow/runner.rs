@@ -69,12 +69,16 @@ impl Progress {
             .as_ref()
             .is_some_and(|name| self.own_agents.contains(name));
         if item.event == RunEvent::RunCompleted && !own {
+            // Saturating: the counts come from providers (or from any agent's items).
             let metrics = &item.metrics;
-            self.metrics.input_tokens += metrics.input_tokens;
-            self.metrics.cached_input_tokens += metrics.cached_input_tokens;
-            self.metrics.output_tokens += metrics.output_tokens;
-            self.metrics.total_tokens += metrics.total_tokens;
-            self.metrics.model_calls += metrics.model_calls;
+            let sum = &mut self.metrics;
+            sum.input_tokens = sum.input_tokens.saturating_add(metrics.input_tokens);
+            sum.cached_input_tokens = sum
+                .cached_input_tokens
+                .saturating_add(metrics.cached_input_tokens);
+            sum.output_tokens = sum.output_tokens.saturating_add(metrics.output_tokens);
+            sum.total_tokens = sum.total_tokens.saturating_add(metrics.total_tokens);
+            sum.model_calls = sum.model_calls.saturating_add(metrics.model_calls);
         }
         self.events.push(item.clone());
     }
@@ -193,11 +197,16 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         let own: AgentUsage = self.workflow.agents().iter().map(|a| a.usage()).sum();
         let own = own.since(self.usage_before);
         let mut metrics = progress.metrics.clone();
-        metrics.input_tokens += own.input_tokens;
-        metrics.cached_input_tokens += own.cached_input_tokens;
-        metrics.output_tokens += own.output_tokens;
-        metrics.total_tokens = metrics.input_tokens + metrics.output_tokens;
-        metrics.model_calls += u32::try_from(own.model_calls).unwrap_or(u32::MAX);
+        // Saturating: the token counts come from providers.
+        metrics.input_tokens = metrics.input_tokens.saturating_add(own.input_tokens);
+        metrics.cached_input_tokens = metrics
+            .cached_input_tokens
+            .saturating_add(own.cached_input_tokens);
+        metrics.output_tokens = metrics.output_tokens.saturating_add(own.output_tokens);
+        metrics.total_tokens = metrics.input_tokens.saturating_add(metrics.output_tokens);
+        metrics.model_calls = metrics
+            .model_calls
+            .saturating_add(u32::try_from(own.model_calls).unwrap_or(u32::MAX));
         metrics
     }
 

@@ -111,7 +111,7 @@ impl From<Map<String, Value>> for SessionState {
 /// stored one lacks.** So an initial state works as defaults: a new session starts from it, and
 /// an existing session keeps everything it saved while picking up keys added since.
 /// Anything that is not a JSON object on either side: the stored value wins whole.
-pub fn merge_stored_over_initial(initial: Value, stored: Value) -> Value {
+pub(crate) fn merge_stored_over_initial(initial: Value, stored: Value) -> Value {
     match (initial, stored) {
         (Value::Object(mut merged), Value::Object(stored)) => {
             merged.extend(stored);

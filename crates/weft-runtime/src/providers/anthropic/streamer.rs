@@ -6,6 +6,7 @@ use futures::Stream;
 use serde::Deserialize;
 
 use super::response::WireUsage;
+use crate::http::ResponseLimits;
 use crate::model::{FinishReason, ModelEvent, ToolCallDelta, Usage};
 use crate::providers::events::{self, Parsed};
 use crate::{Error, Result};
@@ -85,8 +86,9 @@ struct WireError {
 
 /// Decodes a streamed response body into model events. A body that ends before
 /// `message_stop` (or a `stop_reason`) is incomplete: its last item is
-/// [`ended_early`](crate::http::sse::ended_early)'s error. Decoding stops at the first error. Calls of `answer_tool`
-/// (structured output) come out as the text of the answer.
+/// [`ended_early`](crate::http::sse::ended_early)'s error. Decoding stops at the first error,
+/// and at the process's [`ResponseLimits`]. Calls of `answer_tool` (structured output) come
+/// out as the text of the answer.
 pub fn decode<S, B, E>(
     bytes: S,
     transport: impl Fn(E) -> Error + Send + 'static,
@@ -97,9 +99,24 @@ where
     B: AsRef<[u8]> + Send,
     E: Send,
 {
+    decode_with_limits(bytes, transport, answer_tool, ResponseLimits::current())
+}
+
+/// [`decode`] within `limits`.
+pub(crate) fn decode_with_limits<S, B, E>(
+    bytes: S,
+    transport: impl Fn(E) -> Error + Send + 'static,
+    answer_tool: Option<String>,
+    limits: ResponseLimits,
+) -> impl Stream<Item = Result<ModelEvent>> + Send
+where
+    S: Stream<Item = std::result::Result<B, E>> + Send + 'static,
+    B: AsRef<[u8]> + Send,
+    E: Send,
+{
     let mut answer = AnswerBlocks::new(answer_tool);
     let mut usage = UsageTotals::default();
-    events::model_events(PROVIDER, bytes, transport, move |event| {
+    events::model_events(PROVIDER, bytes, transport, limits, move |event| {
         let end_marker = event.event == "message_stop";
         let events = parse_event_with(&event.data, &mut usage)?
             .into_iter()

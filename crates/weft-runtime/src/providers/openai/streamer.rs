@@ -7,6 +7,7 @@ use futures::Stream;
 use serde::Deserialize;
 
 use super::response::WireUsage;
+use crate::http::ResponseLimits;
 use crate::model::{FinishReason, ModelEvent, ToolCallDelta};
 use crate::providers::events::{self, Parsed};
 use crate::{Error, Result};
@@ -58,9 +59,9 @@ struct FunctionPiece {
     arguments: Option<String>,
 }
 
-/// Decodes a streamed response body into model events. A body that ends without `[DONE]` or
-/// a finish reason is incomplete: its last item is `ended_early`'s error. Decoding stops
-/// at the first error.
+/// Decodes a streamed response body into model events, within the process's
+/// [`ResponseLimits`]. A body that ends without `[DONE]` or a finish reason is incomplete: its
+/// last item is `ended_early`'s error. Decoding stops at the first error.
 pub fn decode<S, B, E>(
     provider: &'static str,
     bytes: S,
@@ -71,8 +72,23 @@ where
     B: AsRef<[u8]> + Send,
     E: Send,
 {
+    decode_with_limits(provider, bytes, transport, ResponseLimits::current())
+}
+
+/// [`decode`] within `limits`.
+pub(crate) fn decode_with_limits<S, B, E>(
+    provider: &'static str,
+    bytes: S,
+    transport: impl Fn(E) -> Error + Send + 'static,
+    limits: ResponseLimits,
+) -> impl Stream<Item = Result<ModelEvent>> + Send
+where
+    S: Stream<Item = std::result::Result<B, E>> + Send + 'static,
+    B: AsRef<[u8]> + Send,
+    E: Send,
+{
     let mut slots = Slots::default();
-    events::model_events(provider, bytes, transport, move |event| {
+    events::model_events(provider, bytes, transport, limits, move |event| {
         if event.is_done() {
             return Ok(Parsed {
                 events: Vec::new(),

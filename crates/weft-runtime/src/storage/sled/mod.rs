@@ -174,22 +174,9 @@ impl SledStorageBuilder {
         }
         let db = open_db(&self.path, self.lock_wait)?;
         if self.read_only {
-            let names = db.db.tree_names();
-            let sessions = format!("{}sessions", self.prefix);
-            if !names
-                .iter()
-                .any(|name| name.as_ref() == sessions.as_bytes())
-            {
-                return Err(Error::Storage {
-                    message: format!(
-                        "the store `{}` holds no weft data under the tree prefix `{}`; check the path and the prefix",
-                        self.path.display(),
-                        self.prefix
-                    ),
-                    source: None,
-                });
-            }
+            self.check_trees(&db.db)?;
         }
+        // Every tree exists when read-only (checked above), so `open_tree` creates nothing then.
         let tree = |name: &str| {
             db.db
                 .open_tree(format!("{}{name}", self.prefix))
@@ -224,6 +211,50 @@ impl SledStorageBuilder {
         Ok(storage)
     }
 }
+
+impl SledStorageBuilder {
+    /// For a read-only open: fails unless `db` already holds every tree of the prefix, since
+    /// `open_tree` would create a missing one.
+    fn check_trees(&self, db: &sled::Db) -> Result<()> {
+        let names = db.tree_names();
+        let has = |tree: &str| {
+            let wanted = format!("{}{tree}", self.prefix);
+            names.iter().any(|name| name.as_ref() == wanted.as_bytes())
+        };
+        if !TREES.iter().any(|tree| has(tree)) {
+            return Err(Error::Storage {
+                message: format!(
+                    "the store `{}` holds no weft data under the tree prefix `{}`; check the path and the prefix",
+                    self.path.display(),
+                    self.prefix
+                ),
+                source: None,
+            });
+        }
+        match TREES.iter().find(|tree| !has(tree)) {
+            Some(missing) => Err(Error::Storage {
+                message: format!(
+                    "the store `{}` lacks its tree `{}{missing}`, and a read-only open does not create it; open the store once for writing (any weft program that uses it does), then retry",
+                    self.path.display(),
+                    self.prefix
+                ),
+                source: None,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The trees of one prefix, without the prefix: the fields of [`Trees`].
+const TREES: [&str; 7] = [
+    "sessions",
+    "runs",
+    "run_ids",
+    "running",
+    "by_workflow",
+    "by_user",
+    "by_time",
+];
 
 fn open_db(path: &Path, lock_wait: Duration) -> Result<Arc<OpenDb>> {
     let shown = path.display().to_string();
