@@ -25,10 +25,10 @@ use crate::Result;
 
 pub(crate) use assemble::CallBudget;
 pub use assemble::ToolCallAssembler;
+#[cfg(test)]
+pub(crate) use assemble::TOOL_CALL_PIECE_COST;
 #[cfg(any(feature = "openai", feature = "anthropic", feature = "ollama"))]
-pub(crate) use assemble::{
-    CallLimits, DEFAULT_MAX_ANSWER, DEFAULT_MAX_TOOL_CALLS, TOOL_CALL_PIECE_COST,
-};
+pub(crate) use assemble::{CallLimits, DEFAULT_MAX_ANSWER, DEFAULT_MAX_TOOL_CALLS};
 pub use output::OutputSchema;
 
 /// A shared, cheaply clonable handle to a model.
