@@ -1,4 +1,5 @@
-//! Session save and load, and run append, with a 10 KiB session state.
+//! Session save and load, run records, and event-log appends (one streamed delta each, the
+//! cost a durable run pays per item), with a 10 KiB session state.
 //!
 //! ```text
 //! cargo bench -p weft-bench --bench storage
@@ -12,7 +13,8 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use futures::executor::block_on;
 use serde_json::{json, Value};
 use weft::{
-    Durability, MemoryStorage, RunRecord, RunStatus, SledStorage, WorkflowSession, WorkflowStorage,
+    Durability, LoggedEvent, MemoryStorage, RunEvent, RunRecord, RunResponse, RunStatus,
+    SledStorage, WorkflowSession, WorkflowStorage,
 };
 
 /// A state of about 10 KiB: 100 entries of ~100 bytes.
@@ -48,11 +50,25 @@ fn run(i: u64) -> RunRecord {
         input: json!("What is sled?"),
         status: RunStatus::Completed,
         content: "An embedded database. ".repeat(20),
-        events: Vec::new(),
+        last_seq: 0,
+        start_state: None,
         metrics: Default::default(),
         error: None,
         created_at: i,
         updated_at: i,
+    }
+}
+
+/// The `seq`-th item of a run's log: a 20-byte text delta, as streamed.
+fn delta(seq: u64) -> LoggedEvent {
+    let mut item = RunResponse::text("token token token ");
+    item.event = RunEvent::RunContent;
+    item.run_id = "run-1".into();
+    item.seq = Some(seq);
+    LoggedEvent {
+        seq,
+        identity: format!("turn:bench#{seq}"),
+        item,
     }
 }
 
@@ -75,7 +91,7 @@ fn benches(c: &mut Criterion) {
 
     for (label, durability) in [
         ("sled_os", Durability::Os),
-        ("sled_every_write", Durability::EveryWrite),
+        ("sled_every_event", Durability::EveryEvent),
     ] {
         let (dir, store) = temp_store(label, durability);
         let version = std::cell::Cell::new(0u64);
@@ -98,7 +114,7 @@ fn benches(c: &mut Criterion) {
 
     for (label, durability) in [
         ("sled_os", Durability::Os),
-        ("sled_run_end", Durability::RunEnd),
+        ("sled_every_step", Durability::EveryStep),
     ] {
         let (dir, store) = temp_store(&format!("runs-{label}"), durability);
         let mut i = 0;
@@ -109,6 +125,29 @@ fn benches(c: &mut Criterion) {
                     run(i)
                 },
                 |r| block_on(store.put_run(r)).unwrap(),
+                BatchSize::PerIteration,
+            )
+        });
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    // One text delta appended to a run's log, as a durable run does before the consumer sees
+    // it: what each durability mode costs per streamed item.
+    for (label, durability) in [
+        ("sled_os", Durability::Os),
+        ("sled_every_step", Durability::EveryStep),
+        ("sled_every_event", Durability::EveryEvent),
+    ] {
+        let (dir, store) = temp_store(&format!("log-{label}"), durability);
+        let mut seq = 0;
+        group.bench_function(format!("log_append_delta/{label}"), |b| {
+            b.iter_batched(
+                || {
+                    seq += 1;
+                    delta(seq)
+                },
+                |event| block_on(store.append_log("run-1", vec![event], Vec::new())).unwrap(),
                 BatchSize::PerIteration,
             )
         });

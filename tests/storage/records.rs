@@ -31,7 +31,7 @@ async fn prefixes_keep_stores_apart_in_one_file() {
         .unwrap();
     let b = SledStorage::builder(dir.db())
         .prefix("team_b_")
-        .durability(Durability::EveryWrite)
+        .durability(Durability::EveryEvent)
         .open()
         .unwrap();
     a.upsert_session(session("s", "wf", None, 1)).await.unwrap();

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use futures::executor::block_on;
+use weft_runtime::storage::LoggedEvent;
 use weft_runtime::{SessionFilter, SledStorage, WorkflowStorage};
 
 use crate::output;
@@ -69,7 +70,7 @@ enum SessionsCommand {
 
 #[derive(Subcommand, Debug)]
 enum RunsCommand {
-    /// Shows one run: input, status, timing, usage, events and answer.
+    /// Shows one run: input, status, timing, usage, its logged events and answer.
     Show {
         /// The run id.
         run_id: String,
@@ -111,6 +112,23 @@ impl Store {
             )));
         }
         SledStorage::builder(&self.db).prefix(&self.prefix).open()
+    }
+}
+
+/// How many logged items `runs show` reads at a time.
+const PAGE: usize = 512;
+
+/// A run's whole event log, read page by page.
+fn read_log(storage: &SledStorage, run_id: &str) -> weft_runtime::Result<Vec<LoggedEvent>> {
+    let mut items: Vec<LoggedEvent> = Vec::new();
+    loop {
+        let after = items.last().map_or(0, |item| item.seq);
+        let page = block_on(storage.read_events(run_id, after, PAGE))?;
+        let done = page.len() < PAGE;
+        items.extend(page);
+        if done {
+            return Ok(items);
+        }
     }
 }
 
@@ -192,7 +210,8 @@ pub fn run(cli: Cli, printed: &mut Output) -> weft_runtime::Result<()> {
             let storage = store.open_read_only()?;
             let run = block_on(storage.read_run(&run_id))?
                 .ok_or_else(|| not_found(format!("there is no run `{run_id}` in this store")))?;
-            output::run_show(out, &run, json)
+            let items = read_log(&storage, &run_id)?;
+            output::run_show(out, &run, &items, json)
         }
     }
 }

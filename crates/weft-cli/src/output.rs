@@ -30,16 +30,23 @@
 //!          "created_at": …, "updated_at": …, "duration_ms": 812,
 //!          "time_to_first_token_ms": null, "input_tokens": 31, "output_tokens": 54,
 //!          "model_calls": 1, "content": "…", "input": <the run's JSON input>,
-//!          "error": "…" | null,
-//!          "events": [{"event": "WorkflowStarted", "created_at": …}, …],
+//!          "error": "…" | null, "last_seq": 14,
+//!          "events": [{"event": "WorkflowStarted", "created_at": …, "seq": 1}, …],
 //!          "tools": [{"name": "…", "arguments": "…", "result": "…", "is_error": false,
 //!                     "duration_ms": 3}]}}
 //! ```
+//! `events` and `tools` come from the run's event log (`WorkflowStorage::read_events`):
+//! `events` lists its items in `seq` order except `RunContent` deltas (whose text is
+//! `content`), as weft 0.1.0 listed the items it kept with the run; `seq` is the item's place
+//! in the log and `last_seq` the run's last one (both added with the event log; a run stored
+//! by weft 0.1.0 shows its items numbered 1, 2, …). A run whose log was pruned
+//! (`event_log_retention`) shows no events and no tools.
 //! `status` is one of `running`, `completed`, `failed`, `cancelled`, `interrupted`; unknown
 //! durations are `null`.
 
 use serde_json::{json, Value};
-use weft_runtime::{RunRecord, RunStatus, WorkflowSession};
+use weft_runtime::storage::LoggedEvent;
+use weft_runtime::{RunEvent, RunRecord, RunStatus, WorkflowSession};
 
 use crate::time::utc;
 
@@ -82,18 +89,30 @@ fn run_summary(r: &RunRecord) -> Value {
     })
 }
 
-/// A run as `runs show --json` prints it: the summary and everything else.
-fn run_detail(r: &RunRecord) -> Value {
+/// The logged items `events` lists: all but content deltas.
+fn listed(items: &[LoggedEvent]) -> impl Iterator<Item = &LoggedEvent> {
+    items
+        .iter()
+        .filter(|logged| logged.item.event != RunEvent::RunContent)
+}
+
+/// A run as `runs show --json` prints it: the summary and everything else, with its logged
+/// `items`.
+fn run_detail(r: &RunRecord, items: &[LoggedEvent]) -> Value {
     let mut run = run_summary(r);
-    let events: Vec<Value> = r
-        .events
-        .iter()
-        .map(|e| json!({ "event": format!("{:?}", e.event), "created_at": e.created_at }))
+    let events: Vec<Value> = listed(items)
+        .map(|logged| {
+            json!({
+                "event": format!("{:?}", logged.item.event),
+                "created_at": logged.item.created_at,
+                "seq": logged.seq,
+            })
+        })
         .collect();
-    let tools: Vec<Value> = r
-        .events
+    let tools: Vec<Value> = items
         .iter()
-        .filter(|e| e.event == weft_runtime::RunEvent::ToolCallCompleted)
+        .map(|logged| &logged.item)
+        .filter(|e| e.event == RunEvent::ToolCallCompleted)
         .flat_map(|e| &e.tools)
         .map(|t| {
             json!({
@@ -107,6 +126,7 @@ fn run_detail(r: &RunRecord) -> Value {
         fields.insert("workflow_id".into(), json!(r.workflow_id));
         fields.insert("input".into(), r.input.clone());
         fields.insert("error".into(), json!(r.error));
+        fields.insert("last_seq".into(), json!(r.last_seq));
         fields.insert("events".into(), Value::Array(events));
         fields.insert("tools".into(), Value::Array(tools));
     }
@@ -277,10 +297,15 @@ pub fn session_show(
     Ok(())
 }
 
-/// `runs show`.
-pub fn run_show(out: &mut String, run: &RunRecord, json: bool) -> weft_runtime::Result<()> {
+/// `runs show`, with the run's logged `items`.
+pub fn run_show(
+    out: &mut String,
+    run: &RunRecord,
+    items: &[LoggedEvent],
+    json: bool,
+) -> weft_runtime::Result<()> {
     if json {
-        return print_json(out, &json!({ "run": run_detail(run) }));
+        return print_json(out, &json!({ "run": run_detail(run, items) }));
     }
     line!(out, "run       {}", run.run_id);
     line!(out, "session   {}", run.session_id);
@@ -302,10 +327,8 @@ pub fn run_show(out: &mut String, run: &RunRecord, json: bool) -> weft_runtime::
     if let Some(error) = &run.error {
         line!(out, "error     {error}");
     }
-    let events: Vec<String> = run
-        .events
-        .iter()
-        .map(|e| format!("{:?}", e.event))
+    let events: Vec<String> = listed(items)
+        .map(|logged| format!("{:?}", logged.item.event))
         .collect();
     line!(
         out,

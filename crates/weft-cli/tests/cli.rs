@@ -8,12 +8,48 @@ use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
 use serde_json::{json, Value};
-use weft_runtime::{Metrics, RunRecord, RunStatus, SledStorage, WorkflowSession, WorkflowStorage};
+use weft_runtime::storage::LoggedEvent;
+use weft_runtime::{
+    Content, Metrics, RunEvent, RunRecord, RunResponse, RunStatus, SledStorage, ToolExecution,
+    WorkflowSession, WorkflowStorage,
+};
 
 const WEFT: &str = env!("CARGO_BIN_EXE_weft");
 
 struct Store {
     dir: PathBuf,
+}
+
+/// The event log of `run-1`: started, a content delta, a tool call, completed.
+fn run_log() -> Vec<LoggedEvent> {
+    let item = |seq: u64, event: RunEvent| {
+        let mut item = RunResponse::new(event);
+        item.run_id = "run-1".into();
+        item.seq = Some(seq);
+        item.created_at = 1_795_271_150_000 + seq;
+        LoggedEvent {
+            seq,
+            identity: format!("item:test#{seq}"),
+            item,
+        }
+    };
+    let mut tool = item(3, RunEvent::ToolCallCompleted);
+    tool.item.tools.push(ToolExecution {
+        id: "call-1".into(),
+        name: "search".into(),
+        arguments: r#"{"q":"sled"}"#.into(),
+        result: Some("found".into()),
+        is_error: false,
+        duration: Some(Duration::from_millis(3)),
+    });
+    let mut text = item(2, RunEvent::RunContent);
+    text.item.content = Content::Text("An embedded database.".into());
+    vec![
+        item(1, RunEvent::WorkflowStarted),
+        text,
+        tool,
+        item(4, RunEvent::WorkflowCompleted),
+    ]
 }
 
 impl Store {
@@ -48,7 +84,8 @@ impl Store {
             input: json!("What is sled?"),
             status: RunStatus::Completed,
             content: "An embedded database.".into(),
-            events: Vec::new(),
+            last_seq: 4,
+            start_state: None,
             metrics: Metrics {
                 input_tokens: 31,
                 cached_input_tokens: 0,
@@ -63,6 +100,7 @@ impl Store {
             updated_at: 1_795_271_160_000,
         }))
         .unwrap();
+        block_on(storage.append_log("run-1", run_log(), Vec::new())).unwrap();
         storage.flush().unwrap();
         drop(storage);
         let store = Store { dir };
@@ -261,6 +299,7 @@ fn runs_show_and_sessions_rm() {
             "error",
             "events",
             "input",
+            "last_seq",
             "session_id",
             "tools",
             "workflow_id",
@@ -269,6 +308,34 @@ fn runs_show_and_sessions_rm() {
     );
     expected.sort();
     assert_eq!(keys(run), expected);
+    // From the event log: every item but content deltas, with its seq; the tool calls.
+    assert_eq!(run["last_seq"], 4);
+    let events: Vec<(String, u64)> = run["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(keys(e), ["created_at", "event", "seq"]);
+            (
+                e["event"].as_str().unwrap().to_string(),
+                e["seq"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("WorkflowStarted".to_string(), 1),
+            ("ToolCallCompleted".to_string(), 3),
+            ("WorkflowCompleted".to_string(), 4)
+        ]
+    );
+    assert_eq!(run["tools"][0]["name"], "search");
+    assert_eq!(run["tools"][0]["duration_ms"], 3);
+    assert!(
+        report.contains("events    WorkflowStarted, ToolCallCompleted, WorkflowCompleted"),
+        "{report}"
+    );
 
     let removed = stdout(&store.weft(&["sessions", "rm", "s-new"]));
     assert!(

@@ -168,6 +168,25 @@ pub enum Error {
         reason: String,
     },
 
+    /// One item of a run's event log, or one journal entry, is larger than the store takes
+    /// (its `LogLimits`). Nothing of the append it came in was stored.
+    #[error("{what} `{name}` of run `{run_id}` is {size} bytes, over the store's limit of {max} bytes (`LogLimits::{limit}`); nothing of it was stored: make it smaller, or raise the limit with the store's `log_limits(..)`")]
+    LogRecordTooLarge {
+        /// The run whose log or journal it was for.
+        run_id: String,
+        /// What it is: `"logged event"` or `"journal entry"`.
+        what: &'static str,
+        /// Which one: `seq <n>` for an event, the journal key for an entry.
+        name: String,
+        /// Its size as stored (JSON), in bytes.
+        size: usize,
+        /// The limit, in bytes.
+        max: usize,
+        /// The field of `LogLimits` that sets it: `max_event_bytes` or
+        /// `max_journal_entry_bytes`.
+        limit: &'static str,
+    },
+
     /// Another writer updated the session since this instance read it, and nothing stored
     /// was overwritten.
     ///
@@ -187,6 +206,22 @@ pub enum Error {
     /// JSON (de)serialisation failed.
     #[error("JSON error: {0}")]
     Serde(#[from] serde_json::Error),
+
+    /// The run was cancelled before it finished (`RunHandle::cancel`): its state was saved and
+    /// it is recorded `cancelled`. What `RunHandle::wait` returns for such a run.
+    #[error("the run was cancelled before it finished (its state is saved, the run recorded `cancelled`)")]
+    Cancelled,
+
+    /// `Workflow::resume` was given a run that cannot be resumed: only a run of this workflow
+    /// left `interrupted` by a process that died can be (`WorkflowStorage::interrupted_runs`
+    /// lists them).
+    #[error("run `{run_id}` cannot be resumed: {reason}")]
+    NotResumable {
+        /// The run asked for.
+        run_id: String,
+        /// Why not: no such run, another workflow's, or its status (`completed`, `running`, …).
+        reason: String,
+    },
 
     /// A workflow's `run` panicked. The run was recorded `failed` with this message and its
     /// state saved as for any other failure; the panic is a bug in the workflow's code.
@@ -212,6 +247,112 @@ fn conflict_keys(keys: &[String]) -> String {
 }
 
 impl Error {
+    /// A copy of this error for another waiter on the same run: the same variant and fields;
+    /// a storage error's `source` becomes part of its message, and a JSON error keeps its
+    /// message only.
+    pub(crate) fn duplicate(&self) -> Error {
+        match self {
+            Error::Provider {
+                provider,
+                status,
+                message,
+                retry_after,
+            } => Error::Provider {
+                provider,
+                status: *status,
+                message: message.clone(),
+                retry_after: *retry_after,
+            },
+            Error::MissingApiKey { provider, var } => Error::MissingApiKey { provider, var },
+            Error::Network { provider, message } => Error::Network {
+                provider,
+                message: message.clone(),
+            },
+            Error::Timeout { provider, after } => Error::Timeout {
+                provider,
+                after: *after,
+            },
+            Error::StreamInterrupted { provider, message } => Error::StreamInterrupted {
+                provider,
+                message: message.clone(),
+            },
+            Error::InvalidResponse { provider, message } => Error::InvalidResponse {
+                provider,
+                message: message.clone(),
+            },
+            Error::ModelSpec { spec, reason } => Error::ModelSpec {
+                spec: spec.clone(),
+                reason: reason.clone(),
+            },
+            Error::Config(message) => Error::Config(message.clone()),
+            Error::ToolCallLimit { limit, setting } => Error::ToolCallLimit {
+                limit: *limit,
+                setting,
+            },
+            Error::ResponseTooLarge {
+                provider,
+                what,
+                limit,
+                max,
+            } => Error::ResponseTooLarge {
+                provider,
+                what,
+                limit,
+                max: *max,
+            },
+            Error::InvalidOutput {
+                type_name,
+                raw,
+                error,
+            } => Error::InvalidOutput {
+                type_name,
+                raw: raw.clone(),
+                error: error.clone(),
+            },
+            Error::InvalidInput { path, message } => Error::InvalidInput {
+                path: path.clone(),
+                message: message.clone(),
+            },
+            Error::Storage { message, source } => Error::Storage {
+                message: format!("{message}{}", source_suffix(source.as_deref())),
+                source: None,
+            },
+            Error::StoreLocked { path } => Error::StoreLocked { path: path.clone() },
+            Error::Corrupt { key, reason } => Error::Corrupt {
+                key: key.clone(),
+                reason: reason.clone(),
+            },
+            Error::LogRecordTooLarge {
+                run_id,
+                what,
+                name,
+                size,
+                max,
+                limit,
+            } => Error::LogRecordTooLarge {
+                run_id: run_id.clone(),
+                what,
+                name: name.clone(),
+                size: *size,
+                max: *max,
+                limit,
+            },
+            Error::Conflict { session_id, keys } => Error::Conflict {
+                session_id: session_id.clone(),
+                keys: keys.clone(),
+            },
+            Error::Serde(err) => Error::Serde(<serde_json::Error as serde::de::Error>::custom(err)),
+            Error::Cancelled => Error::Cancelled,
+            Error::NotResumable { run_id, reason } => Error::NotResumable {
+                run_id: run_id.clone(),
+                reason: reason.clone(),
+            },
+            Error::RunPanicked { message } => Error::RunPanicked {
+                message: message.clone(),
+            },
+        }
+    }
+
     /// Whether retrying the same request may succeed: HTTP 408, 409, 429 and 5xx, network
     /// errors and timeouts. Anything else would fail the same way again.
     pub fn is_retryable(&self) -> bool {
@@ -259,6 +400,27 @@ mod tests {
         assert!(!status(400).is_retryable());
         assert!(!status(401).is_retryable());
         assert!(!Error::Config(String::new()).is_retryable());
+        assert!(!Error::Cancelled.is_retryable());
+    }
+
+    #[test]
+    fn a_duplicate_says_the_same() {
+        let io = std::io::Error::other("disk full");
+        let errors = [
+            Error::Storage {
+                message: "could not append".into(),
+                source: Some(Box::new(io)),
+            },
+            Error::Cancelled,
+            Error::NotResumable {
+                run_id: "r".into(),
+                reason: "it is `completed`".into(),
+            },
+            Error::Serde(serde_json::from_str::<u8>("x").unwrap_err()),
+        ];
+        for err in errors {
+            assert_eq!(err.duplicate().to_string(), err.to_string());
+        }
     }
 
     #[test]

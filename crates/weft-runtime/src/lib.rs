@@ -22,7 +22,9 @@
 //! ```
 //!
 //! ## Map
-//! Modules import downward only: each uses the ones above it, never one below.
+//! Modules import downward only: each uses the ones above it, never one below, except
+//! [`durable`], which ties the layers together for durable runs (agents journal through its
+//! run scope, the run driver logs through its writer, its handles drive workflows).
 //! - [`error`], [`message`], [`time`], [`schema`]: the one error type, chat messages,
 //!   timestamps, JSON schemas from Rust types.
 //! - [`model`]: the [`Model`] trait, model events, tool-call assembly, output schemas.
@@ -35,6 +37,8 @@
 //! - [`agent`]: [`Agent`], its builder, the tool loop, limits and retries.
 //! - [`storage`]: sessions and runs: [`MemoryStorage`], `SledStorage` (feature `sled`).
 //! - [`workflow`]: what `#[workflow]` builds on: session state, the run driver.
+//! - [`durable`]: each run's event log and journal, resuming interrupted runs, run handles
+//!   ([`RunHandle`]), journaled steps ([`RunContext`]).
 //! - `web` (feature `web`): DuckDuckGo search and the article reader.
 //!
 //! ## Extending weft
@@ -56,6 +60,7 @@ macro_rules! cfg_http {
 pub(crate) use cfg_http;
 
 pub mod agent;
+pub mod durable;
 pub mod error;
 #[cfg(test)]
 mod fuzz;
@@ -71,6 +76,7 @@ pub mod time;
 pub mod tool;
 
 pub use agent::{Agent, AgentBuilder, AgentUsage, RetryPolicy};
+pub use durable::{RunContext, RunHandle, StepOutput};
 pub use error::{Error, Result};
 pub use message::{Message, Role, ToolCall};
 pub use model::{
@@ -98,8 +104,8 @@ pub mod workflow;
 #[cfg(feature = "sled")]
 pub use storage::{Durability, SledStorage};
 pub use storage::{
-    IntoStorage, MemoryStorage, RunRecord, RunStatus, SessionFilter, StorageRef, WorkflowSession,
-    WorkflowStorage,
+    IntoStorage, JournalEntry, JournalKind, LoggedEvent, MemoryStorage, RunRecord, RunStatus,
+    SessionFilter, StorageRef, WorkflowSession, WorkflowStorage,
 };
 pub use workflow::{SessionState, Workflow, WorkflowDefinition, WorkflowInput, WorkflowState};
 
@@ -107,6 +113,7 @@ pub use workflow::{SessionState, Workflow, WorkflowDefinition, WorkflowInput, Wo
 /// for weft's own benchmarks. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::durable::faults::set_fault_hook;
     #[cfg(feature = "openai")]
     pub use crate::providers::openai::streamer::decode as decode_openai_stream;
     pub use crate::tool::macro_support::{output_of, output_of_result, parse_arguments};

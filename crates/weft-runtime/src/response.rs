@@ -42,6 +42,11 @@ pub enum RunEvent {
     StepCompleted,
     /// A workflow run finished.
     WorkflowCompleted,
+    /// A resumed run withdraws text it had streamed before the process died, from a model
+    /// call that never completed: `content` is `{"from_seq": N}`, and a client drops every
+    /// `RunContent` delta with `seq >= N` it already has. The answer is the concatenation of
+    /// `RunContent` deltas in `seq` order with discarded ranges removed.
+    ContentDiscarded,
 }
 
 /// The payload of a response: text, or structured JSON.
@@ -133,6 +138,11 @@ impl Metrics {
 pub struct RunResponse {
     /// The run this item belongs to.
     pub run_id: String,
+    /// The item's place in its workflow run's event log: 1, 2, 3… with no gaps, set when the
+    /// item is logged (`None` for items of an agent run outside a workflow, and before the
+    /// workflow logs them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
     /// The session, when the run belongs to a workflow session.
     pub session_id: Option<String>,
     /// The workflow, when the run belongs to a workflow.
@@ -159,6 +169,12 @@ pub struct RunResponse {
     pub finish_reason: Option<crate::model::FinishReason>,
     /// Milliseconds since the Unix epoch when the item was made.
     pub created_at: u64,
+    /// Where the item came from within its workflow run, for the run's event log: set by weft
+    /// on the items of agent calls made inside a workflow run (the call's journal key and the
+    /// item's place in it), so that a resumed run recognises the items it logged before.
+    /// Cleared once the item is logged; never serialised.
+    #[serde(skip)]
+    pub origin: Option<String>,
 }
 
 impl RunResponse {

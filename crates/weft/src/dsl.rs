@@ -103,9 +103,11 @@
 /// **Generated**: `MyWorkflow::builder()` returning `MyWorkflowBuilder` with `session_id`
 /// (default: a UUID v4), `user_id`, `storage` (default: private in-memory), `session_state`
 /// (the initial state), a setter per field (for agents: replace the declared one) and
-/// `build() -> weft::Result<MyWorkflow>`; and `impl WorkflowDefinition`, whose `agents()`
-/// lists the agent fields so that a run's metrics count every model call they make, yielded
-/// or not.
+/// `build() -> weft::Result<MyWorkflow>`; session methods (`load_session`, `new_session`,
+/// `rename_session`, `delete_session`, `sessions`, `runs`, `interrupted_runs`); `ctx()`, the
+/// [`RunContext`](crate::RunContext) of the run in progress (journaled steps, see below); and
+/// `impl WorkflowDefinition`, whose `agents()` lists the agent fields so that a run's metrics
+/// count every model call they make, yielded or not, and their calls are journaled.
 ///
 /// # On the impl
 ///
@@ -120,18 +122,96 @@
 /// - `run_stream(&mut self, input) -> RunStream<'_>`: reads the session from storage,
 ///   yields `WorkflowStarted`, everything `run` yields (stamped with this run's `run_id`,
 ///   `session_id` and `workflow_id`), then `WorkflowCompleted` with the whole answer; or a
-///   `RunError` item followed by the error. A run record (input, status, content, events,
-///   metrics, timestamps) is written when the run starts and when it ends.
+///   `RunError` item followed by the error. Every item is appended to the run's event log,
+///   with the next `seq` (1, 2, 3…), before the stream yields it. A run record (input,
+///   status, content, `last_seq`, the state the run started with, metrics, timestamps) is
+///   written when the run starts and when it ends.
 /// - `run(&mut self, input) -> Result<RunResponse>`: the same, collected: concatenated text,
 ///   tools and metrics.
 /// - `run_json(&mut self, serde_json::Value) -> RunStream<'_>`: input from JSON; input that does
 ///   not fit is a `RunError` item and `Error::InvalidInput { path, .. }` naming the field.
+/// - `resume(&mut self, run_id) -> RunStream<'_>`: takes up a run left `interrupted` by a
+///   process that died (see Durable runs below).
+/// - `start(self, input) -> RunHandle` and `start_resume(self, run_id).await ->
+///   Result<RunHandle>`: the same in the background, followed through a
+///   [`RunHandle`](crate::RunHandle).
 ///
 /// State is saved when the run completes, fails, or its stream is dropped midway: nothing the
 /// run did before its last `yield` is lost. A stored session's state wins over the builder's
 /// initial state, which only fills in keys the stored one lacks. Edits made to `session_state`
 /// between runs are merged three-way onto a newer stored version when the next run starts (the
 /// same key changed on both sides is `Error::Conflict` naming the keys).
+///
+/// # Durable runs
+///
+/// Kill the process anywhere, start it again, resume: the run finishes with the same result,
+/// without repeating a completed model call, tool call or step, and without a client seeing
+/// a token twice.
+///
+/// - **Event log**: every item of a run gets a gapless `seq` and is stored before anyone sees
+///   it. [`RunHandle::events(after_seq)`](crate::RunHandle::events) replays the stored items
+///   after a cursor, then follows the live ones: a client that lost its connection picks up
+///   with the last `seq` it has.
+/// - **Journal**: every model call and tool call the `#[agent]` fields (and their clones, in
+///   spawned tasks too) make during a run is journaled when it completes, under a key that
+///   does not depend on task scheduling; `self.ctx().step("name", async { … })` journals the
+///   output of your own side effects (it must be `Serialize + Deserialize`: anything else is
+///   a compile error naming the type).
+/// - **Resume**: a run in flight when its process died is `interrupted` when the store opens
+///   again; `interrupted_runs()` lists them and `resume(run_id)` re-enters `run` with the
+///   run's input and the session state it started with: journaled work returns at once,
+///   items already logged are not logged or yielded again, new work runs live. Text a model
+///   call had streamed when the crash cut it short is withdrawn with one
+///   `ContentDiscarded {"from_seq": N}` item; [`durable::answer`](crate::durable::answer) is
+///   the client rule (concatenate `RunContent` deltas by `seq`, drop discarded ranges).
+///
+/// ```
+/// use weft::prelude::*;
+///
+/// /// Sends a note once per run, however often the run is resumed.
+/// #[workflow]
+/// pub struct Notify {
+///     #[agent(model = "offline:echo")]
+///     writer: Agent,
+/// }
+///
+/// #[workflow]
+/// impl Notify {
+///     fn run(&mut self, to: String) -> RunStream<'_> {
+///         try_stream! {
+///             for await chunk in self.writer.run_stream(format!("A note for {to}")) {
+///                 yield chunk?; // journaled: a resumed run replays it without a model call
+///             }
+///             let note = self.writer.last_response().content_text().to_string();
+///             let ctx = self.ctx();
+///             let id: u64 = ctx.step("send", async move { note.len() as u64 }).await?;
+///             self.session_state.insert("sent", id)?;
+///         }
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> weft::Result<()> {
+/// let storage = MemoryStorage::new();
+/// // After a restart: take up what the last process left unfinished.
+/// let mut wf = Notify::builder().storage(storage.clone()).build()?;
+/// for run in wf.interrupted_runs().await? {
+///     let mut events = wf.resume(&run.run_id);
+///     while let Some(item) = events.next().await {
+///         item?;
+///     }
+/// }
+/// // A run in the background, followed by a client from the first item.
+/// let handle = Notify::builder().storage(storage).build()?.start("Ada".to_string());
+/// let mut events = handle.events(0);
+/// let mut seen = Vec::new();
+/// while let Some(item) = events.next().await {
+///     seen.push(item?);
+/// }
+/// let record = handle.wait().await?;
+/// assert_eq!(weft::durable::answer(&seen), record.content);
+/// # Ok(()) }
+/// ```
 ///
 /// # Expansion, in short
 ///
@@ -142,7 +222,8 @@
 ///      impl WorkflowDefinition for CacheWorkflow { type State = SessionState; .. }
 /// #[workflow] impl CacheWorkflow { fn run(&mut self, message: String) -> RunStream<'_> { try_stream!{..} } }
 ///   => impl CacheWorkflow { fn __weft_run(..) -> RunStream<'_> { Box::pin(try_stream!{..}) }
-///                           fn run_stream(..)  async fn run(..)  fn run_json(..) }
+///                           fn run_stream(..)  async fn run(..)  fn run_json(..)
+///                           fn resume(..)  fn start(..)  async fn start_resume(..) }
 ///      impl Workflow for CacheWorkflow { type Input = String; fn body(..) }
 /// ```
 ///

@@ -54,7 +54,9 @@
 // The public surface, by name: a new runtime item is public here only when listed.
 #[cfg(feature = "web")]
 pub use weft_runtime::web;
-pub use weft_runtime::{agent, error, message, model, providers, response, schema, storage};
+pub use weft_runtime::{
+    agent, durable, error, message, model, providers, response, schema, storage,
+};
 pub use weft_runtime::{tool, workflow};
 
 #[cfg(any(feature = "openai", feature = "anthropic", feature = "ollama"))]
@@ -69,10 +71,11 @@ pub use weft_runtime::OpenAIChat;
 pub use weft_runtime::ResponseLimits;
 pub use weft_runtime::{
     model_from_env, model_from_spec, schema_for, Agent, AgentBuilder, AgentUsage, Content, Error,
-    FinishReason, FunctionTool, IntoModel, IntoStorage, IntoTools, MemoryStorage, Message, Metrics,
-    Model, ModelEvent, ModelRef, ModelRequest, ModelResponse, ModelStream, Offline, Result,
-    RetryPolicy, Role, RunEvent, RunRecord, RunResponse, RunStatus, RunStream, SessionFilter,
-    SessionState, StorageRef, Tool, ToolCall, ToolChoice, ToolError, ToolExecution, ToolOutput,
+    FinishReason, FunctionTool, IntoModel, IntoStorage, IntoTools, JournalEntry, JournalKind,
+    LoggedEvent, MemoryStorage, Message, Metrics, Model, ModelEvent, ModelRef, ModelRequest,
+    ModelResponse, ModelStream, Offline, Result, RetryPolicy, Role, RunContext, RunEvent,
+    RunHandle, RunRecord, RunResponse, RunStatus, RunStream, SessionFilter, SessionState,
+    StepOutput, StorageRef, Tool, ToolCall, ToolChoice, ToolError, ToolExecution, ToolOutput,
     ToolSpec, Usage, Workflow, WorkflowDefinition, WorkflowInput, WorkflowSession, WorkflowState,
     WorkflowStorage,
 };
@@ -104,8 +107,9 @@ pub mod prelude {
     #[cfg(feature = "sled")]
     pub use weft_runtime::SledStorage;
     pub use weft_runtime::{
-        Agent, Content, Error, FunctionTool, MemoryStorage, Model, Offline, RunEvent, RunResponse,
-        RunStream, SessionState, Tool, ToolError, ToolOutput, Workflow, WorkflowStorage,
+        Agent, Content, Error, FunctionTool, MemoryStorage, Model, Offline, RunContext, RunEvent,
+        RunHandle, RunResponse, RunStream, SessionState, Tool, ToolError, ToolOutput, Workflow,
+        WorkflowStorage,
     };
 }
 
@@ -124,7 +128,7 @@ pub mod __private {
     pub use weft_runtime::__private::decode_openai_stream;
     pub use weft_runtime::__private::{
         delete_session, initial_state, load_session, new_session, output_of, output_of_result,
-        parse_arguments, rename_session, runs, sessions, WorkflowMeta,
+        parse_arguments, rename_session, runs, sessions, set_fault_hook, WorkflowMeta,
     };
 
     /// A fresh session id.

@@ -1,5 +1,6 @@
 //! `#[workflow]` on the impl block: parse it (`parse`), check `run` (`valid`), box its body,
-//! and implement `Workflow` plus inherent `run_stream`/`run`/`run_json`.
+//! and implement `Workflow` plus inherent `run_stream`/`run`/`run_json`/`resume`/`start`/
+//! `start_resume`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -75,6 +76,25 @@ pub fn expand(args: TokenStream, item: syn::ItemImpl) -> TokenStream {
             /// and `Error::InvalidInput` naming the field.
             pub fn run_json(&mut self, input: #weft::__private::serde_json::Value) -> #weft::RunStream<'_> {
                 <Self as #weft::Workflow>::run_json(self, input)
+            }
+
+            /// Resumes a run left `interrupted` by a process that died and streams what it
+            /// had not logged yet: journaled work returns at once, new work runs live (see
+            /// `weft::Workflow::resume`).
+            pub fn resume(&mut self, run_id: &str) -> #weft::RunStream<'_> {
+                <Self as #weft::Workflow>::resume(self, run_id)
+            }
+
+            /// Starts a run in the background and returns its handle at once (`events`,
+            /// `cancel`, `wait`); dropping the handle does not stop the run.
+            pub fn start(self, input: #input_ty) -> #weft::RunHandle {
+                <Self as #weft::Workflow>::start(self, input)
+            }
+
+            /// Resumes an interrupted run in the background: its handle once it has begun
+            /// again, or why it cannot be resumed.
+            pub async fn start_resume(self, run_id: &str) -> #weft::Result<#weft::RunHandle> {
+                <Self as #weft::Workflow>::start_resume(self, run_id).await
             }
         }
 

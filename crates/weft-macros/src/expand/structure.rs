@@ -222,6 +222,24 @@ fn generate(
             pub async fn runs(&self, session_id: &str) -> #weft::Result<::std::vec::Vec<#weft::RunRecord>> {
                 #weft::__private::runs(&self.storage, session_id).await
             }
+
+            /// This workflow's runs left `interrupted` by a process that died, oldest first:
+            /// each can be taken up again with `resume(run_id)`.
+            pub async fn interrupted_runs(&self) -> #weft::Result<::std::vec::Vec<#weft::RunRecord>> {
+                #weft::WorkflowStorage::interrupted_runs(
+                    &*self.storage,
+                    ::std::option::Option::Some(<Self as #weft::WorkflowDefinition>::NAME),
+                )
+                .await
+            }
+
+            /// The context of the run in progress, for journaled steps:
+            /// `self.ctx().step("name", async { … }).await?` runs the work once per run (a
+            /// resumed run gets its journaled output back). Owned, so it can go into spawned
+            /// tasks; outside a run, steps just run.
+            pub fn ctx(&self) -> #weft::RunContext {
+                self.__weft.run_context()
+            }
         }
 
         impl #builder {

@@ -203,6 +203,7 @@ impl AgentBuilder {
             tool_timeout: self.tool_timeout.unwrap_or(DEFAULT_TOOL_TIMEOUT),
             retry: self.retry,
             usage: UsageMeter::default(),
+            scope: std::sync::Mutex::new(None),
             history_runs: if self.add_history {
                 self.num_history_runs.unwrap_or(DEFAULT_HISTORY_RUNS)
             } else {

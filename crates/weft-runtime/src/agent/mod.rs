@@ -10,6 +10,11 @@
 //! at most [`DEFAULT_MAX_TURNS`] model turns (the last one must answer in text), every tool
 //! call stopped after [`DEFAULT_TOOL_TIMEOUT`] (see [`AgentBuilder::max_turns`] and
 //! [`AgentBuilder::tool_timeout`]).
+//!
+//! Inside a workflow run, a workflow's `#[agent]` fields and their clones (in spawned tasks
+//! too) journal every model call and tool call when it completes, and a resumed run replays
+//! journaled calls instead of making them again: same loop, same items (see
+//! [`durable`](crate::durable)). Outside a workflow run nothing is journaled.
 
 mod builder;
 mod prompt;
@@ -20,18 +25,24 @@ mod usage;
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use tracing_futures::Instrument;
 
+use crate::durable::faults::fault_point;
+use crate::durable::identity;
+use crate::durable::journal::{self, TurnRecorder};
+use crate::durable::scope::RunScope;
 use crate::message::Message;
 use crate::model::{
     CallBudget, FinishReason, ModelEvent, ModelRef, ModelRequest, ToolCallAssembler, ToolChoice,
     ToolSpec,
 };
 use crate::response::{Content, RunEvent, RunResponse, RunStream, ToolExecution};
+use crate::storage::JournalKind;
 use crate::tool::Tool;
 use crate::{Error, Result};
 
@@ -62,6 +73,9 @@ struct AgentConfig {
     history_runs: usize,
     /// Usage of every run of this agent and its clones.
     usage: UsageMeter,
+    /// The workflow run this agent (and every clone) works for, while one is in progress:
+    /// its calls are journaled there and its items carry their identity (`RunResponse::origin`).
+    scope: Mutex<Option<Arc<RunScope>>>,
 }
 
 impl AgentConfig {
@@ -78,6 +92,21 @@ impl AgentConfig {
     fn model_label(&self) -> String {
         format!("{}:{}", self.model.provider(), self.model.id())
     }
+
+    fn scope_slot(&self) -> std::sync::MutexGuard<'_, Option<Arc<RunScope>>> {
+        // The slot is only ever replaced whole: a poisoned lock holds a whole value.
+        self.scope
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The identity of an agent call's next item other than a text delta, inside a workflow run.
+fn next_origin(call_key: &Option<String>, count: &mut usize) -> Option<String> {
+    let key = call_key.as_ref()?;
+    let origin = identity::call_item(key, *count);
+    *count += 1;
+    Some(origin)
 }
 
 /// A model with instructions and tools.
@@ -128,7 +157,8 @@ impl Agent {
     }
 
     /// The tokens and model calls of every run of this agent and of its clones so far (a
-    /// workflow reports the difference over one run as the run's usage).
+    /// workflow reports the difference over one run as the run's usage). Calls a resumed
+    /// workflow run replays from its journal count as the interrupted run made them.
     pub fn usage(&self) -> AgentUsage {
         self.config.usage.total()
     }
@@ -143,6 +173,30 @@ impl Agent {
     /// what had arrived so far.
     pub fn last_response(&self) -> &RunResponse {
         &self.last
+    }
+
+    /// Makes this agent and its clones work for the workflow run `scope` (journaled calls).
+    pub(crate) fn enter_scope(&self, scope: &Arc<RunScope>) {
+        let mut slot = self.config.scope_slot();
+        if let Some(other) = slot.as_ref().filter(|other| !Arc::ptr_eq(other, scope)) {
+            tracing::warn!(
+                agent = self.config.name.as_deref().unwrap_or(""),
+                run_id = other.run_id(),
+                "the agent (or a clone) already works for another workflow run; it now works for the new one"
+            );
+        }
+        *slot = Some(Arc::clone(scope));
+    }
+
+    /// Ends the agent's work for the run `scope` (if it still works for it).
+    pub(crate) fn leave_scope(&self, scope: &Arc<RunScope>) {
+        let mut slot = self.config.scope_slot();
+        if slot
+            .as_ref()
+            .is_some_and(|current| Arc::ptr_eq(current, scope))
+        {
+            *slot = None;
+        }
     }
 
     /// Forgets the runs kept for `add_history_to_messages`.
@@ -209,6 +263,10 @@ impl Agent {
         expected.typed_value(&self.last.content)
     }
 
+    /// The one path of `run`, `run_typed` and `run_stream`. Inside a workflow run (a scope is
+    /// set), every model call and tool call is looked up in the run's journal first and
+    /// journaled when it completes, and every item carries its identity in `origin`; the loop
+    /// is the same either way, so a replayed call yields the same items as the live one did.
     fn run_with(
         &mut self,
         prompt: String,
@@ -216,6 +274,7 @@ impl Agent {
         expected: Option<Expected>,
     ) -> impl Stream<Item = Result<RunResponse>> + Send + '_ {
         let config = Arc::clone(&self.config);
+        let scope = config.scope_slot().clone();
         let model_label = config.model_label();
         let run_id = uuid::Uuid::new_v4().to_string();
         let span = tracing::info_span!(
@@ -234,11 +293,14 @@ impl Agent {
         };
         let stream = async_stream::try_stream! {
             let started = Instant::now();
-            yield self.item(RunEvent::RunStarted, Content::default(), Vec::new());
             let mut messages = messages;
             let mut calls_made = 0usize;
             let mut turns = 0usize;
             let mut repairs_left = typed::REPAIR_TURNS;
+            // Inside a workflow run: the key of the call's first model call, and how many of
+            // the call's other items were yielded (their identities).
+            let mut call_key: Option<String> = None;
+            let mut call_items = 0usize;
             loop {
                 turns += 1;
                 let calls_left = config.tool_call_limit.is_none_or(|limit| calls_made < limit);
@@ -250,20 +312,53 @@ impl Agent {
                     tool_choice: if tools_allowed { ToolChoice::Auto } else { ToolChoice::None },
                     output: expected.as_ref().map(|e| e.schema.clone()),
                 };
+                // Taken when the call starts: identical calls are interchangeable, so the
+                // order concurrent calls start in does not matter.
+                let model_key = scope.as_ref().map(|scope| {
+                    scope.next_key(&identity::model_prefix(config.name.as_deref(), &request, mode.as_str()))
+                });
+                if turns == 1 {
+                    call_key.clone_from(&model_key);
+                    let mut item = self.item(RunEvent::RunStarted, Content::default(), Vec::new());
+                    item.origin = next_origin(&call_key, &mut call_items);
+                    yield item;
+                }
+                let journaled = match (&scope, &model_key) {
+                    (Some(scope), Some(key)) => scope
+                        .journaled(key)
+                        .map(|entry| journal::read_turn(scope.run_id(), &entry))
+                        .transpose()?,
+                    _ => None,
+                };
                 self.last.metrics.model_calls += 1;
                 config.usage.add_call();
-                let call_span = tracing::info_span!("model.call", provider = config.model.provider(), model = config.model.id(), call = self.last.metrics.model_calls);
-                let mut events = std::pin::pin!(
-                    retry::call(config.retry.clone(), Arc::clone(&config.model), request, mode).instrument(call_span)
-                );
+                let mut recorder = None;
+                let mut events: BoxStream<'static, Result<ModelEvent>> = match journaled {
+                    Some(turn) => futures::stream::iter(turn.into_events().into_iter().map(Ok)).boxed(),
+                    None => {
+                        if scope.is_some() {
+                            recorder = Some(TurnRecorder::new());
+                            fault_point("model.started");
+                        }
+                        let call_span = tracing::info_span!("model.call", provider = config.model.provider(), model = config.model.id(), call = self.last.metrics.model_calls);
+                        retry::call(config.retry.clone(), Arc::clone(&config.model), request, mode)
+                            .instrument(call_span)
+                            .boxed()
+                    }
+                };
                 // What the call adds up to is capped (`ResponseLimits::answer`, `tool_calls`),
                 // whatever the model: an endless stream of small deltas ends the run.
                 let provider = config.model.provider();
                 let mut turn_text = String::new();
                 let mut text_budget = CallBudget::new(provider);
                 let mut calls = ToolCallAssembler::new(provider);
+                let mut deltas: Vec<String> = Vec::new();
                 while let Some(event) = events.next().await {
-                    match event? {
+                    let event = event?;
+                    if let Some(recorder) = &mut recorder {
+                        recorder.push(&event)?;
+                    }
+                    match event {
                         ModelEvent::Text(delta) => {
                             text_budget.text(&delta)?;
                             if self.last.metrics.time_to_first_token.is_none() {
@@ -273,7 +368,13 @@ impl Agent {
                             if let Content::Text(answer) = &mut self.last.content {
                                 answer.push_str(&delta);
                             }
-                            yield self.item(RunEvent::RunContent, Content::Text(delta), Vec::new());
+                            let mut item = self.item(RunEvent::RunContent, Content::Text(delta), Vec::new());
+                            if let Some(key) = &model_key {
+                                let origin = identity::turn_item(key, deltas.len());
+                                deltas.push(origin.clone());
+                                item.origin = Some(origin);
+                            }
+                            yield item;
                         }
                         ModelEvent::ToolCall(delta) => calls.push(delta)?,
                         ModelEvent::Usage(usage) => {
@@ -282,6 +383,14 @@ impl Agent {
                         }
                         ModelEvent::Finish(reason) => self.last.finish_reason = Some(reason),
                     }
+                }
+                if let (Some(scope), Some(key), Some(recorder)) = (&scope, &model_key, recorder) {
+                    // The call completed: journaled before anything later is yielded, with the
+                    // seqs of those of its deltas the run has logged.
+                    fault_point("model.finished");
+                    let seqs = scope.seqs_of(deltas.iter().map(String::as_str));
+                    let output = journal::output_of(&recorder.finish())?;
+                    scope.write_journal(key.clone(), JournalKind::ModelCall, output, seqs).await?;
                 }
                 // A typed run ends at the first answer that fits, even one given next to tool
                 // calls (Anthropic may call its answer tool together with others).
@@ -325,6 +434,7 @@ impl Agent {
                 messages.push(Message::assistant_with_tools(turn_text, calls.clone()));
                 let budget = config.tool_call_limit.map_or(calls.len(), |limit| limit.saturating_sub(calls_made));
                 let (to_run, refused) = calls.split_at(budget.min(calls.len()));
+                let mut started_items = Vec::with_capacity(to_run.len());
                 for call in to_run {
                     let pending = ToolExecution {
                         id: call.id.clone(),
@@ -332,9 +442,12 @@ impl Agent {
                         arguments: call.arguments.clone(),
                         ..ToolExecution::default()
                     };
-                    yield self.item(RunEvent::ToolCallStarted, Content::default(), vec![pending]);
+                    let mut item = self.item(RunEvent::ToolCallStarted, Content::default(), vec![pending]);
+                    item.origin = next_origin(&call_key, &mut call_items);
+                    started_items.push(item.origin.clone());
+                    yield item;
                 }
-                let executions = tools::run_all(&config.tools, to_run, config.tool_timeout).await;
+                let executions = tools::run_all(&config.tools, to_run, config.tool_timeout, scope.as_ref(), &started_items).await?;
                 calls_made += executions.len();
                 let refused = refused.iter().map(|call| {
                     let limit = config.tool_call_limit.unwrap_or_default();
@@ -345,7 +458,9 @@ impl Agent {
                     let result = execution.result.clone().unwrap_or_default();
                     messages.push(Message::tool_result(execution.id.clone(), result, execution.is_error));
                     self.last.tools.push(execution.clone());
-                    yield self.item(RunEvent::ToolCallCompleted, Content::default(), vec![execution]);
+                    let mut item = self.item(RunEvent::ToolCallCompleted, Content::default(), vec![execution]);
+                    item.origin = next_origin(&call_key, &mut call_items);
+                    yield item;
                 }
             }
             if self.last.finish_reason == Some(FinishReason::Length) {
@@ -365,6 +480,7 @@ impl Agent {
             }
             let mut completed = self.last.clone();
             completed.event = RunEvent::RunCompleted;
+            completed.origin = next_origin(&call_key, &mut call_items);
             yield completed;
         };
         stream.instrument(span)

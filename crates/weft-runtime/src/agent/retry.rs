@@ -66,6 +66,16 @@ pub(crate) enum CallMode {
     Complete,
 }
 
+impl CallMode {
+    /// The mode's name, as journal keys hash it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallMode::Stream => "stream",
+            CallMode::Complete => "complete",
+        }
+    }
+}
+
 /// One model call with retries, as a stream of events either way.
 pub(crate) fn call(
     policy: RetryPolicy,

@@ -13,18 +13,58 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use tracing_futures::Instrument;
 
+use crate::durable::faults::fault_point;
+use crate::durable::scope::RunScope;
+use crate::durable::{identity, journal};
 use crate::message::ToolCall;
 use crate::response::ToolExecution;
+use crate::storage::JournalKind;
 use crate::tool::Tool;
+use crate::Result;
 
 /// Runs every call concurrently and returns their executions in call order. A call stops after
 /// its tool's [`Tool::timeout`], else after `timeout`.
+///
+/// Inside a workflow run (`scope`), each call's journal key is taken in call order before
+/// anything runs; a journaled call returns its recorded execution at once, and a call that
+/// runs is journaled as soon as it finishes, with the seq of its `ToolCallStarted` item if
+/// that is logged (`started` holds those items' identities, in call order). The error is the
+/// store's, when the journal cannot be read back or written.
 pub(crate) async fn run_all(
     tools: &[Arc<dyn Tool>],
     calls: &[ToolCall],
     timeout: Duration,
-) -> Vec<ToolExecution> {
-    futures::future::join_all(calls.iter().map(|call| run_one(tools, call, timeout))).await
+    scope: Option<&Arc<RunScope>>,
+    started: &[Option<String>],
+) -> Result<Vec<ToolExecution>> {
+    let Some(scope) = scope else {
+        let runs = calls.iter().map(|call| run_one(tools, call, timeout));
+        return Ok(futures::future::join_all(runs).await);
+    };
+    let keys: Vec<String> = calls
+        .iter()
+        .map(|call| scope.next_key(&identity::tool_prefix(&call.name, &call.arguments)))
+        .collect();
+    let runs = calls
+        .iter()
+        .zip(keys)
+        .enumerate()
+        .map(|(index, (call, key))| async move {
+            if let Some(entry) = scope.journaled(&key) {
+                return journal::read_tool(scope.run_id(), &entry, call);
+            }
+            fault_point("tool.started");
+            let execution = run_one(tools, call, timeout).await;
+            fault_point("tool.finished");
+            let started = started.get(index).and_then(Option::as_deref);
+            let seqs = scope.seqs_of(started);
+            let output = journal::output_of(&execution)?;
+            scope
+                .write_journal(key, JournalKind::ToolCall, output, seqs)
+                .await?;
+            Ok(execution)
+        });
+    futures::future::join_all(runs).await.into_iter().collect()
 }
 
 /// The execution of a call that was not run because the run's `tool_call_limit` was reached;
@@ -137,7 +177,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_call_that_never_finishes_times_out_as_a_tool_error() {
         let tools: Vec<Arc<dyn Tool>> = vec![Arc::new(never_finishes())];
-        let runs = run_all(&tools, &[call("forever")], Duration::from_secs(30)).await;
+        let runs = run_all(
+            &tools,
+            &[call("forever")],
+            Duration::from_secs(30),
+            None,
+            &[],
+        )
+        .await
+        .unwrap();
         assert!(runs[0].is_error);
         let result = runs[0].result.as_deref().unwrap_or_default();
         assert!(
@@ -150,7 +198,15 @@ mod tests {
     async fn a_tools_own_timeout_wins_over_the_agents() {
         let quick = never_finishes().with_timeout(Duration::from_millis(50));
         let tools: Vec<Arc<dyn Tool>> = vec![Arc::new(quick)];
-        let runs = run_all(&tools, &[call("forever")], Duration::from_secs(3600)).await;
+        let runs = run_all(
+            &tools,
+            &[call("forever")],
+            Duration::from_secs(3600),
+            None,
+            &[],
+        )
+        .await
+        .unwrap();
         let result = runs[0].result.as_deref().unwrap_or_default();
         assert!(result.contains("within 50ms"), "{result}");
     }
@@ -164,7 +220,9 @@ mod tests {
             async { Ok::<_, crate::tool::ToolError>("never") }
         });
         let tools: Vec<Arc<dyn Tool>> = vec![Arc::new(tool)];
-        let runs = run_all(&tools, &[call("boom")], Duration::from_secs(30)).await;
+        let runs = run_all(&tools, &[call("boom")], Duration::from_secs(30), None, &[])
+            .await
+            .unwrap();
         assert!(runs[0].is_error);
         assert_eq!(
             runs[0].result.as_deref(),

@@ -6,13 +6,21 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use futures::future::{self, BoxFuture};
 use futures::FutureExt;
 
-use super::{RunRecord, SessionFilter, WorkflowSession, WorkflowStorage};
+use super::{
+    JournalEntry, LogLimits, LoggedEvent, RunRecord, RunStatus, SessionFilter, WorkflowSession,
+    WorkflowStorage,
+};
 use crate::{Error, Result};
 
 /// An in-memory store, for tests and demos. Clones share the same data.
+///
+/// Event logs and journals are kept as long as their session, with the same
+/// [`LogLimits`] as `SledStorage` ([`with_log_limits`](Self::with_log_limits)); there is no
+/// retention setting, since nothing outlives the process.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStorage {
     inner: Arc<Mutex<Inner>>,
+    limits: LogLimits,
 }
 
 #[derive(Debug, Default)]
@@ -22,12 +30,24 @@ struct Inner {
     runs: BTreeMap<(String, u64), RunRecord>,
     run_keys: HashMap<String, (String, u64)>,
     next_run: u64,
+    /// Each run's event log, in `seq` order.
+    events: HashMap<String, Vec<LoggedEvent>>,
+    /// Each run's journal, in the order written.
+    journals: HashMap<String, Vec<JournalEntry>>,
 }
 
 impl MemoryStorage {
     /// An empty store.
     pub fn new() -> Self {
         MemoryStorage::default()
+    }
+
+    /// An empty store whose appends take at most these sizes (default [`LogLimits::default`]).
+    pub fn with_log_limits(limits: LogLimits) -> Self {
+        MemoryStorage {
+            limits,
+            ..MemoryStorage::default()
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -57,6 +77,54 @@ impl MemoryStorage {
         Ok(session)
     }
 
+    /// What a restart does to a store on disk: every run still `running` becomes
+    /// `interrupted`, ready to be resumed. In memory nothing outlives the process, so tests
+    /// call this to stand for a process that died mid-run.
+    pub fn interrupt_running_runs(&self) -> usize {
+        let mut inner = self.lock();
+        let mut count = 0;
+        for run in inner.runs.values_mut() {
+            if run.status == RunStatus::Running {
+                run.status = RunStatus::Interrupted;
+                count += 1;
+            }
+        }
+        count
+    }
+
+    fn append_log_now(
+        &self,
+        run_id: &str,
+        events: Vec<LoggedEvent>,
+        journal: Vec<JournalEntry>,
+    ) -> Result<()> {
+        // Measured as the sled store measures them: the record's JSON.
+        for event in &events {
+            self.limits.check_event(run_id, event, json_len(event)?)?;
+        }
+        for entry in &journal {
+            self.limits.check_entry(run_id, entry, json_len(entry)?)?;
+        }
+        let mut inner = self.lock();
+        let last = inner
+            .events
+            .get(run_id)
+            .and_then(|log| log.last())
+            .map_or(0, |event| event.seq);
+        super::check_append(run_id, last, &events, &journal)?;
+        inner
+            .events
+            .entry(run_id.to_string())
+            .or_default()
+            .extend(events);
+        inner
+            .journals
+            .entry(run_id.to_string())
+            .or_default()
+            .extend(journal);
+        Ok(())
+    }
+
     fn put_run_now(&self, run: RunRecord) {
         let mut inner = self.lock();
         let key = match inner.run_keys.get(&run.run_id) {
@@ -70,6 +138,23 @@ impl MemoryStorage {
         };
         inner.runs.insert(key, run);
     }
+}
+
+/// How many bytes `value`'s JSON takes, without building it.
+fn json_len<T: serde::Serialize>(value: &T) -> Result<usize> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value)?;
+    Ok(count.0)
 }
 
 impl WorkflowStorage for MemoryStorage {
@@ -95,6 +180,8 @@ impl WorkflowStorage for MemoryStorage {
         for key in keys {
             if let Some(run) = inner.runs.remove(&key) {
                 inner.run_keys.remove(&run.run_id);
+                inner.events.remove(&run.run_id);
+                inner.journals.remove(&run.run_id);
             }
         }
         future::ready(Ok(existed)).boxed()
@@ -150,6 +237,58 @@ impl WorkflowStorage for MemoryStorage {
             .and_then(|key| inner.runs.get(key))
             .cloned();
         future::ready(Ok(run)).boxed()
+    }
+
+    fn append_log<'a>(
+        &'a self,
+        run_id: &'a str,
+        events: Vec<LoggedEvent>,
+        journal: Vec<JournalEntry>,
+    ) -> BoxFuture<'a, Result<()>> {
+        future::ready(self.append_log_now(run_id, events, journal)).boxed()
+    }
+
+    fn read_events<'a>(
+        &'a self,
+        run_id: &'a str,
+        after_seq: u64,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<LoggedEvent>>> {
+        let inner = self.lock();
+        let events = inner.events.get(run_id).map_or_else(Vec::new, |log| {
+            // Seqs are 1, 2, 3…: item `n` is at index `n - 1`.
+            let start = usize::try_from(after_seq)
+                .unwrap_or(usize::MAX)
+                .min(log.len());
+            log[start..].iter().take(limit).cloned().collect()
+        });
+        future::ready(Ok(events)).boxed()
+    }
+
+    fn read_journal<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Vec<JournalEntry>>> {
+        let journal = self
+            .lock()
+            .journals
+            .get(run_id)
+            .cloned()
+            .unwrap_or_default();
+        future::ready(Ok(journal)).boxed()
+    }
+
+    fn interrupted_runs<'a>(
+        &'a self,
+        workflow_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<RunRecord>>> {
+        let inner = self.lock();
+        let mut runs: Vec<RunRecord> = inner
+            .runs
+            .values()
+            .filter(|run| run.status == RunStatus::Interrupted)
+            .filter(|run| workflow_id.is_none_or(|id| run.workflow_id == id))
+            .cloned()
+            .collect();
+        runs.sort_by_key(|run| run.created_at);
+        future::ready(Ok(runs)).boxed()
     }
 
     fn save_blocking(

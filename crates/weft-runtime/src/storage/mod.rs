@@ -28,7 +28,10 @@ pub use self::sled::{
     Durability, SledStorage, SledStorageBuilder, DEFAULT_LOCK_WAIT, DEFAULT_PREFIX,
 };
 pub use memory::MemoryStorage;
-pub use records::{RunRecord, RunStatus, SessionFilter, SessionListing, WorkflowSession};
+pub use records::{
+    JournalEntry, JournalKind, LoggedEvent, RunRecord, RunStatus, SessionFilter, SessionListing,
+    WorkflowSession,
+};
 
 /// A shared handle to a store.
 pub type StorageRef = Arc<dyn WorkflowStorage>;
@@ -57,8 +60,8 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
     /// Writes the session (compare-and-swap, see above) and returns it as stored.
     fn upsert_session(&self, session: WorkflowSession) -> BoxFuture<'_, Result<WorkflowSession>>;
 
-    /// Deletes the session and its runs, all at once (a store that can should do it in one
-    /// transaction); `false` if it did not exist.
+    /// Deletes the session and its runs, their event logs and journals too, all at once (a
+    /// store that can should do it in one transaction); `false` if it did not exist.
     fn delete_session<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<bool>>;
 
     /// Sessions matching the filter, most recently updated first. A record that cannot be
@@ -97,6 +100,40 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
     /// One run by id.
     fn read_run<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Option<RunRecord>>>;
 
+    /// Appends to a run's event log and journal in one atomic write: `events` continue the
+    /// log (the first `seq` is the run's last logged `seq` + 1, then no gaps), and every `seq`
+    /// a journal entry names is in the log once the write is done (logged before, or in
+    /// `events`). A batch that breaks either rule is refused with [`Error::Storage`] and
+    /// nothing of it is written, so a journal entry is never stored without its events.
+    ///
+    /// [`Error::Storage`]: crate::Error::Storage
+    fn append_log<'a>(
+        &'a self,
+        run_id: &'a str,
+        events: Vec<LoggedEvent>,
+        journal: Vec<JournalEntry>,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Up to `limit` items of a run's event log with `seq > after_seq`, in `seq` order; none
+    /// for an unknown run, or one whose log a store pruned (`SledStorageBuilder`'s
+    /// `event_log_retention`).
+    fn read_events<'a>(
+        &'a self,
+        run_id: &'a str,
+        after_seq: u64,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<LoggedEvent>>>;
+
+    /// A run's journal, in the order it was written.
+    fn read_journal<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Vec<JournalEntry>>>;
+
+    /// Runs left `interrupted` by a process that died, oldest first; only those of
+    /// `workflow_id` when given.
+    fn interrupted_runs<'a>(
+        &'a self,
+        workflow_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<RunRecord>>>;
+
     /// [`read_session`](Self::read_session) without an async executor, for the same `Drop`
     /// path as [`save_blocking`](Self::save_blocking) (re-reading after a lost
     /// compare-and-swap). The default polls `read_session` on the current thread.
@@ -117,6 +154,116 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
                 None => Ok(None),
             }
         })
+    }
+}
+
+/// The rules of [`WorkflowStorage::append_log`], checked before a store writes anything:
+/// `events` continue the log after `last` (the run's last logged seq) without gaps, and each
+/// journal entry names only seqs the log will hold.
+pub fn check_append(
+    run_id: &str,
+    last: u64,
+    events: &[LoggedEvent],
+    journal: &[JournalEntry],
+) -> Result<()> {
+    let refuse = |message: String| crate::Error::Storage {
+        message: format!("refused an append to the log of run `{run_id}`: {message}"),
+        source: None,
+    };
+    for (offset, event) in events.iter().enumerate() {
+        let expected = last.saturating_add(offset as u64).saturating_add(1);
+        if event.seq != expected || event.item.seq != Some(event.seq) {
+            return Err(refuse(format!(
+                "item {offset} has seq {} (item.seq {:?}), expected {expected}",
+                event.seq, event.item.seq
+            )));
+        }
+    }
+    let logged_up_to = last.saturating_add(events.len() as u64);
+    for entry in journal {
+        if let Some(missing) = entry
+            .seqs
+            .iter()
+            .find(|seq| **seq == 0 || **seq > logged_up_to)
+        {
+            return Err(refuse(format!(
+                "journal entry `{}` names seq {missing}, which the log does not hold",
+                entry.key
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The default of [`LogLimits::max_event_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 1 << 20;
+/// The default of [`LogLimits::max_journal_entry_bytes`]: 16 MiB.
+pub const DEFAULT_MAX_JOURNAL_ENTRY_BYTES: usize = 16 << 20;
+
+/// The largest item a store's event log and journal take, measured as stored (the record's
+/// JSON). An [`append_log`](WorkflowStorage::append_log) holding a larger one is refused with
+/// [`Error::LogRecordTooLarge`](crate::Error::LogRecordTooLarge) naming the limit, and nothing
+/// of it is written. Set with `SledStorageBuilder::log_limits` or
+/// [`MemoryStorage::with_log_limits`].
+///
+/// ```
+/// use weft_runtime::storage::LogLimits;
+/// let limits = LogLimits { max_event_bytes: 64 << 10, ..LogLimits::default() };
+/// assert_eq!(limits.max_journal_entry_bytes, 16 << 20);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogLimits {
+    /// The most bytes one logged event may take ([`DEFAULT_MAX_EVENT_BYTES`], 1 MiB, by
+    /// default).
+    pub max_event_bytes: usize,
+    /// The most bytes one journal entry may take (a model call's recorded answer, a tool's
+    /// result, a step's output; [`DEFAULT_MAX_JOURNAL_ENTRY_BYTES`], 16 MiB, by default).
+    pub max_journal_entry_bytes: usize,
+}
+
+impl Default for LogLimits {
+    fn default() -> Self {
+        LogLimits {
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            max_journal_entry_bytes: DEFAULT_MAX_JOURNAL_ENTRY_BYTES,
+        }
+    }
+}
+
+impl LogLimits {
+    /// Refuses a logged event whose stored JSON is `size` bytes, if over the limit.
+    pub(crate) fn check_event(&self, run_id: &str, event: &LoggedEvent, size: usize) -> Result<()> {
+        if size > self.max_event_bytes {
+            return Err(crate::Error::LogRecordTooLarge {
+                run_id: run_id.to_string(),
+                what: "logged event",
+                name: format!("seq {}", event.seq),
+                size,
+                max: self.max_event_bytes,
+                limit: "max_event_bytes",
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a journal entry whose stored JSON is `size` bytes, if over the limit.
+    pub(crate) fn check_entry(
+        &self,
+        run_id: &str,
+        entry: &JournalEntry,
+        size: usize,
+    ) -> Result<()> {
+        if size > self.max_journal_entry_bytes {
+            return Err(crate::Error::LogRecordTooLarge {
+                run_id: run_id.to_string(),
+                what: "journal entry",
+                name: entry.key.clone(),
+                size,
+                max: self.max_journal_entry_bytes,
+                limit: "max_journal_entry_bytes",
+            });
+        }
+        Ok(())
     }
 }
 

@@ -1,9 +1,57 @@
-//! The records a store keeps: sessions and runs.
+//! The records a store keeps: sessions, runs, and each run's event log and journal.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::response::{Metrics, RunResponse};
+
+/// One item of a run's event log: the item, its place in the run, and what a replay
+/// recognises it by.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoggedEvent {
+    /// 1, 2, 3… per run, no gaps (the same as `item.seq`).
+    pub seq: u64,
+    /// The item's identity within its run, the same on every replay of the run: the journal
+    /// key of the call that produced it and its index within that call
+    /// (`"call:<key>#<index>"`), or for an item the run's own code yielded, a hash of the item
+    /// and its occurrence (`"item:<hash>#<n>"`). A resumed run does not log an item again
+    /// whose identity is already in the log.
+    pub identity: String,
+    /// The item, with its `seq` set.
+    pub item: RunResponse,
+}
+
+/// What kind of work a [`JournalEntry`] records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JournalKind {
+    /// One model call (one turn of an agent's tool loop).
+    ModelCall,
+    /// One tool call.
+    ToolCall,
+    /// One user step (`ctx.step(name, ..)`).
+    Step,
+}
+
+/// A completed piece of a run's work, kept so that a resumed run returns its result at once
+/// instead of doing it again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// Identifies the work within the run, independently of task scheduling: for a model call
+    /// the agent's name, a hash of the whole request and the occurrence of that pair in the
+    /// run (`"model:<agent>:<hash>:<n>"`); likewise for tool calls and steps.
+    pub key: String,
+    /// What kind of work it was.
+    pub kind: JournalKind,
+    /// Its result, as JSON.
+    pub output: Value,
+    /// The `seq`s of the log items it produced (a store never holds an entry whose items are
+    /// not in the log).
+    #[serde(default)]
+    pub seqs: Vec<u64>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: u64,
+}
 
 /// One workflow session: its identity and its saved state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -58,10 +106,16 @@ pub struct RunRecord {
     pub input: Value,
     /// How the run ended, or `Running`.
     pub status: RunStatus,
-    /// The answer's text: every `RunContent` item concatenated.
+    /// The answer's text: the run's `RunContent` deltas in `seq` order, discarded ranges
+    /// (`ContentDiscarded`) removed.
     pub content: String,
-    /// Every item of the run except content deltas (tool calls, steps, completions).
-    pub events: Vec<RunResponse>,
+    /// The `seq` of the run's last logged item (0: none yet). The items themselves are in the
+    /// run's event log ([`WorkflowStorage::read_events`](super::WorkflowStorage::read_events)).
+    #[serde(default)]
+    pub last_seq: u64,
+    /// The session state when the run started: what a resumed run starts from again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_state: Option<Value>,
     /// Token usage summed over the run's model calls; duration of the run.
     pub metrics: Metrics,
     /// The error, for failed runs.

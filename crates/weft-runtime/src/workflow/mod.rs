@@ -41,6 +41,8 @@ use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::durable::handle::{spawn, spawn_resume};
+use crate::durable::{RunContext, RunHandle};
 use crate::response::{RunResponse, RunStream};
 use crate::storage::StorageRef;
 use crate::Result;
@@ -90,6 +92,8 @@ pub struct WorkflowMeta {
     /// nothing is stored: its state when it found that out). The instance's own changes,
     /// made in a run or between runs, are what its state differs from this by.
     pub(crate) base: Option<serde_json::Value>,
+    /// The run in progress, if any: what `ctx()` hands out.
+    pub(crate) scope: Option<std::sync::Arc<crate::durable::scope::RunScope>>,
 }
 
 impl WorkflowMeta {
@@ -106,6 +110,11 @@ impl WorkflowMeta {
     /// The session's human name, if it has one.
     pub fn session_name(&self) -> Option<&str> {
         self.session_name.as_deref()
+    }
+
+    /// The context of the run in progress (steps run unjournaled outside a run).
+    pub fn run_context(&self) -> RunContext {
+        RunContext::new(self.scope.clone())
     }
 }
 
@@ -160,5 +169,44 @@ pub trait Workflow: WorkflowDefinition + Sized {
     /// with a `RunError` item and `Error::InvalidInput` naming the field path.
     fn run_json(&mut self, input: serde_json::Value) -> RunStream<'_> {
         runner::run_json(self, input)
+    }
+
+    /// Resumes the run `run_id`, left `interrupted` by a process that died
+    /// ([`WorkflowStorage::interrupted_runs`](crate::WorkflowStorage::interrupted_runs) lists
+    /// them), and streams what it had not logged yet.
+    ///
+    /// The instance takes up the run's session and re-enters `run` with the run's input and
+    /// the session state the run started with. Journaled model calls, tool calls and steps
+    /// return at once; items the interrupted run logged are neither logged nor yielded again;
+    /// new work runs live. If the crash cut a model call's streamed text short, the stream
+    /// first yields one `ContentDiscarded {"from_seq": N}` item: drop the `RunContent` deltas
+    /// with `seq >= N` you have (see [`durable::answer`](crate::durable::answer)). The run
+    /// then ends like any run (`completed`, `failed` or `cancelled`, state saved, its changes
+    /// merged onto the stored session); its last item is not yielded again if the
+    /// interrupted try logged it (a client that reconnects gets it from the log). A run that
+    /// is not `interrupted`, or is another workflow's, ends the stream with a `RunError` item
+    /// and [`Error::NotResumable`](crate::Error::NotResumable).
+    fn resume(&mut self, run_id: &str) -> RunStream<'_> {
+        runner::resume_stream(self, run_id.to_string())
+    }
+
+    /// Starts a run in the background (a Tokio task owning the workflow) and returns its
+    /// [`RunHandle`] at once: follow it with `events(after_seq)`, stop it with `cancel()`,
+    /// wait for its record with `wait()`. Dropping the handle does not stop the run. Called
+    /// outside a Tokio runtime, the run does not start and `wait()` says why.
+    fn start(self, input: Self::Input) -> RunHandle
+    where
+        Self: 'static,
+    {
+        spawn(self, runner::Start::Fresh(input))
+    }
+
+    /// [`resume`](Self::resume) in the background: the handle once the run has begun again,
+    /// or why it cannot be resumed.
+    fn start_resume(self, run_id: &str) -> BoxFuture<'static, Result<RunHandle>>
+    where
+        Self: 'static,
+    {
+        spawn_resume(self, run_id.to_string())
     }
 }

@@ -3,18 +3,51 @@
 //!
 //! When state is saved is documented on [the `workflow` module](super).
 
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use std::panic::AssertUnwindSafe;
-
 use futures::{FutureExt, StreamExt};
 
-use super::{session, three_way, Workflow};
+use super::{session, three_way, Workflow, WorkflowMeta};
 use crate::agent::AgentUsage;
+use crate::durable::faults::fault_point;
+use crate::durable::handle::Live;
+use crate::durable::log::LogWriter;
+use crate::durable::resume::{self, discard_content};
+use crate::durable::scope::{LogState, RunScope};
 use crate::response::{now_millis, Content, Metrics, RunEvent, RunResponse, RunStream};
-use crate::storage::{RunRecord, RunStatus, StorageRef, WorkflowSession};
+use crate::storage::{LoggedEvent, RunRecord, RunStatus, StorageRef, WorkflowSession};
 use crate::{Error, Result};
+
+/// How a run begins: anew with its input, or by resuming an interrupted run.
+pub(crate) enum Start<I> {
+    /// A new run on this input.
+    Fresh(I),
+    /// The interrupted run with this id.
+    Resume(String),
+}
+
+/// What a run is started with besides its input.
+pub(crate) struct Launch {
+    /// The id a new run takes (a handle knows it before the run begins); a new UUID v4 if
+    /// `None`.
+    pub run_id: Option<String>,
+    /// What the run shares with its handles.
+    pub live: Arc<Live>,
+}
+
+impl Default for Launch {
+    fn default() -> Self {
+        Launch {
+            run_id: None,
+            live: Live::new(),
+        }
+    }
+}
+
+/// How many logged items a resumed run reads from the store at a time.
+const LOG_PAGE: usize = 1024;
 
 /// The ids stamped on every item of a run.
 #[derive(Clone, Debug)]
@@ -41,13 +74,12 @@ impl Stamp {
     }
 }
 
-/// What the run produced so far; shared with the guard so `Drop` can record it.
+/// What the run produced so far besides its log; shared with the guard so `Drop` can
+/// record it.
 #[derive(Debug)]
 struct Progress {
     /// When the run began: time to first token is measured from here.
     started: Instant,
-    content: String,
-    events: Vec<RunResponse>,
     /// Usage from completed items of agents that are not the workflow's own (whose usage is
     /// counted by their meters instead).
     metrics: Metrics,
@@ -61,7 +93,6 @@ impl Progress {
             if self.metrics.time_to_first_token.is_none() && !item.content_text().is_empty() {
                 self.metrics.time_to_first_token = Some(self.started.elapsed());
             }
-            self.content.push_str(item.content_text());
             return;
         }
         let own = item
@@ -80,7 +111,6 @@ impl Progress {
             sum.total_tokens = sum.total_tokens.saturating_add(metrics.total_tokens);
             sum.model_calls = sum.model_calls.saturating_add(metrics.model_calls);
         }
-        self.events.push(item.clone());
     }
 }
 
@@ -96,9 +126,16 @@ struct RunGuard<'a, W: Workflow> {
     stamp: Stamp,
     progress: Arc<Mutex<Progress>>,
     input: serde_json::Value,
+    /// The session state when the run started (kept in its record, for a resume).
+    start_state: serde_json::Value,
     /// The stored session this instance's changes are measured against (state, name, user):
     /// the base of a three-way merge after a lost compare-and-swap.
     base: Base,
+    /// A resumed run: its changes are merged onto the stored session before the first save
+    /// (measured from the state the run started with), whatever the stored version.
+    merge_first: bool,
+    /// The run's scope: its log and journal, shared with its agents and steps.
+    scope: Arc<RunScope>,
     started: Instant,
     created_at: u64,
     /// The workflow's agents' usage when the run began.
@@ -136,23 +173,135 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 impl<'a, W: Workflow> RunGuard<'a, W> {
     /// Reads the session, starts a run and records it as `running`.
-    async fn begin(workflow: &'a mut W, input: serde_json::Value) -> Result<Self> {
+    async fn begin(workflow: &'a mut W, input: serde_json::Value, launch: &Launch) -> Result<Self> {
         session::load_session(workflow).await?;
         let context = workflow.context();
         let storage = Arc::clone(context.storage);
+        let start_state = serde_json::to_value(&*context.session_state)?;
         // What this instance's changes are measured against: the stored version it holds,
         // not its current state, so edits made between runs count as its own changes.
         let state = match &context.meta.base {
             Some(base) => base.clone(),
-            None => serde_json::to_value(&*context.session_state)?,
+            None => start_state.clone(),
         };
         let base = Base {
             state,
             session_name: context.meta.session_name.clone(),
             user_id: context.user_id.clone(),
         };
+        let run_id = launch
+            .run_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let scope = RunScope::new(
+            run_id,
+            storage,
+            Vec::new(),
+            LogState::default(),
+            Arc::clone(&launch.live),
+        );
+        let parts = Parts {
+            input,
+            start_state,
+            base,
+            created_at: now_millis(),
+            merge_first: false,
+        };
+        Self::enter(workflow, scope, parts).await
+    }
+
+    /// Takes up the interrupted run `run_id` again: its session, the state and input it
+    /// started with, its log and journal; records it `running` again. Also returns the input,
+    /// and where the deltas of model calls that never completed begin, if any.
+    async fn resume(
+        workflow: &'a mut W,
+        run_id: String,
+        launch: &Launch,
+    ) -> Result<(Self, W::Input, Option<u64>)> {
+        let storage = Arc::clone(workflow.context().storage);
+        let refuse = |reason: String| Error::NotResumable {
+            run_id: run_id.clone(),
+            reason,
+        };
+        let record = storage
+            .read_run(&run_id)
+            .await?
+            .ok_or_else(|| refuse("there is no run with this id in the store".into()))?;
+        if record.workflow_id != W::NAME {
+            return Err(refuse(format!(
+                "it is a run of the workflow `{}`, not of `{}`",
+                record.workflow_id,
+                W::NAME
+            )));
+        }
+        if record.status != RunStatus::Interrupted {
+            return Err(refuse(format!(
+                "it is {}; only a run left interrupted by a process that died can be resumed",
+                status_name(record.status)
+            )));
+        }
+        let Some(start_state) = record.start_state.clone() else {
+            return Err(refuse(
+                "it was recorded by an earlier release of weft, which kept no start state".into(),
+            ));
+        };
+        let input: W::Input = input_from_json(record.input.clone())?;
+        {
+            let context = workflow.context();
+            if *context.session_id != record.session_id {
+                // Another session's instance: it takes up the run's session afresh.
+                context.session_id.clone_from(&record.session_id);
+                *context.session_state = W::State::default();
+                *context.meta = WorkflowMeta::new();
+            }
+        }
+        session::load_session(workflow).await?;
+        let context = workflow.context();
+        *context.session_state =
+            serde_json::from_value(start_state.clone()).map_err(|err| Error::Corrupt {
+                key: format!("runs/{run_id}"),
+                reason: format!(
+                    "the state the run started with does not fit `{}`'s state type: {err}",
+                    W::NAME
+                ),
+            })?;
+        // The run's changes are measured from the state it started with and merged onto the
+        // stored session when it ends: a writer that saved the session since keeps its
+        // changes. (Edits the interrupted process made to `session_state` between runs and
+        // never saved are in that start state only; they count as the base, not as changes.)
+        let base = Base {
+            state: start_state.clone(),
+            session_name: context.meta.session_name.clone(),
+            user_id: context.user_id.clone(),
+        };
+        let events = read_log(&storage, &run_id).await?;
+        let journal = storage.read_journal(&run_id).await?;
+        let replay = resume::replay(&events, &journal);
+        tracing::debug!(%run_id, logged = events.len(), journaled = journal.len(), discard_from = ?replay.discard_from, "resuming an interrupted run");
+        let scope = RunScope::new(
+            run_id,
+            storage,
+            journal,
+            replay.log,
+            Arc::clone(&launch.live),
+        );
+        let parts = Parts {
+            input: record.input,
+            start_state,
+            base,
+            created_at: record.created_at,
+            merge_first: true,
+        };
+        let guard = Self::enter(workflow, scope, parts).await?;
+        Ok((guard, input, replay.discard_from))
+    }
+
+    /// Records the run `running` and makes its scope the one of the workflow's agents and
+    /// steps.
+    async fn enter(workflow: &'a mut W, scope: Arc<RunScope>, parts: Parts) -> Result<Self> {
+        let context = workflow.context();
         let stamp = Stamp {
-            run_id: uuid::Uuid::new_v4().to_string(),
+            run_id: scope.run_id().to_string(),
             session_id: context.session_id.clone(),
             workflow_id: W::NAME.to_string(),
         };
@@ -161,8 +310,6 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         let usage_before = agents.iter().map(|agent| agent.usage()).sum();
         let progress = Progress {
             started: Instant::now(),
-            content: String::new(),
-            events: Vec::new(),
             metrics: Metrics::default(),
             own_agents: agents
                 .iter()
@@ -174,17 +321,43 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             stamp,
             progress: Arc::new(Mutex::new(progress)),
             usage_before,
-            input,
-            base,
+            input: parts.input,
+            start_state: parts.start_state,
+            base: parts.base,
+            merge_first: parts.merge_first,
+            scope,
             started: Instant::now(),
-            created_at: now_millis(),
+            created_at: parts.created_at,
             ending: None,
-            finished: false,
+            // Not recorded yet: nothing to save if this write fails.
+            finished: true,
         };
+        let storage = Arc::clone(guard.scope.store());
         storage
             .put_run(guard.record(RunStatus::Running, None))
             .await?;
+        let mut guard = guard;
+        guard.finished = false;
+        for agent in guard.workflow.agents() {
+            agent.enter_scope(&guard.scope);
+        }
+        guard.workflow.context().meta.scope = Some(Arc::clone(&guard.scope));
         Ok(guard)
+    }
+
+    /// The run's scope is no longer the agents' and steps'.
+    fn leave(&mut self) {
+        for agent in self.workflow.agents() {
+            agent.leave_scope(&self.scope);
+        }
+        let meta = &mut self.workflow.context().meta;
+        if meta
+            .scope
+            .as_ref()
+            .is_some_and(|scope| Arc::ptr_eq(scope, &self.scope))
+        {
+            meta.scope = None;
+        }
     }
 
     fn storage(&mut self) -> StorageRef {
@@ -216,14 +389,16 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         if status != RunStatus::Running {
             metrics.duration = Some(self.started.elapsed());
         }
+        let log = self.scope.log();
         RunRecord {
             run_id: self.stamp.run_id.clone(),
             session_id: self.stamp.session_id.clone(),
             workflow_id: self.stamp.workflow_id.clone(),
             input: self.input.clone(),
             status,
-            content: progress.content.clone(),
-            events: progress.events.clone(),
+            content: log.content.clone(),
+            last_seq: log.last_seq,
+            start_state: Some(self.start_state.clone()),
             metrics,
             error,
             created_at: self.created_at,
@@ -282,6 +457,11 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
     /// Saves the state, merging onto another writer's update when the changes do not overlap.
     async fn save_state(&mut self) -> Result<()> {
         let storage = self.storage();
+        if self.merge_first {
+            let theirs = storage.read_session(&self.stamp.session_id).await?;
+            self.merge_onto(theirs)?;
+            self.merge_first = false;
+        }
         for attempt in 0..=MERGE_RETRIES {
             let snapshot = session::snapshot(self.workflow)?;
             match storage.upsert_session(snapshot).await {
@@ -302,25 +482,102 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         })
     }
 
-    /// Saves the state, then the run record with its final status.
-    async fn finish(&mut self, status: RunStatus, error: Option<String>) -> Result<RunRecord> {
+    /// Ends the run: saves the state, logs the run's last item (`WorkflowCompleted`, or
+    /// `RunError` for a run that failed), then writes the run record with its final status.
+    /// Returns what the run's stream yields last.
+    async fn finish(
+        &mut self,
+        writer: &mut LogWriter,
+        failure: Option<Error>,
+    ) -> Vec<Result<RunResponse>> {
+        let (status, error) = match &failure {
+            None => (RunStatus::Completed, None),
+            Some(err) => (RunStatus::Failed, Some(err.to_string())),
+        };
         self.ending = Some((status, error.clone()));
-        let (status, error, outcome) = match self.save_state().await {
-            Ok(()) => (status, error, Ok(())),
-            Err(err) => {
+        fault_point("run.final_save");
+        let (status, error, reported) = match self.save_state().await {
+            Ok(()) => (status, error, failure),
+            Err(save) => {
                 // The record says the state was not saved, even when the run failed anyway.
                 let error = match error {
-                    Some(error) => format!("{error}; the state was not saved: {err}"),
-                    None => err.to_string(),
+                    Some(error) => format!("{error}; the state was not saved: {save}"),
+                    None => save.to_string(),
                 };
-                (RunStatus::Failed, Some(error), Err(err))
+                let reported = match failure {
+                    Some(failure) => {
+                        tracing::error!(run_id = %self.stamp.run_id, error = %save, "could not save a failed run");
+                        failure
+                    }
+                    None => save,
+                };
+                (RunStatus::Failed, Some(error), Some(reported))
+            }
+        };
+        self.ending = Some((status, error.clone()));
+        let last = match &reported {
+            None => {
+                let record = self.record(status, None);
+                let mut completed = self
+                    .stamp
+                    .item(RunEvent::WorkflowCompleted, Content::Text(record.content));
+                completed.metrics = record.metrics;
+                completed
+            }
+            Some(err) => self
+                .stamp
+                .item(RunEvent::RunError, Content::Text(err.to_string())),
+        };
+        let mut out = Vec::new();
+        let (status, error, mut reported) = match writer.log(last).await {
+            // `None`: a resumed run whose interrupted try logged it already.
+            Ok(logged) => {
+                out.extend(logged.map(Ok));
+                (status, error, reported)
+            }
+            Err(err) => {
+                let error = match error {
+                    Some(error) => format!("{error}; its last item was not logged: {err}"),
+                    None => format!("its last item was not logged: {err}"),
+                };
+                (
+                    RunStatus::Failed,
+                    Some(error),
+                    Some(reported.unwrap_or(err)),
+                )
             }
         };
         self.ending = Some((status, error.clone()));
         let record = self.record(status, error);
-        self.storage().put_run(record.clone()).await?;
-        self.finished = true;
-        outcome.map(|()| record)
+        fault_point("run.final_record");
+        match self.storage().put_run(record).await {
+            Ok(()) => self.finished = true,
+            Err(err) => {
+                // Not recorded: the guard's `Drop` tries again with the status it was ending
+                // with.
+                out.retain(
+                    |item| !matches!(item, Ok(item) if item.event == RunEvent::WorkflowCompleted),
+                );
+                if reported.is_none() {
+                    reported = Some(err);
+                } else {
+                    tracing::error!(run_id = %self.stamp.run_id, error = %err, "could not record the end of a failed run");
+                }
+            }
+        }
+        self.leave();
+        if let Some(err) = reported {
+            if !out
+                .iter()
+                .any(|item| matches!(item, Ok(item) if item.event == RunEvent::RunError))
+            {
+                out.push(Ok(self
+                    .stamp
+                    .item(RunEvent::RunError, Content::Text(err.to_string()))));
+            }
+            out.push(Err(err));
+        }
+        out
     }
 
     /// The synchronous save of a dropped run (see `WorkflowStorage::save_blocking`): recorded
@@ -352,6 +609,11 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
     /// compare-and-swap like [`save_state`](Self::save_state).
     fn save_dropped_state(&mut self, status: RunStatus, error: Option<String>) -> Result<()> {
         let storage = self.storage();
+        if self.merge_first {
+            let theirs = storage.read_session_blocking(&self.stamp.session_id)?;
+            self.merge_onto(theirs)?;
+            self.merge_first = false;
+        }
         for attempt in 0..=MERGE_RETRIES {
             let record = self.record(status, error.clone());
             let snapshot = session::snapshot(self.workflow)?;
@@ -377,6 +639,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
 
 impl<W: Workflow> Drop for RunGuard<'_, W> {
     fn drop(&mut self) {
+        self.leave();
         if self.finished {
             return;
         }
@@ -386,71 +649,133 @@ impl<W: Workflow> Drop for RunGuard<'_, W> {
     }
 }
 
-/// Drives one run; see the module docs.
+/// What [`RunGuard::enter`] records a run with.
+struct Parts {
+    input: serde_json::Value,
+    start_state: serde_json::Value,
+    base: Base,
+    created_at: u64,
+    merge_first: bool,
+}
+
+/// A status as a sentence names it.
+fn status_name(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Running => "running (in this or another process)",
+        RunStatus::Completed => "completed",
+        RunStatus::Failed => "failed",
+        RunStatus::Cancelled => "cancelled",
+        RunStatus::Interrupted => "interrupted",
+    }
+}
+
+/// A run's whole event log, read in pages.
+async fn read_log(storage: &StorageRef, run_id: &str) -> Result<Vec<LoggedEvent>> {
+    let mut events: Vec<LoggedEvent> = Vec::new();
+    loop {
+        let after = events.last().map_or(0, |event| event.seq);
+        let page = storage.read_events(run_id, after, LOG_PAGE).await?;
+        let full = page.len() == LOG_PAGE;
+        events.extend(page);
+        if !full {
+            return Ok(events);
+        }
+    }
+}
+
+/// Drives one new run; see the module docs.
 pub fn run_stream<W: Workflow>(workflow: &mut W, input: W::Input) -> RunStream<'_> {
+    drive(workflow, Start::Fresh(input), Launch::default())
+}
+
+/// Resumes the interrupted run `run_id`; see `Workflow::resume`.
+pub fn resume_stream<W: Workflow>(workflow: &mut W, run_id: String) -> RunStream<'_> {
+    drive(workflow, Start::Resume(run_id), Launch::default())
+}
+
+/// Drives one run, new or resumed: every item is logged (given the next seq) before it is
+/// yielded; a resumed run yields only what its interrupted try had not logged.
+pub(crate) fn drive<W: Workflow>(
+    workflow: &mut W,
+    start: Start<W::Input>,
+    launch: Launch,
+) -> RunStream<'_> {
     Box::pin(async_stream::stream! {
         let session_id = workflow.context().session_id.clone();
-        let begun = match serde_json::to_value(&input) {
-            Ok(input_json) => RunGuard::begin(workflow, input_json).await,
-            Err(err) => Err(Error::from(err)),
+        let begun = match start {
+            Start::Fresh(input) => match serde_json::to_value(&input) {
+                Ok(input_json) => RunGuard::begin(workflow, input_json, &launch)
+                    .await
+                    .map(|guard| (guard, input, None)),
+                Err(err) => Err(Error::from(err)),
+            },
+            Start::Resume(run_id) => RunGuard::resume(workflow, run_id, &launch).await,
         };
-        let mut guard = match begun {
-            Ok(guard) => guard,
+        let (mut guard, input, discard_from) = match begun {
+            Ok(begun) => begun,
             Err(err) => {
                 // The run never started (the input would not serialise, the session could not
-                // be read or the run not recorded): the same `RunError` item as any failure.
+                // be read, the run could not be resumed or recorded): the same `RunError`
+                // item as any failure, not logged.
                 yield Ok(error_item::<W>(&session_id, &err));
                 yield Err(err);
                 return;
             }
         };
+        launch.live.begun();
         let stamp = guard.stamp.clone();
         let progress = Arc::clone(&guard.progress);
-        yield Ok(stamp.item(RunEvent::WorkflowStarted, Content::default()));
+        let mut writer = LogWriter::new(Arc::clone(&guard.scope));
         let mut failure = None;
-        // A panic in the user's `run` (building its stream, or polling it) ends the run
-        // `failed` with the panic's message, like any error.
-        let workflow = &mut *guard.workflow;
-        match std::panic::catch_unwind(AssertUnwindSafe(move || workflow.body(input))) {
-            Ok(mut body) => loop {
-                match AssertUnwindSafe(body.next()).catch_unwind().await {
-                    Ok(Some(Ok(mut item))) => {
-                        stamp.apply(&mut item);
-                        lock(&progress).absorb(&item);
-                        yield Ok(item);
-                    }
-                    Ok(Some(Err(err))) => {
-                        failure = Some(err);
-                        break;
-                    }
-                    Ok(None) => break,
-                    Err(panic) => {
-                        failure = Some(Error::RunPanicked { message: panic_message(&*panic) });
-                        break;
-                    }
-                }
-            },
-            Err(panic) => failure = Some(Error::RunPanicked { message: panic_message(&*panic) }),
+        // Logged once: a resumed run finds it logged already.
+        match writer.log(stamp.item(RunEvent::WorkflowStarted, Content::default())).await {
+            Ok(Some(item)) => yield Ok(item),
+            Ok(None) => {}
+            Err(err) => failure = Some(err),
         }
-        let outcome = match failure {
-            None => guard.finish(RunStatus::Completed, None).await,
-            Some(err) => {
-                if let Err(save) = guard.finish(RunStatus::Failed, Some(err.to_string())).await {
-                    tracing::error!(run_id = %stamp.run_id, error = %save, "could not save a failed run");
-                }
-                Err(err)
+        if let (None, Some(from)) = (&failure, discard_from) {
+            let discarded = stamp.item(RunEvent::ContentDiscarded, discard_content(from));
+            match writer.log_always(discarded).await {
+                Ok(item) => yield Ok(item),
+                Err(err) => failure = Some(err),
             }
-        };
-        match outcome {
-            Ok(record) => {
-                let mut completed = stamp.item(RunEvent::WorkflowCompleted, Content::Text(record.content));
-                completed.metrics = record.metrics;
-                yield Ok(completed);
+        }
+        if failure.is_none() {
+            // A panic in the user's `run` (building its stream, or polling it) ends the run
+            // `failed` with the panic's message, like any error.
+            let workflow = &mut *guard.workflow;
+            match std::panic::catch_unwind(AssertUnwindSafe(move || workflow.body(input))) {
+                Ok(mut body) => loop {
+                    match AssertUnwindSafe(body.next()).catch_unwind().await {
+                        Ok(Some(Ok(mut item))) => {
+                            stamp.apply(&mut item);
+                            lock(&progress).absorb(&item);
+                            match writer.log(item).await {
+                                Ok(Some(item)) => yield Ok(item),
+                                // Logged by the interrupted try of a resumed run.
+                                Ok(None) => {}
+                                Err(err) => {
+                                    failure = Some(err);
+                                    break;
+                                }
+                            }
+                        }
+                        Ok(Some(Err(err))) => {
+                            failure = Some(err);
+                            break;
+                        }
+                        Ok(None) => break,
+                        Err(panic) => {
+                            failure = Some(Error::RunPanicked { message: panic_message(&*panic) });
+                            break;
+                        }
+                    }
+                },
+                Err(panic) => failure = Some(Error::RunPanicked { message: panic_message(&*panic) }),
             }
-            Err(err) => {
-                yield Ok(stamp.item(RunEvent::RunError, Content::Text(err.to_string())));
-                yield Err(err);
-            }
+        }
+        for item in guard.finish(&mut writer, failure).await {
+            yield item;
         }
     })
 }
@@ -491,25 +816,31 @@ pub async fn run<W: Workflow>(workflow: &mut W, input: W::Input) -> Result<RunRe
 /// Runs on JSON input; bad input ends the stream with a `RunError` item and
 /// [`Error::InvalidInput`] naming the field path.
 pub fn run_json<W: Workflow>(workflow: &mut W, input: serde_json::Value) -> RunStream<'_> {
-    match serde_path_to_error::deserialize::<_, W::Input>(input) {
+    match input_from_json::<W::Input>(input) {
         Ok(input) => run_stream(workflow, input),
-        Err(err) => {
-            let message = err.inner().to_string();
-            let mut path = err.path().to_string();
-            // serde reports a missing field at its parent; name the field itself.
-            if let Some(field) = message
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.split('`').next())
-            {
-                path = if path == "." {
-                    field.to_string()
-                } else {
-                    format!("{path}.{field}")
-                };
-            }
-            let error = Error::InvalidInput { path, message };
+        Err(error) => {
             let item = error_item::<W>(workflow.context().session_id, &error);
             futures::stream::iter([Ok(item), Err(error)]).boxed()
         }
     }
+}
+
+/// A workflow's input from JSON, or [`Error::InvalidInput`] naming the field path.
+fn input_from_json<I: serde::de::DeserializeOwned>(input: serde_json::Value) -> Result<I> {
+    serde_path_to_error::deserialize::<_, I>(input).map_err(|err| {
+        let message = err.inner().to_string();
+        let mut path = err.path().to_string();
+        // serde reports a missing field at its parent; name the field itself.
+        if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            path = if path == "." {
+                field.to_string()
+            } else {
+                format!("{path}.{field}")
+            };
+        }
+        Error::InvalidInput { path, message }
+    })
 }

@@ -9,9 +9,26 @@
 //! | `by_workflow` | len-prefixed workflow id, inverted `updated_at` (u64 BE), session id | empty |
 //! | `by_user` | len-prefixed user id, inverted `updated_at` (u64 BE), session id | empty |
 //! | `by_time` | len-prefixed `""`, inverted `updated_at` (u64 BE), session id | empty |
+//! | `events` | len-prefixed run id, `seq` (u64 BE) | envelope(`LoggedEvent`) |
+//! | `journal` | len-prefixed run id, insertion number from 1 (u64 BE) | envelope(`JournalEntry`) |
+//! | `log_heads` | run id | the run's last `seq`, then its journal entry count (u64 BE each) |
+//! | `interrupted` | a run's key in `runs`, while its status is `interrupted` | empty |
+//! | `ended` | `updated_at` (u64 BE) of a run written with a final status, run id | empty |
+//! | `meta` | `format` | the store's layout version (one byte, see `FORMAT`) |
 //!
 //! A session's runs list in the order they started (sled's `generate_id` is monotonic across
-//! restarts); the indexes list newest first because the timestamp is stored inverted.
+//! restarts); the indexes list newest first because the timestamp is stored inverted. A run's
+//! log and journal are gapless from 1 up to the numbers in its `log_heads` entry, so deleting
+//! them needs no scan. `ended` is kept lazily: an entry whose run has since been deleted or
+//! rewritten is dropped when retention meets it.
+
+/// The `meta` key holding the layout version.
+pub const FORMAT_KEY: &[u8] = b"format";
+
+/// The layout version this weft writes: 2 = run records without `events`, the event log and
+/// journal trees, the `interrupted` and `ended` indexes. A store without it (written by weft
+/// 0.1.0, layout 1) is migrated at its first writable open.
+pub const FORMAT: u8 = 2;
 
 /// `u32` big-endian length, then the bytes: a prefix no other id can extend.
 pub fn len_prefixed(id: &str) -> Vec<u8> {
@@ -53,6 +70,59 @@ pub fn index_names_session(key: &[u8], session_id: &str) -> bool {
         .is_some_and(|id| id == session_id.as_bytes())
 }
 
+/// The key of item `seq` of a run's event log (or of entry `number` of its journal).
+pub fn log_key(run_id: &str, seq: u64) -> Vec<u8> {
+    let mut key = len_prefixed(run_id);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// A `log_heads` value: the run's last `seq` and how many journal entries it has.
+pub fn head_value(last_seq: u64, journal_len: u64) -> [u8; 16] {
+    let mut value = [0; 16];
+    value[..8].copy_from_slice(&last_seq.to_be_bytes());
+    value[8..].copy_from_slice(&journal_len.to_be_bytes());
+    value
+}
+
+/// Reads a `log_heads` value; `None` if it is not 16 bytes.
+pub fn parse_head(value: &[u8]) -> Option<(u64, u64)> {
+    let last: [u8; 8] = value.get(..8)?.try_into().ok()?;
+    let count: [u8; 8] = value.get(8..16)?.try_into().ok()?;
+    (value.len() == 16).then(|| (u64::from_be_bytes(last), u64::from_be_bytes(count)))
+}
+
+/// An `ended` entry: oldest first.
+pub fn ended_key(updated_at: u64, run_id: &str) -> Vec<u8> {
+    let mut key = updated_at.to_be_bytes().to_vec();
+    key.extend_from_slice(run_id.as_bytes());
+    key
+}
+
+/// The end time and run id of an `ended` entry.
+pub fn parse_ended(key: &[u8]) -> Option<(u64, String)> {
+    let at: [u8; 8] = key.get(..8)?.try_into().ok()?;
+    let run_id = std::str::from_utf8(key.get(8..)?).ok()?;
+    Some((u64::from_be_bytes(at), run_id.to_string()))
+}
+
+/// A readable name for a log or journal key, for error messages (`tree` names which).
+pub fn describe_log_key(tree: &str, key: &[u8]) -> String {
+    let len = key
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, |b: [u8; 4]| u32::from_be_bytes(b) as usize);
+    let run = key
+        .get(4..4 + len)
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let number = key
+        .get(4 + len..)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_be_bytes);
+    format!("{tree}/{run}/{number}")
+}
+
 /// A readable name for a run key, for error messages.
 pub fn describe_run_key(key: &[u8]) -> String {
     let len = key
@@ -79,6 +149,17 @@ mod tests {
         assert!(run_key("s", 2) < run_key("s", 10));
         assert!(!run_key("s1", 0).starts_with(&len_prefixed("s")));
         assert_eq!(describe_run_key(&run_key("abc", 7)), "runs/abc/7");
+    }
+
+    #[test]
+    fn a_runs_log_sorts_by_seq_and_heads_round_trip() {
+        assert!(log_key("r", 9) < log_key("r", 10));
+        assert!(!log_key("r1", 1).starts_with(&len_prefixed("r")));
+        assert_eq!(parse_head(&head_value(7, 3)), Some((7, 3)));
+        assert_eq!(parse_head(b"short"), None);
+        assert!(ended_key(5, "zzz") < ended_key(6, "a"));
+        assert_eq!(parse_ended(&ended_key(5, "run")), Some((5, "run".into())));
+        assert_eq!(describe_log_key("events", &log_key("r", 4)), "events/r/4");
     }
 
     #[test]

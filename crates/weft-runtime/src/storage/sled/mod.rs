@@ -4,8 +4,10 @@
 //! envelope ([`envelope`](super::envelope)). Session writes and deletes are transactions that
 //! keep the by-workflow, by-user and by-time indexes in step (`sessions`); listings and
 //! pagination walk an index, so a page costs what it returns. A run is written when it starts
-//! and rewritten only when it ends, and a small `running` tree lists the runs in flight
-//! (`runs`); a session's history is never rewritten whole.
+//! and rewritten only when it ends, and small `running` and `interrupted` trees list the runs
+//! in flight and those left by a dead process (`runs`); a session's history is never rewritten
+//! whole. Each run's event log and journal are trees of their own, appended together in one
+//! transaction (`log`).
 //!
 //! sled allows one process per store: a second process gets [`Error::StoreLocked`]. Within one
 //! process, opening the same path again shares the open database. sled releases its file lock
@@ -13,17 +15,26 @@
 //! to [`SledStorageBuilder::lock_wait`] (default 500 ms) for a lock that is being released
 //! before it reports the store as locked.
 //!
-//! When the store opens, runs left `running` by a process that died are marked
-//! [`RunStatus::Interrupted`](super::RunStatus::Interrupted); only the `running` tree is
-//! read, so opening costs nothing per stored run. A store opened
+//! When the store opens for writing: a store written by weft 0.1.0 is migrated once (`migrate`:
+//! each run's stored items move into its event log); runs left `running` by a process that
+//! died are marked [`RunStatus::Interrupted`](super::RunStatus::Interrupted) (only the `running`
+//! tree is read, so this costs nothing per stored run); and with
+//! [`event_log_retention`](SledStorageBuilder::event_log_retention), the logs and journals of
+//! runs that ended longer ago are pruned. A store opened
 //! [`read_only`](SledStorageBuilder::read_only) is left exactly as it is.
 
 mod keys;
+mod log;
+mod migrate;
 mod runs;
 mod sessions;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+#[cfg(test)]
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -31,23 +42,88 @@ use futures::future::{self, BoxFuture};
 use futures::FutureExt;
 use sled::transaction::TransactionError;
 
-use super::{RunRecord, SessionFilter, SessionListing, WorkflowSession, WorkflowStorage};
+use super::{
+    JournalEntry, LogLimits, LoggedEvent, RunRecord, SessionFilter, SessionListing,
+    WorkflowSession, WorkflowStorage,
+};
 use crate::{Error, Result};
 
-/// When sled's buffers are forced to disk.
+/// When sled's buffers are forced to disk (`fsync`), for [`SledStorage`].
+///
+/// sled keeps recent writes in memory and writes them out when told to (a flush) or by
+/// itself every 500 ms; a crash (`kill -9`, power loss) loses what was not yet out. What each
+/// mode flushes after, and so what a crash can lose:
+///
+/// | mode | flushes after | a crash can lose |
+/// |---|---|---|
+/// | `EveryEvent` | every write: each log append, run record, session write, deletion | nothing written before it returned |
+/// | `EveryStep` (default) | each log append that carries a journal entry (a completed model call, tool call or step), each run record (start and end, `interrupted` marks), each deletion | of a run in flight: the items logged since its last completed step (deltas of a model call in flight, items its code yielded since), so a resume repeats at most the work in flight, never a completed step; session writes outside a run (`rename_session`, `load_session` edits) since the last flush |
+/// | `RunEnd` | each run record with a final status (`completed`, `failed`, `cancelled`, `interrupted`), each deletion | of a run in flight: everything since the last flush, its journal too (a resume may repeat completed model calls, tool calls and steps), possibly its `running` record (then the run is not found `interrupted`, it is gone); nothing of a run that ended |
+/// | `Os` | nothing (sled's own flush every 500 ms) | the last ~500 ms of writes of any kind, a run's final record too |
+///
+/// In every mode the log and the journal stay consistent: an append (its items and the journal
+/// entries that point at them) is one atomic sled batch, so after a crash a journal entry is
+/// never stored without the items it names, and a run's log has no gaps. What a client was
+/// sent is only as durable as the mode: with anything but `EveryEvent`, a crash can take
+/// items a client had already received (a resumed run logs their replacements at the same
+/// `seq`s). [`SledStorage::flush`] forces everything out in any mode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Durability {
-    /// After every write: nothing acknowledged is ever lost; the slowest.
-    EveryWrite,
-    /// When a run starts and when it ends (its state is saved just before): a crash loses
-    /// at most the state changes of the runs in flight, which are found `interrupted`.
-    /// Session changes outside a run (`rename_session`) reach the disk with the next flush
-    /// (sled's own every 500 ms, or [`SledStorage::flush`]).
+    /// After every write; nothing acknowledged is ever lost, and every item a client received
+    /// is on disk. The slowest: one `fsync` per logged item.
+    EveryEvent,
+    /// After every completed step (an append carrying a journal entry) and every run record:
+    /// a crash never loses a completed model call, tool call or step, only the streamed items
+    /// of the work in flight.
     #[default]
+    EveryStep,
+    /// When a run ends (a run record with a final status): a crash can lose the work of the
+    /// runs in flight, never a run that ended.
     RunEnd,
     /// Never forced: sled writes in the background every 500 ms. A crash may lose the last
     /// half second.
     Os,
+}
+
+impl Durability {
+    /// weft 0.1.0's name for [`Durability::EveryEvent`] (which flushes after every write,
+    /// event log appends included).
+    #[deprecated(since = "0.2.0", note = "renamed `Durability::EveryEvent`")]
+    #[allow(non_upper_case_globals)]
+    pub const EveryWrite: Durability = Durability::EveryEvent;
+}
+
+/// What a write was, for [`Durability`]'s flush decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Written {
+    /// A session upsert.
+    Session,
+    /// A run record; `ended` when its status is final.
+    Run { ended: bool },
+    /// A log append; `journal` when it carried a journal entry.
+    Log { journal: bool },
+    /// A session's deletion.
+    Deletion,
+}
+
+impl Durability {
+    /// Whether a write of this kind is flushed at once.
+    fn flushes(self, written: Written) -> bool {
+        match self {
+            Durability::EveryEvent => true,
+            Durability::EveryStep => match written {
+                Written::Session => false,
+                Written::Log { journal } => journal,
+                Written::Run { .. } | Written::Deletion => true,
+            },
+            Durability::RunEnd => match written {
+                Written::Run { ended } => ended,
+                Written::Deletion => true,
+                Written::Session | Written::Log { .. } => false,
+            },
+            Durability::Os => false,
+        }
+    }
 }
 
 /// The default tree-name prefix.
@@ -71,6 +147,14 @@ pub struct SledStorage {
     durability: Durability,
     /// Opened with [`SledStorageBuilder::read_only`]: every write is refused.
     read_only: bool,
+    /// The largest logged event and journal entry an append takes.
+    limits: LogLimits,
+    /// Read-only, and the store is not (entirely) migrated: run records of format 1 may
+    /// still hold their items, which `read_events` then serves.
+    legacy: bool,
+    /// How many flushes the durability mode asked for (tests count them).
+    #[cfg(test)]
+    flushes: Arc<AtomicUsize>,
 }
 
 /// Configures a [`SledStorage`] before it opens; see [`SledStorage::builder`].
@@ -82,6 +166,8 @@ pub struct SledStorageBuilder {
     durability: Durability,
     lock_wait: Duration,
     read_only: bool,
+    limits: LogLimits,
+    retention: Option<Duration>,
 }
 
 /// How long [`SledStorageBuilder::open`] waits for a lock being released by default.
@@ -103,6 +189,19 @@ struct Trees {
     by_workflow: sled::Tree,
     by_user: sled::Tree,
     by_time: sled::Tree,
+    /// The event log, journal and their indexes: always there when writable; missing when a
+    /// read-only open meets a store written by weft 0.1.0 (which had none of them).
+    log: Option<LogTrees>,
+}
+
+/// The trees added with the event log (layout 2), see `keys`.
+struct LogTrees {
+    events: sled::Tree,
+    journal: sled::Tree,
+    log_heads: sled::Tree,
+    interrupted: sled::Tree,
+    ended: sled::Tree,
+    meta: sled::Tree,
 }
 
 /// Databases open in this process, so a second `open` of a path shares the first.
@@ -137,7 +236,8 @@ impl SledStorageBuilder {
         self
     }
 
-    /// When writes are forced to disk (default [`Durability::RunEnd`]).
+    /// When writes are forced to disk (default [`Durability::EveryStep`]; the table on
+    /// [`Durability`] says what each mode can lose in a crash).
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
         self
@@ -152,10 +252,30 @@ impl SledStorageBuilder {
         self
     }
 
+    /// The largest logged event and journal entry an append takes (default
+    /// [`LogLimits::default`]: 1 MiB and 16 MiB); a larger one is refused with
+    /// [`Error::LogRecordTooLarge`] and nothing of its append is written.
+    pub fn log_limits(mut self, limits: LogLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Prunes old event logs: each writable open deletes the event logs and journals of runs
+    /// that ended (`completed`, `failed` or `cancelled`) longer ago than `retention`. Their
+    /// run records stay (status, content, metrics, `last_seq`); `read_events` returns nothing
+    /// for them. Runs in flight and `interrupted` ones (which may be resumed) are never pruned.
+    /// Default: logs are kept as long as their session.
+    pub fn event_log_retention(mut self, retention: Duration) -> Self {
+        self.retention = Some(retention);
+        self
+    }
+
     /// Opens the store for reading only, for tools that inspect it (the `weft` CLI's `list`
     /// and `show`): the store must exist (it is not created, nor are its trees), runs left
     /// `running` by a process that died are reported as they are (not marked `interrupted`),
     /// and every write returns [`Error::Storage`]. sled itself still takes the store's lock.
+    /// A store written by weft 0.1.0 is read as it is, not migrated: each run's stored items
+    /// are served by `read_events` as the migration will number them (`seq` 1, 2, …).
     pub fn read_only(mut self) -> Self {
         self.read_only = true;
         self
@@ -182,6 +302,18 @@ impl SledStorageBuilder {
                 .open_tree(format!("{}{name}", self.prefix))
                 .map_err(storage_error)
         };
+        let log = if self.read_only && !self.has_log_trees(&db.db) {
+            None
+        } else {
+            Some(LogTrees {
+                events: tree("events")?,
+                journal: tree("journal")?,
+                log_heads: tree("log_heads")?,
+                interrupted: tree("interrupted")?,
+                ended: tree("ended")?,
+                meta: tree("meta")?,
+            })
+        };
         let trees = Trees {
             sessions: tree("sessions")?,
             runs: tree("runs")?,
@@ -190,16 +322,23 @@ impl SledStorageBuilder {
             by_workflow: tree("by_workflow")?,
             by_user: tree("by_user")?,
             by_time: tree("by_time")?,
+            log,
         };
+        let legacy = self.read_only && !migrate::is_current(trees.log.as_ref())?;
         let storage = SledStorage {
             db: Arc::clone(&db),
             trees: Arc::new(trees),
             durability: self.durability,
             read_only: self.read_only,
+            limits: self.limits,
+            legacy,
+            #[cfg(test)]
+            flushes: Arc::default(),
         };
         if self.read_only {
             return Ok(storage);
         }
+        storage.migrate()?;
         let first = db
             .reconciled
             .lock()
@@ -207,6 +346,9 @@ impl SledStorageBuilder {
             .insert(self.prefix.clone());
         if first {
             storage.reconcile_interrupted()?;
+        }
+        if let Some(retention) = self.retention {
+            storage.prune_ended_logs(retention)?;
         }
         Ok(storage)
     }
@@ -231,6 +373,7 @@ impl SledStorageBuilder {
                 source: None,
             });
         }
+        // The log trees are optional here: a store of weft 0.1.0 has none (`has_log_trees`).
         match TREES.iter().find(|tree| !has(tree)) {
             Some(missing) => Err(Error::Storage {
                 message: format!(
@@ -245,7 +388,20 @@ impl SledStorageBuilder {
     }
 }
 
-/// The trees of one prefix, without the prefix: the fields of [`Trees`].
+impl SledStorageBuilder {
+    /// Whether `db` holds every log tree of the prefix (a read-only open of a store that does
+    /// not reads its runs' items from their records, as weft 0.1.0 stored them).
+    fn has_log_trees(&self, db: &sled::Db) -> bool {
+        let names = db.tree_names();
+        LOG_TREES.iter().all(|tree| {
+            let wanted = format!("{}{tree}", self.prefix);
+            names.iter().any(|name| name.as_ref() == wanted.as_bytes())
+        })
+    }
+}
+
+/// The trees of one prefix every weft store has, without the prefix: the fields of [`Trees`]
+/// but `log`.
 const TREES: [&str; 7] = [
     "sessions",
     "runs",
@@ -254,6 +410,16 @@ const TREES: [&str; 7] = [
     "by_workflow",
     "by_user",
     "by_time",
+];
+
+/// The trees of [`LogTrees`], which a store written by weft 0.1.0 lacks.
+const LOG_TREES: [&str; 6] = [
+    "events",
+    "journal",
+    "log_heads",
+    "interrupted",
+    "ended",
+    "meta",
 ];
 
 fn open_db(path: &Path, lock_wait: Duration) -> Result<Arc<OpenDb>> {
@@ -320,6 +486,8 @@ impl SledStorage {
             durability: Durability::default(),
             lock_wait: DEFAULT_LOCK_WAIT,
             read_only: false,
+            limits: LogLimits::default(),
+            retention: None,
         }
     }
 
@@ -333,11 +501,24 @@ impl SledStorage {
         self.db.db.flush().map(drop).map_err(storage_error)
     }
 
-    fn flush_if(&self, wanted: bool) -> Result<()> {
-        if wanted {
+    /// Flushes if the durability mode wants it after this kind of write.
+    fn flush_after(&self, written: Written) -> Result<()> {
+        if self.durability.flushes(written) {
+            #[cfg(test)]
+            self.flushes.fetch_add(1, Ordering::SeqCst);
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// The log trees, for a write (a writable store always has them).
+    fn log_trees(&self) -> Result<&LogTrees> {
+        self.writable()?;
+        self.trees.log.as_ref().ok_or_else(|| Error::Storage {
+            message: "the store has no event log trees; open it for writing once to migrate it"
+                .to_string(),
+            source: None,
+        })
     }
 
     /// Refuses a write on a store opened read-only.
@@ -398,6 +579,35 @@ impl WorkflowStorage for SledStorage {
         future::ready(self.read_run_now(run_id)).boxed()
     }
 
+    fn append_log<'a>(
+        &'a self,
+        run_id: &'a str,
+        events: Vec<LoggedEvent>,
+        journal: Vec<JournalEntry>,
+    ) -> BoxFuture<'a, Result<()>> {
+        future::ready(self.append_log_now(run_id, &events, &journal)).boxed()
+    }
+
+    fn read_events<'a>(
+        &'a self,
+        run_id: &'a str,
+        after_seq: u64,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<LoggedEvent>>> {
+        future::ready(self.read_events_now(run_id, after_seq, limit)).boxed()
+    }
+
+    fn read_journal<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Vec<JournalEntry>>> {
+        future::ready(self.read_journal_now(run_id)).boxed()
+    }
+
+    fn interrupted_runs<'a>(
+        &'a self,
+        workflow_id: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<RunRecord>>> {
+        future::ready(self.interrupted_runs_now(workflow_id)).boxed()
+    }
+
     fn read_session_blocking(&self, session_id: &str) -> Result<Option<WorkflowSession>> {
         self.read_session_now(session_id)
     }
@@ -419,6 +629,7 @@ impl std::fmt::Debug for SledStorage {
             .field("path", &self.db.path)
             .field("durability", &self.durability)
             .field("read_only", &self.read_only)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }

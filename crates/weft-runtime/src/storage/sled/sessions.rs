@@ -5,7 +5,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::Transactional;
 
 use super::keys;
-use super::{storage_error, transaction_result, Durability, SledStorage};
+use super::{storage_error, transaction_result, SledStorage, Written};
 use crate::storage::envelope::{decode, encode};
 use crate::storage::{SessionFilter, SessionListing, WorkflowSession};
 use crate::{Error, Result};
@@ -47,6 +47,10 @@ pub(super) struct DeleteTrees<'t> {
     runs: &'t TransactionalTree,
     run_ids: &'t TransactionalTree,
     running: &'t TransactionalTree,
+    interrupted: &'t TransactionalTree,
+    events: &'t TransactionalTree,
+    journal: &'t TransactionalTree,
+    log_heads: &'t TransactionalTree,
 }
 
 /// What deleting one session removes.
@@ -67,8 +71,10 @@ impl Deletion {
         for (key, run_id) in &self.runs {
             trees.runs.remove(key)?;
             trees.running.remove(key)?;
+            trees.interrupted.remove(key)?;
             if let Some(run_id) = run_id {
                 trees.run_ids.remove(run_id.as_str())?;
+                super::migrate::remove_log(trees.events, trees.journal, trees.log_heads, run_id)?;
             }
         }
         Ok(())
@@ -147,19 +153,20 @@ impl SledStorage {
             Ok(stored)
         });
         let stored = transaction_result(result)?;
-        self.flush_if(self.durability == Durability::EveryWrite)?;
+        self.flush_after(Written::Session)?;
         Ok(stored)
     }
 
-    /// Deletes the session with its index entries and every run of it (unreadable ones too)
-    /// in one transaction: a crash leaves all of it or none. A session whose record is
+    /// Deletes the session with its index entries and every run of it (unreadable ones too),
+    /// with the runs' event logs and journals, in one transaction: a crash leaves all of it or
+    /// none. (The `ended` index entries of its runs are dropped lazily, by retention.) A session whose record is
     /// unreadable is deleted too: that is how a user gets rid of it. `false` if there was no
     /// session record (its stray runs, if any, are deleted all the same).
     pub(super) fn delete_session_now(&self, session_id: &str) -> Result<bool> {
         self.writable()?;
         let plan = self.deletion_of(session_id)?;
         transaction_result(self.delete_transaction(|trees| plan.apply(trees)))?;
-        self.flush_if(self.durability != Durability::Os)?;
+        self.flush_after(Written::Deletion)?;
         Ok(plan.session)
     }
 
@@ -193,6 +200,9 @@ impl SledStorage {
         change: impl Fn(&DeleteTrees<'_>) -> std::result::Result<T, Abort>,
     ) -> std::result::Result<T, sled::transaction::TransactionError<Error>> {
         let trees = &self.trees;
+        let log = self
+            .log_trees()
+            .map_err(sled::transaction::TransactionError::Abort)?;
         (
             &trees.sessions,
             &trees.by_workflow,
@@ -201,9 +211,25 @@ impl SledStorage {
             &trees.runs,
             &trees.run_ids,
             &trees.running,
+            &log.interrupted,
+            &log.events,
+            &log.journal,
+            &log.log_heads,
         )
             .transaction(
-                |(sessions, by_workflow, by_user, by_time, runs, run_ids, running)| {
+                |(
+                    sessions,
+                    by_workflow,
+                    by_user,
+                    by_time,
+                    runs,
+                    run_ids,
+                    running,
+                    interrupted,
+                    events,
+                    journal,
+                    log_heads,
+                )| {
                     change(&DeleteTrees {
                         sessions,
                         indexes: Indexes {
@@ -214,6 +240,10 @@ impl SledStorage {
                         runs,
                         run_ids,
                         running,
+                        interrupted,
+                        events,
+                        journal,
+                        log_heads,
                     })
                 },
             )
@@ -336,7 +366,8 @@ mod tests {
             input: serde_json::json!("hi"),
             status,
             content: String::new(),
-            events: Vec::new(),
+            last_seq: 0,
+            start_state: None,
             metrics: Default::default(),
             error: None,
             created_at: 1,
@@ -347,6 +378,7 @@ mod tests {
     /// Every tree's entries, to compare a store before and after.
     fn contents(store: &SledStorage) -> Vec<Vec<(Vec<u8>, Vec<u8>)>> {
         let trees = &store.trees;
+        let log = trees.log.as_ref().unwrap();
         [
             &trees.sessions,
             &trees.runs,
@@ -355,6 +387,10 @@ mod tests {
             &trees.by_workflow,
             &trees.by_user,
             &trees.by_time,
+            &log.events,
+            &log.journal,
+            &log.log_heads,
+            &log.interrupted,
         ]
         .iter()
         .map(|tree| {
@@ -387,10 +423,30 @@ mod tests {
         store
             .put_run_now(run("r3", "kept", RunStatus::Running))
             .unwrap();
+        store
+            .put_run_now(run("r4", "gone", RunStatus::Interrupted))
+            .unwrap();
+        for run_id in ["r1", "r3"] {
+            let mut item = crate::response::RunResponse::text("hi");
+            item.seq = Some(1);
+            let event = crate::storage::LoggedEvent {
+                seq: 1,
+                identity: "item:x#1".into(),
+                item,
+            };
+            let entry = crate::storage::JournalEntry {
+                key: "step:s:1".into(),
+                kind: crate::storage::JournalKind::Step,
+                output: serde_json::json!(1),
+                seqs: vec![1],
+                created_at: 1,
+            };
+            store.append_log_now(run_id, &[event], &[entry]).unwrap();
+        }
         let before = contents(&store);
 
         let plan = store.deletion_of("gone").unwrap();
-        assert_eq!(plan.runs.len(), 2);
+        assert_eq!(plan.runs.len(), 3);
         let aborted = store.delete_transaction(|trees| {
             plan.apply(trees)?;
             Err::<(), _>(Abort::Abort(Error::Config("abort on purpose".into())))
@@ -411,6 +467,13 @@ mod tests {
         assert!(store.read_run_now("r1").unwrap().is_none());
         assert!(store.trees.run_ids.get("r2").unwrap().is_none());
         assert_eq!(store.trees.running.len(), 1, "only the kept session's run");
+        let log = store.trees.log.as_ref().unwrap();
+        assert!(log.interrupted.is_empty());
+        for tree in [&log.events, &log.journal, &log.log_heads] {
+            assert_eq!(tree.len(), 1, "only the kept session's run's log");
+        }
+        assert!(store.read_events_now("r1", 0, 10).unwrap().is_empty());
+        assert_eq!(store.read_journal_now("r3").unwrap().len(), 1);
         for tree in [
             &store.trees.by_workflow,
             &store.trees.by_user,

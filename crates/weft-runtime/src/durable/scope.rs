@@ -1,0 +1,146 @@
+//! [`RunScope`]: what one workflow run shares with everything working for it (its agents and
+//! their clones in spawned tasks, its steps, its log writer): the run id, the store, the
+//! journal loaded for the run, the occurrence counters of journal keys, and which item
+//! identities are logged at which seq.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::faults::fault_point;
+use super::handle::Live;
+use super::identity;
+use crate::response::now_millis;
+use crate::storage::{JournalEntry, JournalKind, StorageRef};
+use crate::Result;
+
+/// The log as the run's writer left it: shared, so the run's record can be written from a
+/// `Drop`.
+#[derive(Debug, Default)]
+pub(crate) struct LogState {
+    /// The seq of the last logged item (0: none).
+    pub last_seq: u64,
+    /// The run's answer so far: `RunContent` deltas in seq order, discarded ranges removed.
+    pub content: String,
+    /// Identities logged (and not withdrawn), with their seq.
+    pub logged: HashMap<String, u64>,
+}
+
+/// One workflow run, as its agents, steps and log writer see it. Shared (`Arc`) for the
+/// length of the run.
+pub(crate) struct RunScope {
+    run_id: String,
+    store: StorageRef,
+    /// The journal, by key: loaded when a run resumes, empty for a new run.
+    journal: Mutex<HashMap<String, JournalEntry>>,
+    /// Occurrences taken so far of each key prefix.
+    counters: Mutex<HashMap<String, u64>>,
+    log: Mutex<LogState>,
+    live: Arc<Live>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section is a plain insert or read: a poisoned lock holds whole data.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl RunScope {
+    /// The scope of a run: `journal` and `log` are empty for a new run, loaded for a resumed
+    /// one.
+    pub fn new(
+        run_id: String,
+        store: StorageRef,
+        journal: Vec<JournalEntry>,
+        log: LogState,
+        live: Arc<Live>,
+    ) -> Arc<RunScope> {
+        let journal = journal
+            .into_iter()
+            .map(|entry| (entry.key.clone(), entry))
+            .collect();
+        Arc::new(RunScope {
+            run_id,
+            store,
+            journal: Mutex::new(journal),
+            counters: Mutex::new(HashMap::new()),
+            log: Mutex::new(log),
+            live,
+        })
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    pub fn store(&self) -> &StorageRef {
+        &self.store
+    }
+
+    pub fn live(&self) -> &Arc<Live> {
+        &self.live
+    }
+
+    pub fn log(&self) -> MutexGuard<'_, LogState> {
+        lock(&self.log)
+    }
+
+    /// The full key for the next occurrence of `prefix` in this run.
+    pub fn next_key(&self, prefix: &str) -> String {
+        let mut counters = lock(&self.counters);
+        let count = counters.entry(prefix.to_string()).or_insert(0);
+        let key = identity::key(prefix, *count);
+        *count += 1;
+        key
+    }
+
+    /// The journal entry under `key`, if the work was done before.
+    pub fn journaled(&self, key: &str) -> Option<JournalEntry> {
+        lock(&self.journal).get(key).cloned()
+    }
+
+    /// The seqs of those of `identities` that are logged.
+    pub fn seqs_of<'a>(&self, identities: impl IntoIterator<Item = &'a str>) -> Vec<u64> {
+        let log = self.log();
+        let mut seqs: Vec<u64> = identities
+            .into_iter()
+            .filter_map(|identity| log.logged.get(identity).copied())
+            .collect();
+        seqs.sort_unstable();
+        seqs
+    }
+
+    /// Journals a completed piece of work (awaited: the entry is in the store when this
+    /// returns). `seqs` name only items already logged, so the entry never gets to the store
+    /// without its events.
+    pub async fn write_journal(
+        &self,
+        key: String,
+        kind: JournalKind,
+        output: serde_json::Value,
+        seqs: Vec<u64>,
+    ) -> Result<()> {
+        let entry = JournalEntry {
+            key,
+            kind,
+            output,
+            seqs,
+            created_at: now_millis(),
+        };
+        self.store
+            .append_log(&self.run_id, Vec::new(), vec![entry.clone()])
+            .await?;
+        fault_point("journal.written");
+        lock(&self.journal).insert(entry.key.clone(), entry);
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RunScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunScope")
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}

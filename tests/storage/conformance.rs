@@ -1,0 +1,556 @@
+//! The event log and journal contract of `WorkflowStorage`, run against both stores: each
+//! check is one generic function, called from a test per store (`conformance!`).
+
+use serde_json::json;
+use weft::storage::{JournalEntry, JournalKind, LogLimits, LoggedEvent};
+use weft::{MemoryStorage, RunResponse, RunStatus, SledStorage, StorageRef, WorkflowStorage};
+
+use crate::fixtures::*;
+
+/// A store under test, and the directory it lives in (sled).
+struct Store {
+    store: StorageRef,
+    _dir: Option<TempDir>,
+}
+
+fn memory(limits: LogLimits) -> Store {
+    Store {
+        store: std::sync::Arc::new(MemoryStorage::with_log_limits(limits)),
+        _dir: None,
+    }
+}
+
+fn sled(limits: LogLimits) -> Store {
+    let dir = TempDir::new("conformance");
+    let store = SledStorage::builder(dir.db())
+        .log_limits(limits)
+        .open()
+        .unwrap();
+    Store {
+        store: std::sync::Arc::new(store),
+        _dir: Some(dir),
+    }
+}
+
+fn item(run_id: &str, seq: u64) -> LoggedEvent {
+    let mut item = RunResponse::text(format!("delta {seq}"));
+    item.run_id = run_id.into();
+    item.seq = Some(seq);
+    item.created_at = seq;
+    LoggedEvent {
+        seq,
+        identity: format!("turn:model:a:h:1#{seq}"),
+        item,
+    }
+}
+
+fn items(run_id: &str, seqs: std::ops::RangeInclusive<u64>) -> Vec<LoggedEvent> {
+    seqs.map(|seq| item(run_id, seq)).collect()
+}
+
+fn entry(key: &str, seqs: Vec<u64>) -> JournalEntry {
+    JournalEntry {
+        key: key.into(),
+        kind: JournalKind::ToolCall,
+        output: json!({"result": key}),
+        seqs,
+        created_at: 1,
+    }
+}
+
+fn seqs(events: &[LoggedEvent]) -> Vec<u64> {
+    events.iter().map(|e| e.seq).collect()
+}
+
+async fn everything(
+    store: &dyn WorkflowStorage,
+    run_id: &str,
+) -> (Vec<LoggedEvent>, Vec<JournalEntry>) {
+    (
+        store.read_events(run_id, 0, usize::MAX).await.unwrap(),
+        store.read_journal(run_id).await.unwrap(),
+    )
+}
+
+/// Appends continue the log; reads return what follows a cursor, a page at a time, and the
+/// items come back as they were written.
+async fn append_and_read_after_in_pages(store: &dyn WorkflowStorage) {
+    store
+        .append_log("r", items("r", 1..=3), Vec::new())
+        .await
+        .unwrap();
+    store
+        .append_log("r", items("r", 4..=7), Vec::new())
+        .await
+        .unwrap();
+    store
+        .append_log("other", items("other", 1..=2), Vec::new())
+        .await
+        .unwrap();
+    store.append_log("r", Vec::new(), Vec::new()).await.unwrap();
+
+    let all = store.read_events("r", 0, 100).await.unwrap();
+    assert_eq!(all, items("r", 1..=7), "read back as written");
+    assert_eq!(
+        seqs(&store.read_events("r", 2, 3).await.unwrap()),
+        [3, 4, 5]
+    );
+    assert_eq!(seqs(&store.read_events("r", 5, 100).await.unwrap()), [6, 7]);
+    assert!(store.read_events("r", 7, 100).await.unwrap().is_empty());
+    assert!(store
+        .read_events("r", u64::MAX, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.read_events("r", 0, 0).await.unwrap().is_empty());
+    assert!(store
+        .read_events("unknown", 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        seqs(&store.read_events("other", 0, 10).await.unwrap()),
+        [1, 2]
+    );
+
+    // Paging from the last seq seen walks the whole log once.
+    let mut cursor = 0;
+    let mut paged = Vec::new();
+    loop {
+        let page = store.read_events("r", cursor, 2).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        cursor = page.last().unwrap().seq;
+        paged.extend(page);
+    }
+    assert_eq!(paged, all);
+}
+
+/// A batch that leaves a gap, overlaps the log or disagrees with its items' `seq` is refused
+/// whole.
+async fn gaps_and_overlaps_are_refused_whole(store: &dyn WorkflowStorage) {
+    let refused = |result: weft::Result<()>, case: &str| {
+        assert!(
+            matches!(&result, Err(weft::Error::Storage { message, .. }) if message.contains("refused an append")),
+            "{case}: {result:?}"
+        );
+    };
+    refused(
+        store.append_log("r", items("r", 2..=3), Vec::new()).await,
+        "first seq 2",
+    );
+    store
+        .append_log("r", items("r", 1..=3), Vec::new())
+        .await
+        .unwrap();
+    let before = everything(store, "r").await;
+    refused(
+        store.append_log("r", items("r", 5..=6), Vec::new()).await,
+        "gap",
+    );
+    refused(
+        store.append_log("r", items("r", 3..=4), Vec::new()).await,
+        "overlap",
+    );
+    refused(
+        store
+            .append_log("r", vec![item("r", 4), item("r", 6)], Vec::new())
+            .await,
+        "gap inside the batch",
+    );
+    let mut odd = item("r", 4);
+    odd.item.seq = Some(5);
+    refused(
+        store.append_log("r", vec![odd], Vec::new()).await,
+        "item.seq differs",
+    );
+    assert_eq!(
+        everything(store, "r").await,
+        before,
+        "nothing of a refused batch"
+    );
+    store
+        .append_log("r", items("r", 4..=4), Vec::new())
+        .await
+        .unwrap();
+}
+
+/// A journal entry must name only items the log holds once the batch is written; else the
+/// whole batch (its items too) is refused.
+async fn a_journal_entry_without_its_items_is_refused(store: &dyn WorkflowStorage) {
+    store
+        .append_log("r", items("r", 1..=2), Vec::new())
+        .await
+        .unwrap();
+    let before = everything(store, "r").await;
+    for (case, events, journal) in [
+        (
+            "names a later item",
+            vec![],
+            vec![entry("tool:a:1", vec![3])],
+        ),
+        ("names seq 0", vec![], vec![entry("tool:a:1", vec![0])]),
+        (
+            "names an item past the batch",
+            items("r", 3..=3),
+            vec![entry("tool:a:1", vec![2, 3, 4])],
+        ),
+        (
+            "second entry bad",
+            items("r", 3..=3),
+            vec![entry("tool:a:1", vec![3]), entry("tool:b:1", vec![9])],
+        ),
+    ] {
+        let result = store.append_log("r", events, journal).await;
+        assert!(
+            matches!(result, Err(weft::Error::Storage { .. })),
+            "{case}: {result:?}"
+        );
+        assert_eq!(
+            everything(store, "r").await,
+            before,
+            "{case}: nothing written"
+        );
+    }
+    // Items already logged, or logged in the same batch, may be named; none at all too.
+    store
+        .append_log("r", Vec::new(), vec![entry("tool:a:1", vec![1, 2])])
+        .await
+        .unwrap();
+    store
+        .append_log(
+            "r",
+            items("r", 3..=4),
+            vec![entry("tool:b:1", vec![2, 4]), entry("step:s:1", vec![])],
+        )
+        .await
+        .unwrap();
+    let (events, journal) = everything(store, "r").await;
+    assert_eq!(seqs(&events), [1, 2, 3, 4]);
+    assert_eq!(journal.len(), 3);
+}
+
+/// The journal reads back in the order it was written, not sorted by key, per run.
+async fn the_journal_reads_in_written_order(store: &dyn WorkflowStorage) {
+    let keys = ["tool:z:1", "model:a:ff:1", "step:m:1", "model:a:00:1"];
+    store
+        .append_log("r", items("r", 1..=1), vec![entry(keys[0], vec![1])])
+        .await
+        .unwrap();
+    store
+        .append_log(
+            "r",
+            Vec::new(),
+            vec![entry(keys[1], vec![]), entry(keys[2], vec![1])],
+        )
+        .await
+        .unwrap();
+    store
+        .append_log("other", items("other", 1..=1), vec![entry("x", vec![1])])
+        .await
+        .unwrap();
+    store
+        .append_log("r", items("r", 2..=2), vec![entry(keys[3], vec![2])])
+        .await
+        .unwrap();
+    let journal = store.read_journal("r").await.unwrap();
+    let read: Vec<&str> = journal.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(read, keys);
+    assert_eq!(journal[0], entry(keys[0], vec![1]), "read back as written");
+    assert!(store.read_journal("unknown").await.unwrap().is_empty());
+}
+
+/// Deleting a session deletes its runs' logs and journals, and nothing of other sessions; a
+/// run id used again starts a fresh log.
+async fn deleting_a_session_deletes_its_logs_and_journals(store: &dyn WorkflowStorage) {
+    store
+        .upsert_session(session("gone", "wf", None, 1))
+        .await
+        .unwrap();
+    store
+        .upsert_session(session("kept", "wf", None, 1))
+        .await
+        .unwrap();
+    for (run_id, session_id) in [("r1", "gone"), ("r2", "gone"), ("r3", "kept")] {
+        store
+            .put_run(run(run_id, session_id, RunStatus::Completed))
+            .await
+            .unwrap();
+        store
+            .append_log(
+                run_id,
+                items(run_id, 1..=3),
+                vec![entry("tool:a:1", vec![1, 2])],
+            )
+            .await
+            .unwrap();
+    }
+    assert!(store.delete_session("gone").await.unwrap());
+    for run_id in ["r1", "r2"] {
+        assert_eq!(
+            everything(store, run_id).await,
+            (Vec::new(), Vec::new()),
+            "{run_id}"
+        );
+    }
+    let (events, journal) = everything(store, "r3").await;
+    assert_eq!(
+        (events.len(), journal.len()),
+        (3, 1),
+        "the other session's run"
+    );
+    store
+        .append_log("r1", items("r1", 1..=1), Vec::new())
+        .await
+        .unwrap();
+}
+
+/// One event or journal entry larger than the store's limit is a typed error naming the
+/// limit, and nothing of its batch is written; exactly at the limit is accepted. Both stores
+/// measure the record's JSON.
+async fn limits_refuse_large_records_whole(store: &dyn WorkflowStorage, limits: LogLimits) {
+    let mut big = item("r", 2);
+    big.item.content = weft::Content::Text(String::new());
+    let base = serde_json::to_vec(&big).unwrap().len();
+    big.item.content = weft::Content::Text("x".repeat(limits.max_event_bytes - base));
+    assert_eq!(
+        serde_json::to_vec(&big).unwrap().len(),
+        limits.max_event_bytes
+    );
+    let mut too_big = big.clone();
+    too_big.item.content = weft::Content::Text("x".repeat(limits.max_event_bytes - base + 1));
+
+    let result = store
+        .append_log(
+            "r",
+            vec![item("r", 1), too_big],
+            vec![entry("tool:a:1", vec![1])],
+        )
+        .await;
+    match result {
+        Err(weft::Error::LogRecordTooLarge {
+            run_id,
+            what,
+            name,
+            size,
+            max,
+            limit,
+        }) => {
+            assert_eq!(
+                (run_id.as_str(), what, name.as_str(), size, max, limit),
+                (
+                    "r",
+                    "logged event",
+                    "seq 2",
+                    limits.max_event_bytes + 1,
+                    limits.max_event_bytes,
+                    "max_event_bytes"
+                )
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        everything(store, "r").await,
+        (Vec::new(), Vec::new()),
+        "nothing of the batch"
+    );
+
+    let mut large_entry = entry("model:a:h:1", vec![1]);
+    large_entry.output = json!("");
+    let base = serde_json::to_vec(&large_entry).unwrap().len();
+    large_entry.output = json!("y".repeat(limits.max_journal_entry_bytes - base + 1));
+    let result = store
+        .append_log("r", vec![item("r", 1)], vec![large_entry])
+        .await;
+    assert!(
+        matches!(&result, Err(weft::Error::LogRecordTooLarge { limit: "max_journal_entry_bytes", name, .. }) if name == "model:a:h:1"),
+        "{result:?}"
+    );
+    let message = result.unwrap_err().to_string();
+    assert!(
+        message.contains("nothing of it was stored") && message.contains("log_limits"),
+        "{message}"
+    );
+    assert_eq!(
+        everything(store, "r").await,
+        (Vec::new(), Vec::new()),
+        "nothing of the batch"
+    );
+
+    store
+        .append_log("r", vec![item("r", 1), big], Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.read_events("r", 0, 10).await.unwrap().len(),
+        2,
+        "at the limit is fine"
+    );
+}
+
+const SMALL: LogLimits = LogLimits {
+    max_event_bytes: 2_000,
+    max_journal_entry_bytes: 1_000,
+};
+
+macro_rules! conformance {
+    ($store:ident) => {
+        mod $store {
+            use super::*;
+
+            #[tokio::test]
+            async fn append_and_read_after_in_pages() {
+                let store = super::$store(LogLimits::default());
+                super::append_and_read_after_in_pages(&*store.store).await;
+            }
+
+            #[tokio::test]
+            async fn gaps_and_overlaps_are_refused_whole() {
+                let store = super::$store(LogLimits::default());
+                super::gaps_and_overlaps_are_refused_whole(&*store.store).await;
+            }
+
+            #[tokio::test]
+            async fn a_journal_entry_without_its_items_is_refused() {
+                let store = super::$store(LogLimits::default());
+                super::a_journal_entry_without_its_items_is_refused(&*store.store).await;
+            }
+
+            #[tokio::test]
+            async fn the_journal_reads_in_written_order() {
+                let store = super::$store(LogLimits::default());
+                super::the_journal_reads_in_written_order(&*store.store).await;
+            }
+
+            #[tokio::test]
+            async fn deleting_a_session_deletes_its_logs_and_journals() {
+                let store = super::$store(LogLimits::default());
+                super::deleting_a_session_deletes_its_logs_and_journals(&*store.store).await;
+            }
+
+            #[tokio::test]
+            async fn limits_refuse_large_records_whole() {
+                let store = super::$store(SMALL);
+                super::limits_refuse_large_records_whole(&*store.store, SMALL).await;
+            }
+
+            #[test]
+            fn default_limits_are_one_and_sixteen_mib() {
+                let limits = LogLimits::default();
+                assert_eq!(
+                    (limits.max_event_bytes, limits.max_journal_entry_bytes),
+                    (1 << 20, 16 << 20)
+                );
+            }
+        }
+    };
+}
+
+conformance!(memory);
+conformance!(sled);
+
+/// What `interrupted_runs` lists, once the runs left running are interrupted: those of the
+/// workflow asked for, oldest first, with their records.
+async fn lists_interrupted_runs(store: &dyn WorkflowStorage, crashed: &[String]) {
+    let all = store.interrupted_runs(None).await.unwrap();
+    let ids: Vec<&str> = all.iter().map(|r| r.run_id.as_str()).collect();
+    let mut expected: Vec<&str> = vec!["old-interrupted"];
+    expected.extend(crashed.iter().map(String::as_str));
+    expected.push("new-interrupted");
+    assert_eq!(ids, expected, "oldest first");
+    assert!(all.iter().all(|r| r.status == RunStatus::Interrupted));
+    let of_other: Vec<String> = store
+        .interrupted_runs(Some("other"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.run_id)
+        .collect();
+    assert_eq!(of_other, ["new-interrupted"]);
+    assert!(store
+        .interrupted_runs(Some("none"))
+        .await
+        .unwrap()
+        .is_empty());
+    // A resumed run (written `running` again) leaves the list.
+    let mut resumed = all[0].clone();
+    resumed.status = RunStatus::Running;
+    store.put_run(resumed).await.unwrap();
+    assert_eq!(
+        store.interrupted_runs(None).await.unwrap().len(),
+        all.len() - 1
+    );
+}
+
+/// Runs of several statuses around the ones a crash interrupts: created at 1 (interrupted)
+/// and `u64::MAX - 1` (another workflow's, interrupted), others not listed.
+async fn put_other_runs(store: &dyn WorkflowStorage) {
+    let mut old = run("old-interrupted", "s", RunStatus::Interrupted);
+    old.created_at = 1;
+    let mut new = run("new-interrupted", "s", RunStatus::Interrupted);
+    new.workflow_id = "other".into();
+    new.created_at = u64::MAX - 1;
+    for record in [
+        old,
+        new,
+        run("done", "s", RunStatus::Completed),
+        run("failed", "s", RunStatus::Failed),
+        run("cancelled", "s", RunStatus::Cancelled),
+    ] {
+        store.put_run(record).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn memory_interrupted_runs_after_a_restart() {
+    let store = MemoryStorage::new();
+    put_other_runs(&store).await;
+    let mut crashed = run("crashed", "s", RunStatus::Running);
+    crashed.created_at = 5;
+    store.put_run(crashed).await.unwrap();
+    assert_eq!(
+        store.interrupted_runs(None).await.unwrap().len(),
+        2,
+        "not yet"
+    );
+    assert_eq!(store.interrupt_running_runs(), 1, "what a restart does");
+    lists_interrupted_runs(&store, &["crashed".to_string()]).await;
+}
+
+/// sled: a run left `running` by a child process killed with SIGKILL comes back interrupted
+/// and listed, at the next writable open.
+#[tokio::test]
+async fn sled_interrupted_runs_after_a_process_is_killed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = TempDir::new("interrupted");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft-crash-child"))
+        .args(["run", dir.db().to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines {
+        if line.unwrap() == "IN_FLIGHT" {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let store = SledStorage::open(dir.db()).unwrap();
+    let crashed = store.interrupted_runs(None).await.unwrap();
+    assert_eq!(crashed.len(), 1, "{crashed:?}");
+    assert_eq!(crashed[0].input, json!("hang"));
+    let workflow = crashed[0].workflow_id.clone();
+    assert_eq!(
+        store.interrupted_runs(Some(&workflow)).await.unwrap().len(),
+        1
+    );
+    let crashed_id = crashed[0].run_id.clone();
+    put_other_runs(&store).await;
+    lists_interrupted_runs(&store, &[crashed_id]).await;
+}
