@@ -188,23 +188,25 @@ impl ResearchWorkflow {
                 });
             }
             let mut notes: Vec<ArticleNotes> = Vec::new();
-            let mut done = 0;
+            // Each source is named by its place in the search, not by when its read finished,
+            // so a resumed run (whose journaled reads finish in another order) reports the
+            // same items and logs none of them twice.
+            let place = |url: &str| top.iter().position(|s| s.url == url).map_or(0, |i| i + 1);
             while let Some(joined) = reads.join_next().await {
-                done += 1;
                 let (url, read) = joined.map_err(|err| {
                     weft::Error::Config(format!("a read task failed: {err}"))
                 })?;
                 match read {
                     Ok(article) => {
                         yield RunResponse::step_completed("read", format!(
-                            "Read {done}/{}: {} ({})", top.len(), article.title, article.url
+                            "Read source {} of {}: {} ({})", place(&url), top.len(), article.title, article.url
                         ));
                         self.session_state.articles.insert(article.url.clone(), article.clone());
                         notes.push(article);
                     }
                     Err(reason) => {
                         yield RunResponse::step_completed("read", format!(
-                            "Could not read {done}/{}: {url} ({reason})", top.len()
+                            "Could not read source {} of {}: {url} ({reason})", place(&url), top.len()
                         ));
                     }
                 }
