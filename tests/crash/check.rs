@@ -193,6 +193,22 @@ fn calls_of(requests: &[CapturedRequest], tag: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether a log's seqs have the shape of `EveryStep` across kills: rising from 1, gapless
+/// but for jumps across a crash that lost items a client may have seen, each landing on the
+/// `ContentDiscarded` item a resumed run logs first, right above the store's seq reservation.
+fn jumps_only_to_discards<'a>(log: impl IntoIterator<Item = (u64, &'a RunEvent)>) -> bool {
+    let mut previous = 0;
+    for (seq, event) in log {
+        let next = previous + 1;
+        let jump = seq > next && *event == RunEvent::ContentDiscarded;
+        if seq != next && !jump {
+            return false;
+        }
+        previous = seq;
+    }
+    true
+}
+
 /// What the store holds of a run once its last process exited.
 struct Stored {
     record: Option<RunRecord>,
@@ -521,10 +537,20 @@ pub fn run_case(rt: &tokio::runtime::Runtime, mode: Mode, case: &Case, base: &Ba
                 format!("{tag} found {:?}, not interrupted", out.disk_run)
             });
             let seqs: Vec<u64> = out.disk_log.iter().map(|e| e.seq).collect();
+            // How many items are on disk (with `EveryStep`, seqs may jump across a crash).
             let now_on_disk = seqs.len() as u64;
-            checks.that(seqs.iter().copied().eq(1..=now_on_disk), || {
-                format!("the log on disk has gaps: {seqs:?}")
-            });
+            match mode {
+                Mode::EveryEvent => {
+                    checks.that(seqs.iter().copied().eq(1..=now_on_disk), || {
+                        format!("the log on disk has gaps: {seqs:?}")
+                    })
+                }
+                Mode::EveryStep => checks.that(
+                    jumps_only_to_discards(out.disk_log.iter().map(|e| (e.seq, &e.event))),
+                    || format!("the log on disk has gaps that are no jump to a ContentDiscarded: {seqs:?}"),
+                ),
+            }
+            let on_disk_seqs: BTreeSet<u64> = seqs.iter().copied().collect();
             let appended = killed.hits("log.appended");
             let written = killed.hits("journal.written") as usize;
             checks.that(out.disk_journal.len() == entries + written, || {
@@ -534,12 +560,15 @@ pub fn run_case(rt: &tokio::runtime::Runtime, mode: Mode, case: &Case, base: &Ba
                 )
             });
             for entry in &out.disk_journal {
-                checks.that(entry.seqs.iter().all(|seq| *seq <= now_on_disk), || {
-                    format!(
+                checks.that(
+                    entry.seqs.iter().all(|seq| on_disk_seqs.contains(seq)),
+                    || {
+                        format!(
                         "journal entry {} points at seqs {:?} past the log on disk ({now_on_disk})",
                         entry.key, entry.seqs
                     )
-                });
+                    },
+                );
             }
             match mode {
                 Mode::EveryEvent => checks.that(now_on_disk == on_disk + appended, || {
@@ -567,8 +596,22 @@ pub fn run_case(rt: &tokio::runtime::Runtime, mode: Mode, case: &Case, base: &Ba
                     );
                 }
             }
-            client_seen = client_seen.max(killed.last_seq());
-            row.lost += client_seen.saturating_sub(now_on_disk);
+            match mode {
+                Mode::EveryEvent => {
+                    client_seen = client_seen.max(killed.last_seq());
+                    row.lost += client_seen.saturating_sub(now_on_disk);
+                }
+                Mode::EveryStep => {
+                    // Seqs the killed process's client got that the kill took from the store
+                    // (the resumed run never gives them to another item).
+                    row.lost += killed
+                        .items
+                        .iter()
+                        .filter_map(|item| item.seq)
+                        .filter(|seq| !on_disk_seqs.contains(seq))
+                        .count() as u64;
+                }
+            }
             on_disk = now_on_disk;
             entries = out.disk_journal.len();
 
@@ -643,7 +686,14 @@ pub fn run_case(rt: &tokio::runtime::Runtime, mode: Mode, case: &Case, base: &Ba
                 format!("content {:?}", record.content)
             });
             let seqs: Vec<u64> = after.log.iter().map(|e| e.seq).collect();
-            checks.that(seqs.iter().copied().eq(1..=record.last_seq), || {
+            let shaped = match mode {
+                Mode::EveryEvent => seqs.iter().copied().eq(1..=record.last_seq),
+                Mode::EveryStep => {
+                    jumps_only_to_discards(after.log.iter().map(|e| (e.seq, &e.item.event)))
+                        && seqs.last().copied().unwrap_or(0) == record.last_seq
+                }
+            };
+            checks.that(shaped, || {
                 format!("the final log {seqs:?}, last_seq {}", record.last_seq)
             });
             let logged: Vec<RunResponse> = after.log.iter().map(|e| e.item.clone()).collect();
@@ -695,6 +745,65 @@ pub fn run_case(rt: &tokio::runtime::Runtime, mode: Mode, case: &Case, base: &Ba
             .count();
         checks.that(differ == 0, || {
             format!("{differ} items the client saw are not in the log as seen")
+        });
+        checks.that(row.client_answer, || {
+            format!("the client's answer {:?}", answer(&client))
+        });
+    } else {
+        // `EveryStep`: a kill may take items the client got from the store, but never their
+        // seqs: the resumed run continues above the store's seq reservation and withdraws
+        // the lost text. So the client sees each seq at most once, in rising order across
+        // every process; misses nothing of the final log; what it got of the final log is
+        // as logged; each seq it got that the log lost lies in a range a later
+        // `ContentDiscarded` withdraws; and its answer is the uninterrupted one.
+        let seqs: Vec<u64> = client.iter().filter_map(|item| item.seq).collect();
+        checks.that(
+            seqs.len() == client.len() && seqs.windows(2).all(|pair| pair[0] < pair[1]),
+            || format!("the client saw seqs {seqs:?}, not each once in rising order"),
+        );
+        let logged: BTreeMap<u64, &RunResponse> = after
+            .log
+            .iter()
+            .map(|event| (event.seq, &event.item))
+            .collect();
+        let seen: BTreeSet<u64> = seqs.iter().copied().collect();
+        let missed: Vec<u64> = logged
+            .keys()
+            .copied()
+            .filter(|seq| !seen.contains(seq))
+            .collect();
+        checks.that(missed.is_empty(), || {
+            format!("the client missed seqs {missed:?} of the final log")
+        });
+        let differ = client
+            .iter()
+            .filter(|item| {
+                item.seq
+                    .and_then(|seq| logged.get(&seq))
+                    .is_some_and(|logged| *logged != *item)
+            })
+            .count();
+        checks.that(differ == 0, || {
+            format!("{differ} items the client saw are not in the log as seen")
+        });
+        let discards: Vec<(u64, u64)> = after
+            .log
+            .iter()
+            .filter_map(|event| match (&event.item.event, &event.item.content) {
+                (RunEvent::ContentDiscarded, Content::Json(value)) => {
+                    Some((event.seq, value["from_seq"].as_u64()?))
+                }
+                _ => None,
+            })
+            .collect();
+        let unwithdrawn: Vec<u64> = seen
+            .iter()
+            .copied()
+            .filter(|seq| !logged.contains_key(seq))
+            .filter(|seq| !discards.iter().any(|(at, from)| from <= seq && seq < at))
+            .collect();
+        checks.that(unwithdrawn.is_empty(), || {
+            format!("the client saw seqs {unwithdrawn:?} the log lost and no ContentDiscarded withdraws")
         });
         checks.that(row.client_answer, || {
             format!("the client's answer {:?}", answer(&client))

@@ -10,7 +10,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
-use weft::{JournalKind, RunRecord, RunResponse, RunStatus};
+use weft::{JournalKind, RunEvent, RunRecord, RunResponse, RunStatus};
 
 use crate::Client;
 
@@ -58,6 +58,7 @@ impl Drop for TempDir {
 #[derive(Clone, Debug, Deserialize)]
 pub struct DiskEvent {
     pub seq: u64,
+    pub event: RunEvent,
 }
 
 /// A journal entry of the killed run, as the resumed child found it on disk.

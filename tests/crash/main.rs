@@ -13,10 +13,14 @@
 //!   nothing logged or journaled lost; same session state; run `completed`.
 //! - `Durability::EveryStep` (the default), a subset, checking what it promises: no completed
 //!   model call, tool call or step lost or done again (every journal entry written before the
-//!   kill is on disk), the log a gapless prefix that keeps every item logged before the last
+//!   kill is on disk), the log a prefix (gapless but for jumps across a crash, each landing on
+//!   the resumed run's `ContentDiscarded`) that keeps every item logged before the last
 //!   journal write and holds the items every journal entry points at, and the final answer,
-//!   state and status of an uninterrupted run. Items logged after the last journal write may
-//!   be lost, so what a client saw may differ (counted, not checked).
+//!   state and status of an uninterrupted run. Items logged after the last flush may be lost
+//!   (counted: `lost`), even ones the client saw, but never their seqs (the seq reservation):
+//!   the client still sees each seq at most once, in rising order, misses nothing of the final
+//!   log, each lost seq it saw is withdrawn by a later `ContentDiscarded`, and its answer is
+//!   the uninterrupted one.
 //!
 //! The killed process's client consumes `run_stream` (it has seen every item but the one
 //! being logged at the kill) or, in a few cases, follows a `RunHandle` (and lags); a few

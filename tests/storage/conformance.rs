@@ -2,7 +2,7 @@
 //! check is one generic function, called from a test per store (`conformance!`).
 
 use serde_json::json;
-use weft::storage::{JournalEntry, JournalKind, LogLimits, LoggedEvent};
+use weft::storage::{JournalEntry, JournalKind, LogHead, LogLimits, LoggedEvent};
 use weft::{MemoryStorage, RunResponse, RunStatus, SledStorage, StorageRef, WorkflowStorage};
 
 use crate::fixtures::*;
@@ -172,6 +172,166 @@ async fn gaps_and_overlaps_are_refused_whole(store: &dyn WorkflowStorage) {
     );
     store
         .append_log("r", items("r", 4..=4), Vec::new())
+        .await
+        .unwrap();
+}
+
+/// `reserve_seqs` covers at least the seq asked for, and `log_head` reads it back: a store
+/// that writes a reservation keeps it (monotone, written only when the seq is above it); one
+/// whose appends are all durable writes none.
+async fn reservations_cover_the_seqs_asked_for(store: &dyn WorkflowStorage) {
+    assert_eq!(store.log_head("r").await.unwrap(), LogHead::default());
+    store
+        .append_log("r", items("r", 1..=3), Vec::new())
+        .await
+        .unwrap();
+    let reserved = store.reserve_seqs("r", 3).await.unwrap();
+    assert!(reserved >= 3, "{reserved}");
+    let head = store.log_head("r").await.unwrap();
+    assert_eq!(head.last_seq, 3);
+    if head.reserved_seq == 0 {
+        // Nothing written: every append is durable, no seq can be given twice.
+        assert_eq!(reserved, 3);
+        assert!(store.reserve_seqs("r", 2).await.unwrap() >= 2);
+        assert_eq!(store.log_head("r").await.unwrap().reserved_seq, 0);
+        return;
+    }
+    assert_eq!(head.reserved_seq, reserved);
+    // Covered already: nothing moves.
+    assert_eq!(store.reserve_seqs("r", 1).await.unwrap(), reserved);
+    assert_eq!(store.reserve_seqs("r", reserved).await.unwrap(), reserved);
+    assert_eq!(store.log_head("r").await.unwrap(), head);
+    // Above it: a new block.
+    let next = store.reserve_seqs("r", reserved + 1).await.unwrap();
+    assert!(next > reserved, "{next} after {reserved}");
+    assert_eq!(store.log_head("r").await.unwrap().reserved_seq, next);
+    // Appends go on as before within the reservation, and keep it.
+    store
+        .append_log("r", items("r", 4..=5), Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.log_head("r").await.unwrap(),
+        LogHead {
+            last_seq: 5,
+            reserved_seq: next
+        }
+    );
+    // Another run's reservation is its own.
+    assert_eq!(store.log_head("other").await.unwrap(), LogHead::default());
+}
+
+/// While a run's reservation is above its last seq (a crash lost items a client may have
+/// seen), the log may jump once to the reservation + 1; any other jump is refused whole, as
+/// is a journal entry naming a seq inside the jump. A store that never reserves allows no jump.
+async fn the_log_jumps_only_right_above_the_reservation(store: &dyn WorkflowStorage) {
+    let refused = |result: weft::Result<()>, case: &str| {
+        assert!(
+            matches!(&result, Err(weft::Error::Storage { message, .. }) if message.contains("refused an append")),
+            "{case}: {result:?}"
+        );
+    };
+    store
+        .append_log("r", items("r", 1..=3), Vec::new())
+        .await
+        .unwrap();
+    // Reserved ahead of the log, as a writer that showed seq 4 whose append was then lost.
+    let reserved = store.reserve_seqs("r", 4).await.unwrap();
+    assert!(reserved >= 4, "{reserved}");
+    let head = store.log_head("r").await.unwrap();
+    let before = everything(store, "r").await;
+    refused(
+        store.append_log("r", items("r", 5..=5), Vec::new()).await,
+        "a jump below the reservation",
+    );
+    if head.reserved_seq <= head.last_seq {
+        // No reservation written: the log continues at 4, and only there.
+        refused(
+            store
+                .append_log("r", items("r", reserved + 2..=reserved + 2), Vec::new())
+                .await,
+            "a jump without a reservation",
+        );
+        assert_eq!(everything(store, "r").await, before);
+        store
+            .append_log("r", items("r", 4..=4), Vec::new())
+            .await
+            .unwrap();
+        return;
+    }
+    assert_eq!(head.reserved_seq, reserved);
+    let jump = reserved + 1;
+    refused(
+        store
+            .append_log("r", items("r", jump + 1..=jump + 1), Vec::new())
+            .await,
+        "a jump past the reservation + 1",
+    );
+    refused(
+        store
+            .append_log("r", items("r", jump..=jump), vec![entry("inside", vec![4])])
+            .await,
+        "a journal entry naming a seq inside the jump",
+    );
+    assert_eq!(
+        everything(store, "r").await,
+        before,
+        "nothing of a refused batch"
+    );
+    // The allowed jump, with a journal entry naming items on both sides of it.
+    store
+        .append_log(
+            "r",
+            items("r", jump..=jump + 1),
+            vec![entry("across", vec![3, jump, jump + 1])],
+        )
+        .await
+        .unwrap();
+    let (events, journal) = everything(store, "r").await;
+    assert_eq!(seqs(&events), vec![1, 2, 3, jump, jump + 1]);
+    assert_eq!(journal.len(), 1);
+    assert_eq!(
+        store.log_head("r").await.unwrap(),
+        LogHead {
+            last_seq: jump + 1,
+            reserved_seq: reserved
+        }
+    );
+    // Reads after a cursor step over the jump.
+    let after = |seq| async move { seqs(&store.read_events("r", seq, usize::MAX).await.unwrap()) };
+    assert_eq!(after(2).await, vec![3, jump, jump + 1]);
+    assert_eq!(after(3).await, vec![jump, jump + 1]);
+    assert_eq!(after(4).await, vec![jump, jump + 1]);
+    assert_eq!(after(jump).await, vec![jump + 1]);
+    assert_eq!(
+        seqs(&store.read_events("r", 0, 4).await.unwrap()),
+        vec![1, 2, 3, jump]
+    );
+    // Once the log is above the reservation, it is gapless again: no second jump.
+    let reserved_again = store.reserve_seqs("r", jump + 1).await.unwrap();
+    let before = everything(store, "r").await;
+    refused(
+        store
+            .append_log("r", items("r", jump + 3..=jump + 3), Vec::new())
+            .await,
+        "a gap after the jump",
+    );
+    if reserved_again > jump + 1 {
+        // A new block: it allows a jump only past its end.
+        refused(
+            store
+                .append_log(
+                    "r",
+                    items("r", reserved_again + 2..=reserved_again + 2),
+                    Vec::new(),
+                )
+                .await,
+            "a jump past the new block",
+        );
+    }
+    assert_eq!(everything(store, "r").await, before);
+    store
+        .append_log("r", items("r", jump + 2..=jump + 2), Vec::new())
         .await
         .unwrap();
 }
@@ -413,6 +573,18 @@ macro_rules! conformance {
             }
 
             #[tokio::test]
+            async fn reservations_cover_the_seqs_asked_for() {
+                let store = super::$store(LogLimits::default());
+                super::reservations_cover_the_seqs_asked_for(&*store.store).await;
+            }
+
+            #[tokio::test]
+            async fn the_log_jumps_only_right_above_the_reservation() {
+                let store = super::$store(LogLimits::default());
+                super::the_log_jumps_only_right_above_the_reservation(&*store.store).await;
+            }
+
+            #[tokio::test]
             async fn a_journal_entry_without_its_items_is_refused() {
                 let store = super::$store(LogLimits::default());
                 super::a_journal_entry_without_its_items_is_refused(&*store.store).await;
@@ -450,6 +622,59 @@ macro_rules! conformance {
 
 conformance!(memory);
 conformance!(sled);
+
+/// sled's `EveryEvent` store: the conformance checks where nothing is ever reserved.
+fn sled_every_event(limits: LogLimits) -> Store {
+    let dir = TempDir::new("conformance-every-event");
+    let store = SledStorage::builder(dir.db())
+        .log_limits(limits)
+        .durability(weft::Durability::EveryEvent)
+        .open()
+        .unwrap();
+    Store {
+        store: std::sync::Arc::new(store),
+        _dir: Some(dir),
+    }
+}
+
+conformance!(sled_every_event);
+
+/// sled's default (`EveryStep`) reserves blocks of 64 seqs, and `EveryEvent` (every append
+/// flushed) none; the reservation survives a reopen.
+#[tokio::test]
+async fn sled_reserves_blocks_of_seqs_that_survive_a_reopen() {
+    let dir = TempDir::new("reservation");
+    {
+        let store = SledStorage::open(dir.db()).unwrap();
+        store
+            .append_log("r", items("r", 1..=1), Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(store.reserve_seqs("r", 1).await.unwrap(), 64);
+        assert_eq!(store.reserve_seqs("r", 64).await.unwrap(), 64);
+        assert_eq!(store.reserve_seqs("r", 65).await.unwrap(), 128);
+    }
+    {
+        let store = SledStorage::builder(dir.db())
+            .durability(weft::Durability::EveryEvent)
+            .open()
+            .unwrap();
+        assert_eq!(
+            store.log_head("r").await.unwrap(),
+            LogHead {
+                last_seq: 1,
+                reserved_seq: 128
+            },
+            "kept across a reopen"
+        );
+        store
+            .append_log("s", items("s", 1..=2), Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(store.reserve_seqs("s", 2).await.unwrap(), 2);
+        assert_eq!(store.log_head("s").await.unwrap().reserved_seq, 0);
+    }
+}
 
 /// What `interrupted_runs` lists, once the runs left running are interrupted: those of the
 /// workflow asked for, oldest first, with their records.

@@ -728,3 +728,88 @@ async fn the_research_workflow_resumes_mid_summary_without_searching_or_reading_
     let log = memory.read_events(&run_id, 0, usize::MAX).await.unwrap();
     assert_gapless(&log);
 }
+
+#[tokio::test]
+async fn a_run_resumed_on_sled_continues_above_the_seq_reservation() {
+    // sled's default `EveryStep` keeps streamed items only as far as its flushes, so what a
+    // client was shown is covered by a durable seq reservation: a resumed run continues
+    // above it, so no seq a client saw ever names another item, even if a crash lost it.
+    let dir = std::env::temp_dir().join(format!(
+        "weft-reservation-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let sled = weft::SledStorage::open(dir.join("db")).unwrap();
+    let storage: StorageRef = Arc::new(sled);
+    let server = FakeLlm::start().await.unwrap();
+    server.push(Reply::text("one two three four").stall_after(2));
+    server.push(Reply::text("one two three four"));
+    let teller = |server: &FakeLlm| {
+        Teller::builder()
+            .session_id("teller")
+            .storage(Arc::clone(&storage))
+            .writer(agent_on(server, "writer", Vec::new()))
+            .build()
+            .unwrap()
+    };
+    let mut first = teller(&server);
+    let seen = run_until(first.run_stream("count".to_string()), |seen| {
+        seen.iter()
+            .filter(|item| item.event == RunEvent::RunContent && item.agent_name.is_some())
+            .count()
+            == 2
+    })
+    .await;
+    let run_id = seen[0].run_id.clone();
+    let last_seen = seen.last().unwrap().seq.unwrap();
+    let first_delta = seen
+        .iter()
+        .find(|item| item.content_text() == "one ")
+        .and_then(|item| item.seq)
+        .unwrap();
+    let head = storage.log_head(&run_id).await.unwrap();
+    assert_eq!(
+        head,
+        weft::LogHead {
+            last_seq: last_seen,
+            reserved_seq: 64
+        },
+        "the first item reserved a block of 64 seqs"
+    );
+
+    // The process "dies" (this one keeps its sled handle: the run is marked by hand).
+    let mut record = storage.read_run(&run_id).await.unwrap().unwrap();
+    record.status = RunStatus::Interrupted;
+    storage.put_run(record).await.unwrap();
+    let second = teller(&server);
+    let handle = second.start_resume(&run_id).await.unwrap();
+    let rest: Vec<RunResponse> = handle
+        .events(last_seen)
+        .map(|item| item.unwrap())
+        .collect()
+        .await;
+    let record = handle.wait().await.unwrap();
+    assert_eq!(rest[0].event, RunEvent::ContentDiscarded);
+    assert_eq!(rest[0].seq, Some(65), "right above the reservation");
+    assert_eq!(
+        rest[0].content,
+        Content::Json(json!({ "from_seq": first_delta })),
+        "the text of the call the crash cut short"
+    );
+    let all: Vec<RunResponse> = seen.iter().chain(&rest).cloned().collect();
+    assert_eq!(answer(&all), "Intro. one two three four");
+    assert_eq!(record.content, "Intro. one two three four");
+    assert_eq!(record.status, RunStatus::Completed);
+    let log = log_of(&storage, &run_id).await;
+    let seqs: Vec<u64> = log.iter().map(|event| event.seq).collect();
+    let expected: Vec<u64> = (1..=last_seen).chain(65..=record.last_seq).collect();
+    assert_eq!(seqs, expected, "one jump, across the crash");
+    let logged: Vec<RunResponse> = log.iter().map(|event| event.item.clone()).collect();
+    assert_eq!(logged, all);
+    assert_eq!(server.request_count(), 2);
+    drop(storage);
+    let _ = std::fs::remove_dir_all(&dir);
+}

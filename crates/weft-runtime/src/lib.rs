@@ -104,8 +104,8 @@ pub mod workflow;
 #[cfg(feature = "sled")]
 pub use storage::{Durability, SledStorage};
 pub use storage::{
-    IntoStorage, JournalEntry, JournalKind, LoggedEvent, MemoryStorage, RunRecord, RunStatus,
-    SessionFilter, StorageRef, WorkflowSession, WorkflowStorage,
+    IntoStorage, JournalEntry, JournalKind, LogHead, LoggedEvent, MemoryStorage, RunRecord,
+    RunStatus, SessionFilter, StorageRef, WorkflowSession, WorkflowStorage,
 };
 pub use workflow::{SessionState, Workflow, WorkflowDefinition, WorkflowInput, WorkflowState};
 

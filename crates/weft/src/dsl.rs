@@ -149,7 +149,11 @@
 /// a token twice.
 ///
 /// - **Event log**: every item of a run gets a gapless `seq` and is stored before anyone sees
-///   it. [`RunHandle::events(after_seq)`](crate::RunHandle::events) replays the stored items
+///   it, its `seq` covered by a durable reservation: a crash that loses items a client got
+///   (sled's default `EveryStep` does not flush every item) never gives their `seq`s to other
+///   items — the resumed run continues above them, first withdrawing the lost text with a
+///   `ContentDiscarded`, so the log's `seq`s jump once across that crash.
+///   [`RunHandle::events(after_seq)`](crate::RunHandle::events) replays the stored items
 ///   after a cursor, then follows the live ones: a client that lost its connection picks up
 ///   with the last `seq` it has.
 /// - **Journal**: every model call and tool call the `#[agent]` fields (and their clones, in

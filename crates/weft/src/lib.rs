@@ -72,9 +72,9 @@ pub use weft_runtime::ResponseLimits;
 pub use weft_runtime::{
     model_from_env, model_from_spec, schema_for, Agent, AgentBuilder, AgentUsage, Content, Error,
     FinishReason, FunctionTool, IntoModel, IntoStorage, IntoTools, JournalEntry, JournalKind,
-    LoggedEvent, MemoryStorage, Message, Metrics, Model, ModelEvent, ModelRef, ModelRequest,
-    ModelResponse, ModelStream, Offline, Result, RetryPolicy, Role, RunContext, RunEvent,
-    RunHandle, RunRecord, RunResponse, RunStatus, RunStream, SessionFilter, SessionState,
+    LogHead, LoggedEvent, MemoryStorage, Message, Metrics, Model, ModelEvent, ModelRef,
+    ModelRequest, ModelResponse, ModelStream, Offline, Result, RetryPolicy, Role, RunContext,
+    RunEvent, RunHandle, RunRecord, RunResponse, RunStatus, RunStream, SessionFilter, SessionState,
     StepOutput, StorageRef, Tool, ToolCall, ToolChoice, ToolError, ToolExecution, ToolOutput,
     ToolSpec, Usage, Workflow, WorkflowDefinition, WorkflowInput, WorkflowSession, WorkflowState,
     WorkflowStorage,

@@ -25,7 +25,8 @@ const PAGE: usize = 256;
 pub(crate) struct LiveState {
     /// The run started (or resumed): its record says `running`.
     pub begun: bool,
-    /// The seq of its last logged item.
+    /// The seq of its last item that may be shown: logged, and covered by the store's
+    /// durable seq reservation (no subscriber gets an item above it).
     pub last_seq: u64,
     /// The run is over and its outcome is known: nothing more will be logged.
     pub ended: bool,
@@ -52,7 +53,7 @@ impl Live {
         self.state.send_modify(|state| state.begun = true);
     }
 
-    /// An item was logged with `seq`.
+    /// The items up to `seq` are logged and may be shown (covered by the reservation).
     pub fn logged(&self, seq: u64) {
         self.state.send_modify(|state| state.last_seq = seq);
     }
@@ -104,7 +105,8 @@ impl RunHandle {
         &self.shared.run_id
     }
 
-    /// The seq of the run's last logged item so far (0: none yet).
+    /// The seq of the run's last item clients may be shown so far (0: none yet): logged, and
+    /// covered by the store's durable seq reservation.
     pub fn last_seq(&self) -> u64 {
         self.shared.live.state.borrow().last_seq
     }
@@ -120,6 +122,14 @@ impl RunHandle {
     /// 0 for every item, or the seq of the last item a client has to pick up where it left
     /// off (no item twice, none missed). Any number of streams may follow one run. A store
     /// error ends the stream with that error.
+    ///
+    /// Only items whose seq the store has durably reserved are handed out, so no seq a client
+    /// got can name another item after a crash, in any durability mode: a resumed run whose
+    /// interrupted try lost items (sled's `EveryStep` keeps streamed items only as far as its
+    /// flushes) continues above the reservation, starting with a
+    /// `ContentDiscarded {"from_seq": N}` item that withdraws the lost text. Seqs then jump
+    /// once across the crash; [`answer`](super::answer) over what the client got is the
+    /// uninterrupted run's answer.
     pub fn events(&self, after_seq: u64) -> RunStream<'static> {
         let storage = Arc::clone(&self.shared.storage);
         let run_id = self.shared.run_id.clone();
@@ -131,11 +141,17 @@ impl RunHandle {
                 // the watch, so the wait below cannot miss it.
                 let seen = *state.borrow_and_update();
                 let page = storage.read_events(&run_id, cursor, PAGE).await?;
-                if !page.is_empty() {
-                    for event in page {
-                        cursor = event.seq;
-                        yield event.item;
+                let mut any = false;
+                for event in page {
+                    if event.seq > seen.last_seq {
+                        // Logged, not yet covered by the reservation: shown once it is.
+                        break;
                     }
+                    cursor = event.seq;
+                    any = true;
+                    yield event.item;
+                }
+                if any {
                     continue;
                 }
                 if seen.ended {

@@ -6,6 +6,12 @@
 //! made. When a run resumes, its scope holds the identities already logged: an item whose
 //! identity is logged is neither logged nor yielded again, so a resumed run only adds what
 //! the interrupted one had not logged.
+//!
+//! Before an item is yielded to the consumer or shown to a [`RunHandle`](super::RunHandle)
+//! subscriber, its seq is covered by the store's durable seq reservation
+//! (`WorkflowStorage::reserve_seqs`, one store write per block of seqs): a crash that loses
+//! items a client was shown cannot give their seqs to other items, because the resumed run
+//! continues above the reservation.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,14 +29,29 @@ pub(crate) struct LogWriter {
     scope: Arc<RunScope>,
     /// Occurrences of each `item:` identity prefix so far.
     items: HashMap<String, u64>,
+    /// The run's durable seq reservation as last known: items up to it may be shown.
+    reserved: u64,
+    /// The next item goes right after this seq instead of after the last one: a resumed run
+    /// whose interrupted try lost items a client may have seen continues above the
+    /// reservation.
+    jump_after: Option<u64>,
 }
 
 impl LogWriter {
-    pub fn new(scope: Arc<RunScope>) -> Self {
+    /// The writer of a run whose durable reservation is `reserved` (0 for a new run).
+    pub fn new(scope: Arc<RunScope>, reserved: u64) -> Self {
         LogWriter {
             scope,
             items: HashMap::new(),
+            reserved,
+            jump_after: None,
         }
+    }
+
+    /// Logs the next item at `reserved + 1` (the store allows that one jump while its
+    /// reservation is above the last seq).
+    pub fn continue_after(&mut self, reserved: u64) {
+        self.jump_after = Some(reserved);
     }
 
     /// The item's identity: from the agent call that made it, else its hash and occurrence.
@@ -62,7 +83,7 @@ impl LogWriter {
     }
 
     async fn append(&mut self, identity: String, mut item: RunResponse) -> Result<RunResponse> {
-        let seq = self.scope.log().last_seq + 1;
+        let seq = self.jump_after.unwrap_or_else(|| self.scope.log().last_seq) + 1;
         item.seq = Some(seq);
         let event = LoggedEvent {
             seq,
@@ -74,6 +95,7 @@ impl LogWriter {
             .append_log(self.scope.run_id(), vec![event], Vec::new())
             .await?;
         fault_point("log.appended");
+        self.jump_after = None;
         {
             let mut log = self.scope.log();
             log.last_seq = seq;
@@ -81,6 +103,10 @@ impl LogWriter {
                 log.content.push_str(item.content_text());
             }
             log.logged.insert(identity, seq);
+        }
+        if seq > self.reserved {
+            // Not shown to anyone before a crash can no longer give its seq to another item.
+            self.reserved = store.reserve_seqs(self.scope.run_id(), seq).await?;
         }
         self.scope.live().logged(seq);
         Ok(item)

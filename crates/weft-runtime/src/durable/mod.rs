@@ -1,5 +1,5 @@
-//! Durable runs: every item of a workflow run is logged with a gapless `seq` before anyone
-//! sees it, every model call, tool call and step is journaled when it completes, and a run
+//! Durable runs: every item of a workflow run is logged with a gapless `seq` (see below for
+//! the one jump a crash may cause) before anyone sees it, every model call, tool call and step is journaled when it completes, and a run
 //! interrupted by a crash can be resumed where it stopped.
 //!
 //! - [`RunContext`] and its [`step`](RunContext::step): journaled side effects of your own;
@@ -14,6 +14,16 @@
 //! and the text of a model call the crash cut short is withdrawn with one
 //! `ContentDiscarded {"from_seq": N}` item. The final content, and [`answer`] over the items a
 //! client received, are those of an uninterrupted run.
+//!
+//! No seq a client was shown ever names another item: before an item is yielded or handed to
+//! a [`RunHandle`] subscriber, its seq is covered by the store's durable seq reservation
+//! (`WorkflowStorage::reserve_seqs`). A store that can lose appends in a crash (sled's
+//! `EveryStep`, the default) may lose items a client already got; the resumed run then
+//! continues right above the reservation (`WorkflowStorage::log_head`), and its first item is
+//! the `ContentDiscarded` at `reserved + 1`, with `N` the smaller of the first delta of a call
+//! that never completed and the first lost seq. The log's seqs jump once across that crash; a
+//! client reconnecting with its last seq gets everything after it, and [`answer`] drops the
+//! lost text. Where no append is lost (memory, sled's `EveryEvent`) the log stays gapless.
 //!
 //! Journal keys and item identities do not depend on task scheduling: a model call is
 //! `model:<agent>:<hash of the request and call mode>:<n>`, a tool call

@@ -8,6 +8,12 @@
 //! among them, `N`, is withdrawn with one `ContentDiscarded {"from_seq": N}` item, and every
 //! `RunContent` delta from `N` on counts as not logged (a replay logs it again, with a new
 //! seq). [`answer`] is the client rule that gives the same text as an uninterrupted run.
+//!
+//! When the store's seq reservation is above the log's last seq (a crash lost items a client
+//! may have been shown), the resumed run's first item is that `ContentDiscarded`, logged at
+//! the reservation + 1, with `N` = the smaller of the first incomplete delta and the last
+//! seq + 1: it also withdraws the lost text a client holds. Else it follows `WorkflowStarted`
+//! and the log stays gapless.
 
 use std::collections::HashSet;
 
@@ -32,7 +38,10 @@ pub(crate) fn discard_content(from_seq: u64) -> Content {
 /// The answer a stream of logged items adds up to: `RunContent` deltas in `seq` order, each
 /// `ContentDiscarded {"from_seq": N}` dropping the deltas before it with `seq >= N`. An item
 /// seen twice (a client that reconnected and got it again) counts once; items without a seq
-/// count in the order given, after those with one.
+/// count in the order given, after those with one. Seqs need not be contiguous: after a
+/// crash that lost items a client had got (a store that does not flush every append), the
+/// resumed run continues above the lost seqs with a `ContentDiscarded` whose `from_seq` is at
+/// most the first lost one, so the lost deltas the client holds are dropped too.
 ///
 /// ```
 /// use weft_runtime::durable::answer;

@@ -29,8 +29,8 @@ pub use self::sled::{
 };
 pub use memory::MemoryStorage;
 pub use records::{
-    JournalEntry, JournalKind, LoggedEvent, RunRecord, RunStatus, SessionFilter, SessionListing,
-    WorkflowSession,
+    JournalEntry, JournalKind, LogHead, LoggedEvent, RunRecord, RunStatus, SessionFilter,
+    SessionListing, WorkflowSession,
 };
 
 /// A shared handle to a store.
@@ -101,10 +101,13 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
     fn read_run<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Option<RunRecord>>>;
 
     /// Appends to a run's event log and journal in one atomic write: `events` continue the
-    /// log (the first `seq` is the run's last logged `seq` + 1, then no gaps), and every `seq`
-    /// a journal entry names is in the log once the write is done (logged before, or in
-    /// `events`). A batch that breaks either rule is refused with [`Error::Storage`] and
-    /// nothing of it is written, so a journal entry is never stored without its events.
+    /// log (the first `seq` is the run's last logged `seq` + 1 — or, only when the run's seq
+    /// reservation is above its last seq, the reservation + 1: see
+    /// [`reserve_seqs`](Self::reserve_seqs) — then no gaps), and every `seq` a journal entry
+    /// names is in the log once the write is done (logged before, or in `events`). A batch
+    /// that breaks either rule is refused with [`Error::Storage`] and nothing of it is
+    /// written, so a journal entry is never stored without its events. [`check_append`]
+    /// checks both rules.
     ///
     /// [`Error::Storage`]: crate::Error::Storage
     fn append_log<'a>(
@@ -113,6 +116,25 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
         events: Vec<LoggedEvent>,
         journal: Vec<JournalEntry>,
     ) -> BoxFuture<'a, Result<()>>;
+
+    /// Makes sure a crash can never give a seq up to `seq` to a new item of the run: after it
+    /// returns `Ok(r)` (`r >= seq`), whatever a crash loses of the run's log, its next new
+    /// item gets a seq above `r`. The log writer calls it before any client is shown the item
+    /// with seq `seq`, so a seq a client saw never names another item after a resume (a
+    /// client reconnecting with its last seq misses nothing and sees no seq twice).
+    ///
+    /// A store whose appends may be lost in a crash records `reserved = max(reserved, seq +
+    /// B - 1)` durably (flushed; `B` a block of seqs, so one write covers many items) when
+    /// `seq` is above its current reservation, and returns the reservation; otherwise it
+    /// writes nothing. A store whose every append is durable when `append_log` returns
+    /// (memory, sled's `EveryEvent`) writes nothing and returns `seq` (at most the last
+    /// durable seq when `seq` is already logged). [`log_head`](Self::log_head) reads the
+    /// reservation back; [`append_log`](Self::append_log) then lets the log jump once to
+    /// `reserved + 1` when a crash left the reservation above the last seq.
+    fn reserve_seqs<'a>(&'a self, run_id: &'a str, seq: u64) -> BoxFuture<'a, Result<u64>>;
+
+    /// The run's last logged seq and its durable seq reservation (zeros for an unknown run).
+    fn log_head<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<LogHead>>;
 
     /// Up to `limit` items of a run's event log with `seq > after_seq`, in `seq` order; none
     /// for an unknown run, or one whose log a store pruned (`SledStorageBuilder`'s
@@ -158,11 +180,14 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
 }
 
 /// The rules of [`WorkflowStorage::append_log`], checked before a store writes anything:
-/// `events` continue the log after `last` (the run's last logged seq) without gaps, and each
-/// journal entry names only seqs the log will hold.
+/// `events` continue the log after `head.last_seq` (the run's last logged seq) without gaps —
+/// or, only when `head.reserved_seq > head.last_seq` (a crash lost logged items, some perhaps
+/// shown to a client), after `head.reserved_seq`: the log's one documented jump — and each
+/// journal entry names only seqs the log will hold (at most the last logged seq, or in
+/// `events`).
 pub fn check_append(
     run_id: &str,
-    last: u64,
+    head: LogHead,
     events: &[LoggedEvent],
     journal: &[JournalEntry],
 ) -> Result<()> {
@@ -170,21 +195,39 @@ pub fn check_append(
         message: format!("refused an append to the log of run `{run_id}`: {message}"),
         source: None,
     };
+    let last = head.last_seq;
+    // Where the batch starts: right after the last seq, or right after the reservation.
+    let base = match events.first() {
+        Some(first)
+            if head.reserved_seq > last && first.seq == head.reserved_seq.saturating_add(1) =>
+        {
+            head.reserved_seq
+        }
+        _ => last,
+    };
     for (offset, event) in events.iter().enumerate() {
-        let expected = last.saturating_add(offset as u64).saturating_add(1);
+        let expected = base.saturating_add(offset as u64).saturating_add(1);
         if event.seq != expected || event.item.seq != Some(event.seq) {
+            let allowed = if head.reserved_seq > last {
+                format!(
+                    "expected {expected} (the log continues after seq {last}, or after the reservation {})",
+                    head.reserved_seq
+                )
+            } else {
+                format!("expected {expected}")
+            };
             return Err(refuse(format!(
-                "item {offset} has seq {} (item.seq {:?}), expected {expected}",
+                "item {offset} has seq {} (item.seq {:?}), {allowed}",
                 event.seq, event.item.seq
             )));
         }
     }
-    let logged_up_to = last.saturating_add(events.len() as u64);
+    let batch = base.saturating_add(1)..=base.saturating_add(events.len() as u64);
     for entry in journal {
         if let Some(missing) = entry
             .seqs
             .iter()
-            .find(|seq| **seq == 0 || **seq > logged_up_to)
+            .find(|seq| **seq == 0 || (**seq > last && !batch.contains(*seq)))
         {
             return Err(refuse(format!(
                 "journal entry `{}` names seq {missing}, which the log does not hold",

@@ -9,7 +9,9 @@ use crate::response::{Metrics, RunResponse};
 /// recognises it by.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoggedEvent {
-    /// 1, 2, 3… per run, no gaps (the same as `item.seq`).
+    /// 1, 2, 3… per run, no gaps, except one jump across a crash that lost items a client may
+    /// have seen: the resumed run then continues above the run's seq reservation (see
+    /// [`LogHead`]), with a `ContentDiscarded` item. The same as `item.seq`.
     pub seq: u64,
     /// The item's identity within its run, the same on every replay of the run: the journal
     /// key of the call that produced it and its index within that call
@@ -19,6 +21,23 @@ pub struct LoggedEvent {
     pub identity: String,
     /// The item, with its `seq` set.
     pub item: RunResponse,
+}
+
+/// Where a run's event log stands
+/// ([`WorkflowStorage::log_head`](super::WorkflowStorage::log_head)).
+///
+/// `reserved_seq` is the durable seq reservation
+/// ([`reserve_seqs`](super::WorkflowStorage::reserve_seqs)): no item a client may have been
+/// shown has a seq above it. When it is above `last_seq`, a crash lost logged items (some
+/// perhaps already shown): the run's next item is logged at `reserved_seq + 1`, so no seq a
+/// client saw is ever given to a different item.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LogHead {
+    /// The seq of the run's last logged item (0: none).
+    pub last_seq: u64,
+    /// The highest seq the run's durable reservation covers (0: none written; a store whose
+    /// appends are all durable writes none).
+    pub reserved_seq: u64,
 }
 
 /// What kind of work a [`JournalEntry`] records.

@@ -180,7 +180,11 @@ pub trait Workflow: WorkflowDefinition + Sized {
     /// return at once; items the interrupted run logged are neither logged nor yielded again;
     /// new work runs live. If the crash cut a model call's streamed text short, the stream
     /// first yields one `ContentDiscarded {"from_seq": N}` item: drop the `RunContent` deltas
-    /// with `seq >= N` you have (see [`durable::answer`](crate::durable::answer)). The run
+    /// with `seq >= N` you have (see [`durable::answer`](crate::durable::answer)). If the crash
+    /// lost logged items a client may have been shown (a store that does not flush every
+    /// append, like sled's default `EveryStep`), that item comes first, at the store's seq
+    /// reservation + 1 (`WorkflowStorage::log_head`), with `N` at most the first lost seq: the
+    /// seqs jump once, and no seq a client saw names another item. The run
     /// then ends like any run (`completed`, `failed` or `cancelled`, state saved, its changes
     /// merged onto the stored session); its last item is not yielded again if the
     /// interrupted try logged it (a client that reconnects gets it from the log). A run that

@@ -212,12 +212,12 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
 
     /// Takes up the interrupted run `run_id` again: its session, the state and input it
     /// started with, its log and journal; records it `running` again. Also returns the input,
-    /// and where the deltas of model calls that never completed begin, if any.
+    /// and how the resumed run's log continues.
     async fn resume(
         workflow: &'a mut W,
         run_id: String,
         launch: &Launch,
-    ) -> Result<(Self, W::Input, Option<u64>)> {
+    ) -> Result<(Self, W::Input, Restart)> {
         let storage = Arc::clone(workflow.context().storage);
         let refuse = |reason: String| Error::NotResumable {
             run_id: run_id.clone(),
@@ -276,8 +276,30 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         };
         let events = read_log(&storage, &run_id).await?;
         let journal = storage.read_journal(&run_id).await?;
+        let head = storage.log_head(&run_id).await?;
         let replay = resume::replay(&events, &journal);
-        tracing::debug!(%run_id, logged = events.len(), journaled = journal.len(), discard_from = ?replay.discard_from, "resuming an interrupted run");
+        let last_seq = replay.log.last_seq;
+        let restart = if head.reserved_seq > last_seq {
+            // The crash lost logged items, which a client may have been shown up to the
+            // reservation: continue above it, withdrawing the lost text (and any of a model
+            // call that never completed) first.
+            Restart {
+                discard_from: Some(
+                    replay
+                        .discard_from
+                        .map_or(last_seq + 1, |from| from.min(last_seq + 1)),
+                ),
+                jump_after: Some(head.reserved_seq),
+                reserved: head.reserved_seq,
+            }
+        } else {
+            Restart {
+                discard_from: replay.discard_from,
+                jump_after: None,
+                reserved: head.reserved_seq,
+            }
+        };
+        tracing::debug!(%run_id, logged = events.len(), journaled = journal.len(), reserved = head.reserved_seq, discard_from = ?restart.discard_from, "resuming an interrupted run");
         let scope = RunScope::new(
             run_id,
             storage,
@@ -293,7 +315,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             merge_first: true,
         };
         let guard = Self::enter(workflow, scope, parts).await?;
-        Ok((guard, input, replay.discard_from))
+        Ok((guard, input, restart))
     }
 
     /// Records the run `running` and makes its scope the one of the workflow's agents and
@@ -649,6 +671,19 @@ impl<W: Workflow> Drop for RunGuard<'_, W> {
     }
 }
 
+/// How a run's log continues: from nothing for a new run, after the interrupted try's log
+/// for a resumed one.
+#[derive(Debug, Default)]
+struct Restart {
+    /// Where the resumed run's `ContentDiscarded` item withdraws text from, if it logs one.
+    discard_from: Option<u64>,
+    /// The store's seq reservation, when it is above the log's last seq (a crash lost items a
+    /// client may have seen): the resumed run's first item goes right after it.
+    jump_after: Option<u64>,
+    /// The store's seq reservation.
+    reserved: u64,
+}
+
 /// What [`RunGuard::enter`] records a run with.
 struct Parts {
     input: serde_json::Value,
@@ -706,12 +741,12 @@ pub(crate) fn drive<W: Workflow>(
             Start::Fresh(input) => match serde_json::to_value(&input) {
                 Ok(input_json) => RunGuard::begin(workflow, input_json, &launch)
                     .await
-                    .map(|guard| (guard, input, None)),
+                    .map(|guard| (guard, input, Restart::default())),
                 Err(err) => Err(Error::from(err)),
             },
             Start::Resume(run_id) => RunGuard::resume(workflow, run_id, &launch).await,
         };
-        let (mut guard, input, discard_from) = match begun {
+        let (mut guard, input, restart) = match begun {
             Ok(begun) => begun,
             Err(err) => {
                 // The run never started (the input would not serialise, the session could not
@@ -722,16 +757,33 @@ pub(crate) fn drive<W: Workflow>(
                 return;
             }
         };
+        // What a resumed run found in the log survived the crash: it may be shown.
+        let found = guard.scope.log().last_seq;
+        launch.live.logged(found);
         launch.live.begun();
         let stamp = guard.stamp.clone();
         let progress = Arc::clone(&guard.progress);
-        let mut writer = LogWriter::new(Arc::clone(&guard.scope));
+        let mut writer = LogWriter::new(Arc::clone(&guard.scope), restart.reserved);
         let mut failure = None;
-        // Logged once: a resumed run finds it logged already.
-        match writer.log(stamp.item(RunEvent::WorkflowStarted, Content::default())).await {
-            Ok(Some(item)) => yield Ok(item),
-            Ok(None) => {}
-            Err(err) => failure = Some(err),
+        // After a jump, the `ContentDiscarded` item comes first, right above the reservation;
+        // else after `WorkflowStarted`, as in a log without a jump.
+        let mut discard_from = restart.discard_from;
+        if let Some(reserved) = restart.jump_after {
+            writer.continue_after(reserved);
+            let from = discard_from.take().unwrap_or(found + 1);
+            let discarded = stamp.item(RunEvent::ContentDiscarded, discard_content(from));
+            match writer.log_always(discarded).await {
+                Ok(item) => yield Ok(item),
+                Err(err) => failure = Some(err),
+            }
+        }
+        if failure.is_none() {
+            // Logged once: a resumed run finds it logged already.
+            match writer.log(stamp.item(RunEvent::WorkflowStarted, Content::default())).await {
+                Ok(Some(item)) => yield Ok(item),
+                Ok(None) => {}
+                Err(err) => failure = Some(err),
+            }
         }
         if let (None, Some(from)) = (&failure, discard_from) {
             let discarded = stamp.item(RunEvent::ContentDiscarded, discard_content(from));

@@ -11,14 +11,15 @@
 //! | `by_time` | len-prefixed `""`, inverted `updated_at` (u64 BE), session id | empty |
 //! | `events` | len-prefixed run id, `seq` (u64 BE) | envelope(`LoggedEvent`) |
 //! | `journal` | len-prefixed run id, insertion number from 1 (u64 BE) | envelope(`JournalEntry`) |
-//! | `log_heads` | run id | the run's last `seq`, then its journal entry count (u64 BE each) |
+//! | `log_heads` | run id | the run's last `seq`, its journal entry count, then its seq reservation (u64 BE each; a 16-byte head, written before the reservation existed, reserves 0) |
 //! | `interrupted` | a run's key in `runs`, while its status is `interrupted` | empty |
 //! | `ended` | `updated_at` (u64 BE) of a run written with a final status, run id | empty |
 //! | `meta` | `format` | the store's layout version (one byte, see `FORMAT`) |
 //!
 //! A session's runs list in the order they started (sled's `generate_id` is monotonic across
 //! restarts); the indexes list newest first because the timestamp is stored inverted. A run's
-//! log and journal are gapless from 1 up to the numbers in its `log_heads` entry, so deleting
+//! journal is gapless from 1 up to the count in its `log_heads` entry, and its log's seqs lie
+//! between 1 and the last seq there (gapless but for a jump across a crash), so deleting
 //! them needs no scan. `ended` is kept lazily: an entry whose run has since been deleted or
 //! rewritten is dropped when retention meets it.
 
@@ -77,19 +78,54 @@ pub fn log_key(run_id: &str, seq: u64) -> Vec<u8> {
     key
 }
 
-/// A `log_heads` value: the run's last `seq` and how many journal entries it has.
-pub fn head_value(last_seq: u64, journal_len: u64) -> [u8; 16] {
-    let mut value = [0; 16];
-    value[..8].copy_from_slice(&last_seq.to_be_bytes());
-    value[8..].copy_from_slice(&journal_len.to_be_bytes());
+/// A run's `log_heads` entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Head {
+    /// The run's last `seq`.
+    pub last: u64,
+    /// How many journal entries it has.
+    pub count: u64,
+    /// Its durable seq reservation (`WorkflowStorage::reserve_seqs`).
+    pub reserved: u64,
+}
+
+/// A `log_heads` value.
+pub fn head_value(head: Head) -> [u8; 24] {
+    let mut value = [0; 24];
+    value[..8].copy_from_slice(&head.last.to_be_bytes());
+    value[8..16].copy_from_slice(&head.count.to_be_bytes());
+    value[16..].copy_from_slice(&head.reserved.to_be_bytes());
     value
 }
 
-/// Reads a `log_heads` value; `None` if it is not 16 bytes.
-pub fn parse_head(value: &[u8]) -> Option<(u64, u64)> {
-    let last: [u8; 8] = value.get(..8)?.try_into().ok()?;
-    let count: [u8; 8] = value.get(8..16)?.try_into().ok()?;
-    (value.len() == 16).then(|| (u64::from_be_bytes(last), u64::from_be_bytes(count)))
+/// Reads a `log_heads` value: 24 bytes, or 16 (written before reservations: none); `None`
+/// otherwise.
+pub fn parse_head(value: &[u8]) -> Option<Head> {
+    let word = |at: usize| -> Option<u64> {
+        let bytes: [u8; 8] = value.get(at..at + 8)?.try_into().ok()?;
+        Some(u64::from_be_bytes(bytes))
+    };
+    match value.len() {
+        16 => Some(Head {
+            last: word(0)?,
+            count: word(8)?,
+            reserved: 0,
+        }),
+        24 => Some(Head {
+            last: word(0)?,
+            count: word(8)?,
+            reserved: word(16)?,
+        }),
+        _ => None,
+    }
+}
+
+/// The error of a `log_heads` entry that cannot be read.
+pub fn corrupt_head(run_id: &str) -> crate::Error {
+    crate::Error::Corrupt {
+        key: format!("log_heads/{run_id}"),
+        reason: "not 16 or 24 bytes".to_string(),
+    }
 }
 
 /// An `ended` entry: oldest first.
@@ -155,7 +191,23 @@ mod tests {
     fn a_runs_log_sorts_by_seq_and_heads_round_trip() {
         assert!(log_key("r", 9) < log_key("r", 10));
         assert!(!log_key("r1", 1).starts_with(&len_prefixed("r")));
-        assert_eq!(parse_head(&head_value(7, 3)), Some((7, 3)));
+        let head = Head {
+            last: 7,
+            count: 3,
+            reserved: 70,
+        };
+        assert_eq!(parse_head(&head_value(head)), Some(head));
+        let mut old = [0u8; 16];
+        old[7] = 7;
+        old[15] = 3;
+        assert_eq!(
+            parse_head(&old),
+            Some(Head {
+                reserved: 0,
+                ..head
+            }),
+            "a head written before reservations reserves nothing"
+        );
         assert_eq!(parse_head(b"short"), None);
         assert!(ended_key(5, "zzz") < ended_key(6, "a"));
         assert_eq!(parse_ended(&ended_key(5, "run")), Some((5, "run".into())));

@@ -7,12 +7,15 @@ use sled::Transactional;
 
 use super::keys;
 use super::runs::decode_run;
-use super::{storage_error, transaction_result, SledStorage, Written};
+use super::{storage_error, transaction_result, Durability, SledStorage, Written};
 use crate::storage::envelope::{decode, encode};
-use crate::storage::{check_append, JournalEntry, LoggedEvent, RunRecord, RunStatus};
+use crate::storage::{check_append, JournalEntry, LogHead, LoggedEvent, RunRecord, RunStatus};
 use crate::{Error, Result};
 
 type Abort = ConflictableTransactionError<Error>;
+
+/// How many seqs one reservation covers: one flush per this many items a client is shown.
+pub(super) const RESERVATION_BLOCK: u64 = 64;
 
 /// The envelope header's length: limits count the record's JSON, as the memory store does.
 const HEADER: usize = 2;
@@ -45,27 +48,28 @@ impl SledStorage {
         }
         let result = (&log.events, &log.journal, &log.log_heads).transaction(
             |(event_tree, journal_tree, heads)| {
-                let (last, count) = match heads.get(run_id)? {
-                    Some(head) => keys::parse_head(&head).ok_or_else(|| {
-                        Abort::Abort(Error::Corrupt {
-                            key: format!("log_heads/{run_id}"),
-                            reason: "not 16 bytes".to_string(),
-                        })
-                    })?,
-                    None => (0, 0),
+                let head = match heads.get(run_id)? {
+                    Some(head) => keys::parse_head(&head)
+                        .ok_or_else(|| Abort::Abort(keys::corrupt_head(run_id)))?,
+                    None => keys::Head::default(),
                 };
-                check_append(run_id, last, events, journal).map_err(Abort::Abort)?;
+                let log_head = LogHead {
+                    last_seq: head.last,
+                    reserved_seq: head.reserved,
+                };
+                check_append(run_id, log_head, events, journal).map_err(Abort::Abort)?;
                 for (event, bytes) in events.iter().zip(&encoded_events) {
                     event_tree.insert(keys::log_key(run_id, event.seq), bytes.as_slice())?;
                 }
-                for (number, bytes) in (count + 1..).zip(&encoded_journal) {
+                for (number, bytes) in (head.count + 1..).zip(&encoded_journal) {
                     journal_tree.insert(keys::log_key(run_id, number), bytes.as_slice())?;
                 }
-                let head = keys::head_value(
-                    last + events.len() as u64,
-                    count + encoded_journal.len() as u64,
-                );
-                heads.insert(run_id, &head[..])?;
+                let value = keys::head_value(keys::Head {
+                    last: events.last().map_or(head.last, |event| event.seq),
+                    count: head.count + encoded_journal.len() as u64,
+                    reserved: head.reserved,
+                });
+                heads.insert(run_id, &value[..])?;
                 Ok(())
             },
         );
@@ -73,6 +77,68 @@ impl SledStorage {
         self.flush_after(Written::Log {
             journal: !journal.is_empty(),
         })
+    }
+
+    /// The run's `log_heads` entry (zeros for a run without a log).
+    fn head_now(&self, run_id: &str) -> Result<keys::Head> {
+        let Some(log) = &self.trees.log else {
+            return Ok(keys::Head::default());
+        };
+        match log.log_heads.get(run_id).map_err(storage_error)? {
+            Some(head) => keys::parse_head(&head).ok_or_else(|| keys::corrupt_head(run_id)),
+            None => Ok(keys::Head::default()),
+        }
+    }
+
+    pub(super) fn log_head_now(&self, run_id: &str) -> Result<LogHead> {
+        let head = self.head_now(run_id)?;
+        if self.legacy && head == keys::Head::default() {
+            // A read-only open of an unmigrated store: the run record says where its log ends.
+            let last_seq = self.read_run_now(run_id)?.map_or(0, |run| run.last_seq);
+            return Ok(LogHead {
+                last_seq,
+                reserved_seq: 0,
+            });
+        }
+        Ok(LogHead {
+            last_seq: head.last,
+            reserved_seq: head.reserved,
+        })
+    }
+
+    /// See `WorkflowStorage::reserve_seqs`: a durable reservation of [`RESERVATION_BLOCK`]
+    /// seqs at a time, written (and flushed, but with `Durability::Os`) only when `seq` is
+    /// above the current one; none with `Durability::EveryEvent`, whose appends are flushed.
+    pub(super) fn reserve_now(&self, run_id: &str, seq: u64) -> Result<u64> {
+        let log = self.log_trees()?;
+        let head = self.head_now(run_id)?;
+        if seq <= head.reserved {
+            return Ok(head.reserved);
+        }
+        if self.durability == Durability::EveryEvent && seq <= head.last {
+            // Appends are flushed before `append_log` returns: every logged seq is durable.
+            return Ok(head.last);
+        }
+        let wanted = seq.saturating_add(RESERVATION_BLOCK - 1);
+        let result = log.log_heads.transaction(|heads| {
+            let head = match heads.get(run_id)? {
+                Some(head) => keys::parse_head(&head)
+                    .ok_or_else(|| Abort::Abort(keys::corrupt_head(run_id)))?,
+                None => keys::Head::default(),
+            };
+            if head.reserved >= seq {
+                return Ok((head.reserved, false));
+            }
+            let reserved = head.reserved.max(wanted);
+            let value = keys::head_value(keys::Head { reserved, ..head });
+            heads.insert(run_id, &value[..])?;
+            Ok((reserved, true))
+        });
+        let (reserved, written) = transaction_result(result)?;
+        if written {
+            self.flush_after(Written::Reservation)?;
+        }
+        Ok(reserved)
     }
 
     pub(super) fn read_events_now(

@@ -90,7 +90,10 @@ impl SledStorage {
                             for (event_key, value) in &encoded_events {
                                 events_tree.insert(event_key.as_slice(), value.as_slice())?;
                             }
-                            let head = keys::head_value(run.last_seq, 0);
+                            let head = keys::head_value(keys::Head {
+                                last: run.last_seq,
+                                ..keys::Head::default()
+                            });
                             heads.insert(run.run_id.as_str(), &head[..])?;
                         }
                         runs.insert(&key, record.as_slice())?;
@@ -173,12 +176,9 @@ pub(super) fn remove_log(
     let Some(head) = heads.get(run_id)? else {
         return Ok(());
     };
-    let (last, count) = keys::parse_head(&head).ok_or_else(|| {
-        Abort::Abort(Error::Corrupt {
-            key: format!("log_heads/{run_id}"),
-            reason: "not 16 bytes".to_string(),
-        })
-    })?;
+    let keys::Head { last, count, .. } =
+        keys::parse_head(&head).ok_or_else(|| Abort::Abort(keys::corrupt_head(run_id)))?;
+    // Seqs lie in 1..=last (a jump across a crash leaves some absent: removing them is a no-op).
     for seq in 1..=last {
         events.remove(keys::log_key(run_id, seq))?;
     }

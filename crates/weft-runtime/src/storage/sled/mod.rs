@@ -43,7 +43,7 @@ use futures::FutureExt;
 use sled::transaction::TransactionError;
 
 use super::{
-    JournalEntry, LogLimits, LoggedEvent, RunRecord, SessionFilter, SessionListing,
+    JournalEntry, LogHead, LogLimits, LoggedEvent, RunRecord, SessionFilter, SessionListing,
     WorkflowSession, WorkflowStorage,
 };
 use crate::{Error, Result};
@@ -57,24 +57,31 @@ use crate::{Error, Result};
 /// | mode | flushes after | a crash can lose |
 /// |---|---|---|
 /// | `EveryEvent` | every write: each log append, run record, session write, deletion | nothing written before it returned |
-/// | `EveryStep` (default) | each log append that carries a journal entry (a completed model call, tool call or step), each run record (start and end, `interrupted` marks), each deletion | of a run in flight: the items logged since its last completed step (deltas of a model call in flight, items its code yielded since), so a resume repeats at most the work in flight, never a completed step; session writes outside a run (`rename_session`, `load_session` edits) since the last flush |
-/// | `RunEnd` | each run record with a final status (`completed`, `failed`, `cancelled`, `interrupted`), each deletion | of a run in flight: everything since the last flush, its journal too (a resume may repeat completed model calls, tool calls and steps), possibly its `running` record (then the run is not found `interrupted`, it is gone); nothing of a run that ended |
-/// | `Os` | nothing (sled's own flush every 500 ms) | the last ~500 ms of writes of any kind, a run's final record too |
+/// | `EveryStep` (default) | each log append that carries a journal entry (a completed model call, tool call or step), each run record (start and end, `interrupted` marks), each seq reservation (a run's first item shown, then one per 64), each deletion | of a run in flight: the items logged since its last flush (deltas of a model call in flight, items its code yielded since), so a resume repeats at most the work in flight, never a completed step — never their seqs (see below); session writes outside a run (`rename_session`, `load_session` edits) since the last flush |
+/// | `RunEnd` | each run record with a final status (`completed`, `failed`, `cancelled`, `interrupted`), each seq reservation, each deletion | of a run in flight: everything since the last flush, its journal too (a resume may repeat completed model calls, tool calls and steps), possibly its `running` record if it had shown no item yet (then the run is not found `interrupted`, it is gone); nothing of a run that ended |
+/// | `Os` | nothing (sled's own flush every 500 ms; seq reservations are written, not flushed) | the last ~500 ms of writes of any kind, a run's final record too, and seq reservations: a resumed run may give a seq a client saw to another item |
 ///
 /// In every mode the log and the journal stay consistent: an append (its items and the journal
 /// entries that point at them) is one atomic sled batch, so after a crash a journal entry is
-/// never stored without the items it names, and a run's log has no gaps. What a client was
-/// sent is only as durable as the mode: with anything but `EveryEvent`, a crash can take
-/// items a client had already received (a resumed run logs their replacements at the same
-/// `seq`s). [`SledStorage::flush`] forces everything out in any mode.
+/// never stored without the items it names. Items a client was shown may be lost in every mode
+/// but `EveryEvent`, but (except with `Os`) never their seqs: before an item is shown, its seq
+/// is covered by the run's durable seq reservation (`WorkflowStorage::reserve_seqs`: one
+/// flushed write per 64 seqs, none with `EveryEvent`, whose appends are all flushed). A
+/// resumed run whose log ends below its reservation continues right above it, first with a
+/// `ContentDiscarded {"from_seq": N}` item withdrawing the lost text (`N` at most the first
+/// lost seq), so a client that reconnects with its last seq misses nothing, sees no seq
+/// twice, and `durable::answer` gives it the uninterrupted answer. The log is then gapless but
+/// for that one jump across the crash. [`SledStorage::flush`] forces everything out in any
+/// mode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Durability {
     /// After every write; nothing acknowledged is ever lost, and every item a client received
     /// is on disk. The slowest: one `fsync` per logged item.
     EveryEvent,
-    /// After every completed step (an append carrying a journal entry) and every run record:
-    /// a crash never loses a completed model call, tool call or step, only the streamed items
-    /// of the work in flight.
+    /// After every completed step (an append carrying a journal entry), every run record and
+    /// every seq reservation (one per 64 items shown): a crash never loses a completed model
+    /// call, tool call or step, only the streamed items of the work in flight — never their
+    /// seqs, so a reconnecting client still gets the uninterrupted answer.
     #[default]
     EveryStep,
     /// When a run ends (a run record with a final status): a crash can lose the work of the
@@ -104,6 +111,8 @@ enum Written {
     Log { journal: bool },
     /// A session's deletion.
     Deletion,
+    /// A run's seq reservation (`WorkflowStorage::reserve_seqs`; never with `EveryEvent`).
+    Reservation,
 }
 
 impl Durability {
@@ -114,11 +123,11 @@ impl Durability {
             Durability::EveryStep => match written {
                 Written::Session => false,
                 Written::Log { journal } => journal,
-                Written::Run { .. } | Written::Deletion => true,
+                Written::Run { .. } | Written::Deletion | Written::Reservation => true,
             },
             Durability::RunEnd => match written {
                 Written::Run { ended } => ended,
-                Written::Deletion => true,
+                Written::Deletion | Written::Reservation => true,
                 Written::Session | Written::Log { .. } => false,
             },
             Durability::Os => false,
@@ -586,6 +595,14 @@ impl WorkflowStorage for SledStorage {
         journal: Vec<JournalEntry>,
     ) -> BoxFuture<'a, Result<()>> {
         future::ready(self.append_log_now(run_id, &events, &journal)).boxed()
+    }
+
+    fn reserve_seqs<'a>(&'a self, run_id: &'a str, seq: u64) -> BoxFuture<'a, Result<u64>> {
+        future::ready(self.reserve_now(run_id, seq)).boxed()
+    }
+
+    fn log_head<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<LogHead>> {
+        future::ready(self.log_head_now(run_id)).boxed()
     }
 
     fn read_events<'a>(

@@ -308,3 +308,37 @@ fn retention_prunes_old_ended_logs_and_keeps_the_records() {
     );
     assert_eq!(contents(&pruning), before);
 }
+
+#[test]
+fn a_seq_reservation_is_flushed_once_per_block_unless_every_append_is() {
+    // (mode, reserve(1) flushes, its result)
+    for (mode, flushed, reserved) in [
+        (Durability::EveryEvent, 0, 1),
+        (Durability::EveryStep, 1, 64),
+        (Durability::RunEnd, 1, 64),
+        (Durability::Os, 0, 64),
+    ] {
+        let dir = Dir::new(&format!("reservation-{mode:?}"));
+        let store = SledStorage::builder(&dir.0)
+            .durability(mode)
+            .open()
+            .unwrap();
+        store.append_log_now("r", &[event("r", 1)], &[]).unwrap();
+        let before = flushes(&store);
+        assert_eq!(store.reserve_now("r", 1).unwrap(), reserved, "{mode:?}");
+        assert_eq!(flushes(&store) - before, flushed, "{mode:?}");
+        // Within the block (or, with `EveryEvent`, already logged): nothing written.
+        let before = flushes(&store);
+        assert_eq!(store.reserve_now("r", 1).unwrap(), reserved, "{mode:?}");
+        assert_eq!(flushes(&store), before, "{mode:?}");
+        assert_eq!(
+            store.log_head_now("r").unwrap().reserved_seq,
+            if mode == Durability::EveryEvent {
+                0
+            } else {
+                64
+            },
+            "{mode:?}"
+        );
+    }
+}
