@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::message::ToolCall;
-use crate::model::{FinishReason, ModelEvent, ToolCallAssembler, ToolCallDelta, Usage};
+use crate::model::{FinishReason, ModelEvent, ModelResponse, ToolCallAssembler, Usage};
 use crate::response::ToolExecution;
 use crate::storage::JournalEntry;
 use crate::{Error, Result};
@@ -36,18 +36,16 @@ impl RecordedTurn {
     /// (one piece each), the usage, the finish reason.
     pub fn into_events(self) -> Vec<ModelEvent> {
         let mut events: Vec<ModelEvent> = self.text.into_iter().map(ModelEvent::Text).collect();
-        for (index, call) in self.tool_calls.into_iter().enumerate() {
-            events.push(ModelEvent::ToolCall(ToolCallDelta {
-                index,
-                id: Some(call.id),
-                name: Some(call.name),
-                arguments: call.arguments,
-            }));
-        }
-        events.push(ModelEvent::Usage(self.usage));
-        if let Some(reason) = self.finish_reason {
-            events.push(ModelEvent::Finish(reason));
-        }
+        // The rest as a whole response carries it (no text: the deltas are above).
+        events.extend(
+            ModelResponse {
+                text: String::new(),
+                tool_calls: self.tool_calls,
+                usage: self.usage,
+                finish_reason: self.finish_reason,
+            }
+            .into_events(),
+        );
         events
     }
 }
@@ -133,6 +131,7 @@ pub(crate) fn output_of<T: Serialize>(value: &T) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ToolCallDelta;
 
     #[test]
     fn a_recorded_turn_replays_the_same_deltas_and_calls() {
