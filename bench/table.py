@@ -10,10 +10,20 @@ IDEAL_MS = 3 * (200 + 19 * 5)  # three calls, each 200 ms to first token + 19 ch
 
 
 def load(path):
+    """The rows by (framework, mode, concurrency, store, durability); the last one wins.
+
+    `store` is "memory" or "sled" for weft's runs (rows without it, from before it was
+    printed, are in-memory), "sqlite" for Agno with SqliteDb, None for no storage (Agno's
+    default, bare reqwest).
+    """
     rows = [json.loads(line) for line in open(path) if line.strip()]
     found = {}
     for row in rows:
-        key = (row["framework"], row["mode"], row.get("concurrency"))
+        store = row.get("store")
+        if store is None and row["framework"] == "weft" and row["mode"] == "sequential":
+            store = "memory"
+        key = (row["framework"], row["mode"], row.get("concurrency"), store,
+               row.get("durability"))
         found[key] = row
     return found
 
@@ -34,9 +44,13 @@ def ratio(a, b):
 
 def main(path):
     r = load(path)
-    weft_build = r.get(("weft", "construction", None), {})
-    weft_heap = r.get(("weft", "heap", None), {})
-    agno_build = r.get(("agno", "instantiate", None), {})
+
+    def get(framework, mode, concurrency=None, store=None, durability=None):
+        return r.get((framework, mode, concurrency, store, durability), {})
+
+    weft_build = get("weft", "construction")
+    weft_heap = get("weft", "heap")
+    agno_build = get("agno", "instantiate")
     lines = []
 
     def row(label, weft, agno, bare=None, better="lower", digits=1):
@@ -51,8 +65,6 @@ def main(path):
             f"| {vs_agno} | {vs_bare} |"
         )
 
-    print("| measure | weft | Agno | bare reqwest | Agno ÷ weft | weft ÷ bare |")
-    print("|---|---|---|---|---|---|")
     agent_us = weft_build.get("agent_ns", 0) / 1000 or None
     row("agent construction (µs)", agent_us, agno_build.get("mean_us"), digits=2)
     heap_kib = weft_heap.get("agent_bytes", 0) / 1024 or None
@@ -60,7 +72,8 @@ def main(path):
     workflow_us = weft_build.get("workflow_ns", 0) / 1000 or None
     row("workflow construction, 3 agents (µs)", workflow_us, None, digits=2)
 
-    seq = {fw: r.get((fw, "sequential", None), {}) for fw in ("weft", "agno", "bare reqwest")}
+    seq = {"weft": get("weft", "sequential", store="memory"), "agno": get("agno", "sequential"),
+           "bare reqwest": get("bare reqwest", "sequential")}
     row("sequential runs/s", seq["weft"].get("runs_per_sec"), seq["agno"].get("runs_per_sec"),
         seq["bare reqwest"].get("runs_per_sec"), better="higher")
     for key, label in (("p50_ms", "sequential p50 (ms)"), ("p99_ms", "sequential p99 (ms)"),
@@ -70,7 +83,7 @@ def main(path):
 
     concurrencies = sorted({k[2] for k in r if k[1] == "concurrent"})
     for c in concurrencies:
-        con = {fw: r.get((fw, "concurrent", c), {}) for fw in ("weft", "agno", "bare reqwest")}
+        con = {fw: get(fw, "concurrent", c) for fw in ("weft", "agno", "bare reqwest")}
         row(f"{c} concurrent: wall (ms), ideal {IDEAL_MS}", con["weft"].get("wall_ms"),
             con["agno"].get("wall_ms"), con["bare reqwest"].get("wall_ms"), digits=0)
         row(f"{c} concurrent: peak RSS (MB)", con["weft"].get("peak_rss_mb"),
@@ -82,19 +95,112 @@ def main(path):
             lines.append(f"| {c} concurrent: weft wall / ideal | {weft_wall / IDEAL_MS:.2f}x | "
                          f"{fmt((con['agno'].get('wall_ms') or 0) / IDEAL_MS, 2)}x | "
                          f"{fmt((con['bare reqwest'].get('wall_ms') or 0) / IDEAL_MS, 2)}x | | |")
-    print("\n".join(lines))
+    if lines:
+        print("| measure | weft | Agno | bare reqwest | Agno ÷ weft | weft ÷ bare |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(lines))
+
+    durable_table(get, seq)
 
     bad = []
-    for (fw, mode, c), data in sorted(r.items(), key=lambda kv: str(kv[0])):
+    for (fw, mode, c, store, durability), data in sorted(r.items(), key=lambda kv: str(kv[0])):
         runs = data.get("runs") or data.get("concurrency")
         if "requests" in data and runs:
             if data["requests"] != 3 * runs:
-                bad.append(f"{fw} {mode} {c or ''}: {data['requests']} requests for {runs} runs")
+                label = " ".join(str(part) for part in (fw, mode, c, store, durability) if part)
+                bad.append(f"{label}: {data['requests']} requests for {runs} runs")
+        if data.get("requests_during_resume"):
+            bad.append(f"{fw} {mode}: {data['requests_during_resume']} requests while resuming")
     print()
     if bad:
         print("REQUEST COUNT MISMATCH: " + "; ".join(bad))
         sys.exit(1)
     print("The fake servers' counters agree: every side made exactly 3 requests per run.")
+
+
+def durable_table(get, seq):
+    """Durable runs: weft on sled (the event log and the journal on, as for every run) against
+    in-memory weft and Agno with SqliteDb, and the resume of an interrupted run."""
+    memory = seq["weft"]
+    agno_db = get("agno", "sequential", store="sqlite")
+    configs = [
+        ("weft, in-memory store", memory),
+        ("weft, sled, EveryStep (default)", get("weft", "sequential", store="sled",
+                                               durability="every-step")),
+        ("weft, sled, EveryEvent", get("weft", "sequential", store="sled",
+                                       durability="every-event")),
+        ("weft, sled, RunEnd", get("weft", "sequential", store="sled", durability="run-end")),
+        ("weft, sled, Os", get("weft", "sequential", store="sled", durability="os")),
+        ("Agno, no storage", seq["agno"]),
+        ("Agno, SqliteDb (runs stored)", agno_db),
+    ]
+    resumes = [(d, get("weft", "resume", store="sled", durability=d))
+               for d in ("every-step", "every-event", "run-end", "os")]
+    resumes = [(d, row) for d, row in resumes if row]
+    durable_rows = [(label, row) for label, row in configs if row and row.get("store") != "memory"]
+    if not durable_rows and not resumes:
+        return
+    print()
+    print("| sequential, durable | runs/s | p50 (ms) | p99 (ms) | client CPU per run (ms) "
+          "| runs/s ÷ in-memory weft | runs/s ÷ Agno SqliteDb | Agno SqliteDb p50 ÷ p50 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, row in configs:
+        if not row:
+            continue
+        rps, p50 = row.get("runs_per_sec"), row.get("p50_ms")
+        print(f"| {label} | {fmt(rps)} | {fmt(p50, 2)} | {fmt(row.get('p99_ms'), 2)} "
+              f"| {fmt(row.get('cpu_ms_per_run'), 2)} "
+              f"| {ratio2(rps, memory.get('runs_per_sec'))} "
+              f"| {ratio2(rps, agno_db.get('runs_per_sec'))} "
+              f"| {ratio2(agno_db.get('p50_ms'), p50)} |")
+    if resumes:
+        print()
+        print("| resume after the last model call (sled) | runs | p50 (ms) | p99 (ms) | max (ms) |")
+        print("|---|---|---|---|---|")
+        for durability, row in resumes:
+            name = DURABILITY.get(durability, durability)
+            n = row.get("runs")
+            for key, label in (("resume", f"resume to completion, {name}"),
+                               ("open", f"store open (marks it interrupted), {name}"),
+                               ("open_plus_resume", f"open + resume, {name}")):
+                count = row.get("rounds") if key != "resume" else n
+                print(f"| {label} | {count} | {fmt(row.get(key + '_p50_ms'), 2)} "
+                      f"| {fmt(row.get(key + '_p99_ms'), 2)} "
+                      f"| {fmt(row.get(key + '_max_ms'), 2)} |")
+
+    # The targets of durable runs (weft issue 10).
+    step = configs[1][1]
+    print()
+    if step and memory:
+        got = step["runs_per_sec"] / memory["runs_per_sec"]
+        print(f"- durable weft (EveryStep) ≥ 0.7× in-memory weft: {got:.2f}× "
+              f"({'met' if got >= 0.7 else 'missed'})")
+    if step and agno_db:
+        got = step["runs_per_sec"] / agno_db["runs_per_sec"]
+        print(f"- durable weft (EveryStep) ≥ 20× Agno with SqliteDb: {got:.1f}× "
+              f"({'met' if got >= 20 else 'missed'})")
+    for durability, row in resumes:
+        p50, p99 = row.get("resume_p50_ms"), row.get("resume_p99_ms")
+        if p50 is not None and p99 is not None:
+            print(f"- resume < 5 ms plus the store open ({DURABILITY.get(durability, durability)}): "
+                  f"p50 {p50:.2f} ms ({'met' if p50 < 5 else 'missed'}), "
+                  f"p99 {p99:.2f} ms ({'met' if p99 < 5 else 'missed'}); "
+                  f"store open p50 {row.get('open_p50_ms', 0):.2f} ms")
+        discarded = row.get("resumes_with_content_discarded")
+        if discarded:
+            print(f"  ({discarded} of {row.get('runs')} resumed runs began with a ContentDiscarded "
+                  f"item: the store's seq reservation was above the log's last seq; every "
+                  f"resumed run's answer was checked against an uninterrupted run's)")
+
+
+DURABILITY = {"every-event": "EveryEvent", "every-step": "EveryStep", "run-end": "RunEnd",
+              "os": "Os"}
+
+
+def ratio2(a, b):
+    if a is None or b is None or b == 0:
+        return "-"
+    return f"{a / b:.2f}x"
 
 
 if __name__ == "__main__":

@@ -8,6 +8,12 @@ Modes:
   --mode concurrent  --concurrency C   C workflow runs at once (asyncio)
   --mode instantiate --iterations N    Agno's "instantiate agent with tool" eval
 
+Storage (sequential mode):
+  --db none    no storage (the default)
+  --db sqlite  Agno's SqliteDb (agno.db.sqlite) on a fresh file in a temp dir, set on
+               the Workflow: each run is stored (session row, run row); each run gets
+               a session of its own, as each weft run does (a new workflow instance)
+
 The workflow is "research-shaped": an Agno Workflows 2.0 `Workflow` of three
 `Step`s; search and read call their agent non-streamed, write streams its
 agent's reply to the caller. Every run makes exactly 3 requests to the model
@@ -37,12 +43,16 @@ import gc  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
+import shutil  # noqa: E402
+import sqlite3  # noqa: E402
 import statistics  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
 from importlib.metadata import version as pkg_version  # noqa: E402
-from typing import AsyncIterator, Union  # noqa: E402
+from typing import AsyncIterator, Optional, Union  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
+from uuid import uuid4  # noqa: E402
 
 from agno.agent import Agent  # noqa: E402
 from agno.models.openai import OpenAIChat  # noqa: E402
@@ -73,7 +83,7 @@ def make_agent(name: str, instructions: str, base_url: str) -> Agent:
     )
 
 
-def build_workflow(base_url: str) -> Workflow:
+def build_workflow(base_url: str, db=None) -> Workflow:
     search_agent = make_agent("search", "Find sources.", base_url)
     read_agent = make_agent("read", "Read the sources.", base_url)
     write_agent = make_agent("write", "Write a summary.", base_url)
@@ -103,14 +113,16 @@ def build_workflow(base_url: str) -> Workflow:
             Step(name="read", executor=read),
             Step(name="write", executor=write),
         ],
+        # None: no storage (Agno's default); a SqliteDb: every run is stored.
+        db=db,
         telemetry=False,
     )
 
 
-async def run_once(workflow: Workflow) -> str:
+async def run_once(workflow: Workflow, session_id: Optional[str] = None) -> str:
     """One workflow run; the caller consumes the streamed summary chunks."""
     chunks = []
-    async for event in workflow.arun(TOPIC, stream=True):
+    async for event in workflow.arun(TOPIC, stream=True, session_id=session_id):
         if isinstance(event, RunContentEvent) and isinstance(event.content, str):
             chunks.append(event.content)
     summary = "".join(chunks)
@@ -165,10 +177,45 @@ def check_requests(made: int, runs: int) -> None:
         raise SystemExit(f"expected {expected} requests for {runs} runs, the server saw {made}")
 
 
-async def mode_sequential(base_url: str, runs: int, warmup: int) -> dict:
-    workflow = build_workflow(base_url)
+def open_sqlite(directory: str):
+    """Agno's SqliteDb on a fresh file in `directory` (default settings: WAL, synchronous FULL)."""
+    from agno.db.sqlite import SqliteDb
+
+    return SqliteDb(db_file=os.path.join(directory, "agno.db"))
+
+
+def count_rows(path: str, table: str) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+async def mode_sequential(base_url: str, runs: int, warmup: int, db_kind: str) -> dict:
+    directory = tempfile.mkdtemp(prefix="agno-bench-") if db_kind == "sqlite" else None
+    try:
+        db = open_sqlite(directory) if directory else None
+        out = await sequential_runs(base_url, runs, warmup, db)
+        if db is not None:
+            # Proof that the runs were stored: one session and one run row per run.
+            db.db_engine.dispose()
+            path = os.path.join(directory, "agno.db")
+            out["stored_sessions"] = count_rows(path, db.session_table_name)
+            out["stored_runs"] = count_rows(path, db.runs_table_name)
+            out["db_file_kib"] = sum(
+                os.path.getsize(os.path.join(directory, name)) for name in os.listdir(directory)
+            ) / 1024
+        return out
+    finally:
+        if directory:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+async def sequential_runs(base_url: str, runs: int, warmup: int, db) -> dict:
+    workflow = build_workflow(base_url, db)
+    # With storage, each run is a session of its own (weft: a new workflow instance, and so a
+    # new session, per run); without, Agno's sticky session id, as before.
+    session = (lambda: str(uuid4())) if db is not None else (lambda: None)
     for _ in range(warmup):
-        await run_once(workflow)
+        await run_once(workflow, session())
 
     gc.collect()
     before_requests = server_requests(base_url)
@@ -176,8 +223,9 @@ async def mode_sequential(base_url: str, runs: int, warmup: int) -> dict:
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
     for _ in range(runs):
+        session_id = session()
         t0 = time.perf_counter()
-        await run_once(workflow)
+        await run_once(workflow, session_id)
         latencies.append(time.perf_counter() - t0)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
@@ -288,6 +336,12 @@ def main() -> None:
     parser.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:PORT/v1")
     parser.add_argument("--mode", choices=["sequential", "concurrent", "instantiate"], default="sequential")
     parser.add_argument("--runs", type=int, default=100, help="sequential: measured runs")
+    parser.add_argument(
+        "--db",
+        choices=["none", "sqlite"],
+        default="none",
+        help="sequential: no storage, or SqliteDb on a fresh file (every run stored)",
+    )
     parser.add_argument("--concurrency", type=int, default=100, help="concurrent: runs at once")
     parser.add_argument("--iterations", type=int, default=1000, help="instantiate: measured iterations")
     parser.add_argument(
@@ -305,6 +359,10 @@ def main() -> None:
         "python": platform.python_version(),
         "mode": args.mode,
     }
+    if args.db != "none":
+        if args.mode != "sequential":
+            parser.error("--db is for the sequential mode")
+        common["store"] = args.db
 
     if args.mode == "instantiate":
         out = mode_instantiate(args.iterations, 10 if args.warmup is None else args.warmup)
@@ -314,7 +372,7 @@ def main() -> None:
         server_requests(args.base_url)  # fail fast (and only on 127.0.0.1)
         warmup = 1 if args.warmup is None else args.warmup
         if args.mode == "sequential":
-            out = asyncio.run(mode_sequential(args.base_url, args.runs, warmup))
+            out = asyncio.run(mode_sequential(args.base_url, args.runs, warmup, args.db))
         else:
             out = asyncio.run(mode_concurrent(args.base_url, args.concurrency, warmup))
         common["topic"] = TOPIC

@@ -1,5 +1,6 @@
 //! Session save and load, run records, and event-log appends (one streamed delta each, the
-//! cost a durable run pays per item), with a 10 KiB session state.
+//! cost a durable run pays per item; one journal entry, the cost it pays per completed model
+//! call, tool call or step), with a 10 KiB session state.
 //!
 //! ```text
 //! cargo bench -p weft-bench --bench storage
@@ -13,8 +14,8 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use futures::executor::block_on;
 use serde_json::{json, Value};
 use weft::{
-    Durability, LoggedEvent, MemoryStorage, RunEvent, RunRecord, RunResponse, RunStatus,
-    SledStorage, WorkflowSession, WorkflowStorage,
+    Durability, JournalEntry, JournalKind, LoggedEvent, MemoryStorage, RunEvent, RunRecord,
+    RunResponse, RunStatus, SledStorage, WorkflowSession, WorkflowStorage,
 };
 
 /// A state of about 10 KiB: 100 entries of ~100 bytes.
@@ -69,6 +70,23 @@ fn delta(seq: u64) -> LoggedEvent {
         seq,
         identity: format!("turn:bench#{seq}"),
         item,
+    }
+}
+
+/// The journal entry of a completed model call of 20 streamed deltas, as a durable run writes
+/// it when the call ends (its `n`-th).
+fn model_call(n: u64) -> JournalEntry {
+    JournalEntry {
+        key: format!("model:writer:0123456789abcdef:{n}"),
+        kind: JournalKind::ModelCall,
+        output: json!({
+            "text": (0..20).map(|i| format!("token{i} ")).collect::<Vec<_>>(),
+            "tool_calls": [],
+            "usage": {"input_tokens": 20, "output_tokens": 20, "cached_input_tokens": 0},
+            "finish_reason": "stop",
+        }),
+        seqs: Vec::new(),
+        created_at: 1_700_000_000_000,
     }
 }
 
@@ -148,6 +166,28 @@ fn benches(c: &mut Criterion) {
                     delta(seq)
                 },
                 |event| block_on(store.append_log("run-1", vec![event], Vec::new())).unwrap(),
+                BatchSize::PerIteration,
+            )
+        });
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    // A completed model call's journal entry, appended alone (as a durable run does when the
+    // call ends): what `EveryStep` flushes after, once per model call, tool call and step.
+    for (label, durability) in [
+        ("sled_os", Durability::Os),
+        ("sled_every_step", Durability::EveryStep),
+    ] {
+        let (dir, store) = temp_store(&format!("journal-{label}"), durability);
+        let mut n = 0;
+        group.bench_function(format!("log_append_journal/{label}"), |b| {
+            b.iter_batched(
+                || {
+                    n += 1;
+                    model_call(n)
+                },
+                |entry| block_on(store.append_log("run-1", Vec::new(), vec![entry])).unwrap(),
                 BatchSize::PerIteration,
             )
         });

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use weft::prelude::*;
-use weft::ModelRef;
+use weft::{Durability, ModelRef, StorageRef};
 
 /// The topic of every benchmark run.
 pub const TOPIC: &str = "embedded databases in Rust";
@@ -77,11 +77,21 @@ pub fn model(base_url: &str) -> ModelRef {
     )
 }
 
-/// One run of the workflow, its streamed text consumed; returns the text's length.
-pub async fn run_weft(model: &ModelRef) -> weft::Result<usize> {
-    let mut workflow = BenchResearch::builder()
-        .model(Some(model.clone()))
-        .build()?;
+/// A new instance of the workflow on `model`: with `storage`, on that store; without, on the
+/// instance's own in-memory store (the default).
+pub fn research(model: &ModelRef, storage: Option<&StorageRef>) -> weft::Result<BenchResearch> {
+    let builder = BenchResearch::builder().model(Some(model.clone()));
+    match storage {
+        Some(storage) => builder.storage(Arc::clone(storage)).build(),
+        None => builder.build(),
+    }
+}
+
+/// One run of the workflow, its streamed text consumed; returns the text's length. A new
+/// instance per run (and so a new session), on `storage` or on its own in-memory store; the
+/// event log and the journal are on for every run, whatever the store.
+pub async fn run_weft(model: &ModelRef, storage: Option<&StorageRef>) -> weft::Result<usize> {
+    let mut workflow = research(model, storage)?;
     let mut events = workflow.run_stream(TOPIC.to_string());
     let mut length = 0;
     while let Some(event) = events.next().await {
@@ -213,4 +223,25 @@ pub async fn server_requests(client: &reqwest::Client, base_url: &str) -> Result
     stats["requests"]
         .as_u64()
         .ok_or_else(|| format!("unexpected stats: {stats}"))
+}
+
+/// A fresh, empty directory for a benchmark's sled store, under the system's temp dir
+/// (`TMPDIR`); the caller removes it.
+pub fn fresh_store_dir(label: &str) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    let dir = std::env::temp_dir().join(format!(
+        "weft-bench-{label}-{}-{nanos}-{n}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Opens the sled store at `dir` with `durability`.
+pub fn open_sled(dir: &std::path::Path, durability: Durability) -> weft::Result<SledStorage> {
+    SledStorage::builder(dir).durability(durability).open()
 }
