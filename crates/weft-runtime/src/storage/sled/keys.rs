@@ -11,7 +11,7 @@
 //! | `by_time` | len-prefixed `""`, inverted `updated_at` (u64 BE), session id | empty |
 //! | `events` | len-prefixed run id, `seq` (u64 BE) | envelope(`LoggedEvent`) |
 //! | `journal` | len-prefixed run id, insertion number from 1 (u64 BE) | envelope(`JournalEntry`) |
-//! | `log_heads` | run id | the run's last `seq`, its journal entry count, then its seq reservation (u64 BE each; a 16-byte head, written before the reservation existed, reserves 0) |
+//! | `log_heads` | run id | the run's last `seq` (as of its last journal entry or reservation: appends of items alone leave it), its journal entry count, then its seq reservation (u64 BE each; a 16-byte head, written before the reservation existed, reserves 0) |
 //! | `interrupted` | a run's key in `runs`, while its status is `interrupted` | empty |
 //! | `ended` | `updated_at` (u64 BE) of a run written with a final status, run id | empty |
 //! | `meta` | `format` | the store's layout version (one byte, see `FORMAT`) |
@@ -19,8 +19,8 @@
 //! A session's runs list in the order they started (sled's `generate_id` is monotonic across
 //! restarts); the indexes list newest first because the timestamp is stored inverted. A run's
 //! journal is gapless from 1 up to the count in its `log_heads` entry, and its log's seqs lie
-//! between 1 and the last seq there (gapless but for a jump across a crash), so deleting
-//! them needs no scan. `ended` is kept lazily: an entry whose run has since been deleted or
+//! between 1 and its events' last key (gapless but for a jump across a crash), so deleting
+//! them needs one lookup of that key, no scan. `ended` is kept lazily: an entry whose run has since been deleted or
 //! rewritten is dropped when retention meets it.
 
 /// The `meta` key holding the layout version.

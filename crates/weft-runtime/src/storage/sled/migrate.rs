@@ -145,16 +145,19 @@ impl SledStorage {
                     false
                 }
             };
-            let result = (&log.events, &log.journal, &log.log_heads, &log.ended).transaction(
-                |(events, journal, heads, ended)| {
-                    ended.remove(&entry_key)?;
-                    if !prune {
-                        return Ok(());
-                    }
-                    remove_log(events, journal, heads, &run_id)
-                },
-            );
-            transaction_result(result)?;
+            self.forgetting_heads(|| {
+                let logged_last = if prune { self.logged_last(&run_id)? } else { 0 };
+                let result = (&log.events, &log.journal, &log.log_heads, &log.ended).transaction(
+                    |(events, journal, heads, ended)| {
+                        ended.remove(&entry_key)?;
+                        if !prune {
+                            return Ok(());
+                        }
+                        remove_log(events, journal, heads, &run_id, logged_last)
+                    },
+                );
+                transaction_result(result).map(|()| ((), vec![run_id.clone()]))
+            })?;
             pruned += usize::from(prune);
         }
         if pruned > 0 {
@@ -166,23 +169,28 @@ impl SledStorage {
 }
 
 /// Removes a run's whole event log and journal inside a transaction: their keys are 1 up to
-/// the numbers in its `log_heads` entry, read here, so nothing appended meanwhile is missed.
+/// the numbers in its `log_heads` entry, read here, or up to `logged_last` (the last key of its
+/// events, found before the transaction: appends of items alone do not update the entry),
+/// whichever is higher. The caller holds the head cache (`forgetting_heads`), so nothing is
+/// appended meanwhile.
 pub(super) fn remove_log(
     events: &sled::transaction::TransactionalTree,
     journal: &sled::transaction::TransactionalTree,
     heads: &sled::transaction::TransactionalTree,
     run_id: &str,
+    logged_last: u64,
 ) -> std::result::Result<(), Abort> {
-    let Some(head) = heads.get(run_id)? else {
-        return Ok(());
+    let head = match heads.get(run_id)? {
+        Some(head) => {
+            keys::parse_head(&head).ok_or_else(|| Abort::Abort(keys::corrupt_head(run_id)))?
+        }
+        None => keys::Head::default(),
     };
-    let keys::Head { last, count, .. } =
-        keys::parse_head(&head).ok_or_else(|| Abort::Abort(keys::corrupt_head(run_id)))?;
     // Seqs lie in 1..=last (a jump across a crash leaves some absent: removing them is a no-op).
-    for seq in 1..=last {
+    for seq in 1..=head.last.max(logged_last) {
         events.remove(keys::log_key(run_id, seq))?;
     }
-    for number in 1..=count {
+    for number in 1..=head.count {
         journal.remove(keys::log_key(run_id, number))?;
     }
     heads.remove(run_id)?;

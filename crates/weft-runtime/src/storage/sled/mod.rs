@@ -6,8 +6,9 @@
 //! pagination walk an index, so a page costs what it returns. A run is written when it starts
 //! and rewritten only when it ends, and small `running` and `interrupted` trees list the runs
 //! in flight and those left by a dead process (`runs`); a session's history is never rewritten
-//! whole. Each run's event log and journal are trees of their own, appended together in one
-//! transaction (`log`).
+//! whole. Each run's event log and journal are trees of their own (`log`): an append of items
+//! alone is plain inserts checked against the run's head cached in memory, one carrying
+//! journal entries is one transaction with its items.
 //!
 //! sled allows one process per store: a second process gets [`Error::StoreLocked`]. Within one
 //! process, opening the same path again shares the open database. sled releases its file lock
@@ -61,9 +62,10 @@ use crate::{Error, Result};
 /// | `RunEnd` | each run record with a final status (`completed`, `failed`, `cancelled`, `interrupted`), each seq reservation, each deletion | of a run in flight: everything since the last flush, its journal too (a resume may repeat completed model calls, tool calls and steps), possibly its `running` record if it had shown no item yet (then the run is not found `interrupted`, it is gone); nothing of a run that ended |
 /// | `Os` | nothing (sled's own flush every 500 ms; seq reservations are written, not flushed) | the last ~500 ms of writes of any kind, a run's final record too, and seq reservations: a resumed run may give a seq a client saw to another item |
 ///
-/// In every mode the log and the journal stay consistent: an append (its items and the journal
-/// entries that point at them) is one atomic sled batch, so after a crash a journal entry is
-/// never stored without the items it names. Items a client was shown may be lost in every mode
+/// In every mode the log and the journal stay consistent: an append carrying journal entries
+/// (with its items) is one atomic sled batch written after every item before it, and sled
+/// recovers a prefix of its log, so after a crash a journal entry is never stored without the
+/// items it names, and a run's log has no gap. Items a client was shown may be lost in every mode
 /// but `EveryEvent`, but (except with `Os`) never their seqs: before an item is shown, its seq
 /// is covered by the run's durable seq reservation (`WorkflowStorage::reserve_seqs`: one
 /// flushed write per 64 seqs, none with `EveryEvent`, whose appends are all flushed). A
@@ -187,6 +189,10 @@ struct OpenDb {
     path: PathBuf,
     /// Prefixes whose interrupted runs were already reconciled in this process.
     reconciled: Mutex<HashSet<String>>,
+    /// The heads of the runs whose logs were read or written in this process (see `log`),
+    /// keyed by the events tree's name and the run's length-prefixed id: shared by every
+    /// handle on the database, so appends through any of them check against the same head.
+    heads: Mutex<HashMap<Vec<u8>, keys::Head>>,
 }
 
 /// The trees of one prefix; the layout is in `keys`.
@@ -475,6 +481,7 @@ fn open_shared(canonical: &Path, shown: &str) -> Result<Arc<OpenDb>> {
         db,
         path: canonical.to_path_buf(),
         reconciled: Mutex::new(HashSet::new()),
+        heads: Mutex::new(HashMap::new()),
     });
     open.retain(|_, weak| weak.strong_count() > 0);
     open.insert(canonical.to_path_buf(), Arc::downgrade(&db));

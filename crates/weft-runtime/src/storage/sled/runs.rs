@@ -98,6 +98,11 @@ impl SledStorage {
                 Ok::<_, ConflictableTransactionError<Error>>(())
             });
         transaction_result(result)?;
+        if run.status != RunStatus::Running {
+            // Its log is complete (or waits for a resume): the cache keeps heads of runs in
+            // flight only.
+            self.forget_head(&run.run_id);
+        }
         self.flush_after(Written::Run {
             ended: run.status != RunStatus::Running,
         })

@@ -1,6 +1,8 @@
 //! Session records and their indexes: compare-and-swap upserts, deletes, and listings that
 //! walk an index newest first.
 
+use std::collections::HashMap;
+
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::Transactional;
 
@@ -61,6 +63,8 @@ pub(super) struct Deletion {
     index_keys: IndexKeys,
     /// The session's runs: key in `runs`, and run id when the record is readable.
     runs: Vec<(sled::IVec, Option<String>)>,
+    /// The last key of each run's events (`SledStorage::logged_last`), by run id.
+    logged_last: HashMap<String, u64>,
 }
 
 impl Deletion {
@@ -74,7 +78,14 @@ impl Deletion {
             trees.interrupted.remove(key)?;
             if let Some(run_id) = run_id {
                 trees.run_ids.remove(run_id.as_str())?;
-                super::migrate::remove_log(trees.events, trees.journal, trees.log_heads, run_id)?;
+                let logged_last = self.logged_last.get(run_id).copied().unwrap_or(0);
+                super::migrate::remove_log(
+                    trees.events,
+                    trees.journal,
+                    trees.log_heads,
+                    run_id,
+                    logged_last,
+                )?;
             }
         }
         Ok(())
@@ -164,8 +175,12 @@ impl SledStorage {
     /// session record (its stray runs, if any, are deleted all the same).
     pub(super) fn delete_session_now(&self, session_id: &str) -> Result<bool> {
         self.writable()?;
-        let plan = self.deletion_of(session_id)?;
-        transaction_result(self.delete_transaction(|trees| plan.apply(trees)))?;
+        let plan = self.forgetting_heads(|| {
+            let plan = self.deletion_of(session_id)?;
+            transaction_result(self.delete_transaction(|trees| plan.apply(trees)))?;
+            let run_ids = plan.logged_last.keys().cloned().collect();
+            Ok((plan, run_ids))
+        })?;
         self.flush_after(Written::Deletion)?;
         Ok(plan.session)
     }
@@ -186,11 +201,17 @@ impl SledStorage {
                 },
             ),
         };
+        let runs = self.runs_of(session_id)?;
+        let mut logged_last = HashMap::new();
+        for run_id in runs.iter().filter_map(|(_, run_id)| run_id.as_ref()) {
+            logged_last.insert(run_id.clone(), self.logged_last(run_id)?);
+        }
         Ok(Deletion {
             session_id: session_id.to_string(),
             session: index_keys.is_some(),
             index_keys: index_keys.unwrap_or_default(),
-            runs: self.runs_of(session_id)?,
+            runs,
+            logged_last,
         })
     }
 

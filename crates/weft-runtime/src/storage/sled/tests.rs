@@ -342,3 +342,45 @@ fn a_seq_reservation_is_flushed_once_per_block_unless_every_append_is() {
         );
     }
 }
+
+#[test]
+fn plain_appends_skip_the_head_and_a_reopen_rebuilds_it_from_the_log() {
+    let dir = Dir::new("plain-appends");
+    {
+        let store = SledStorage::open(&dir.0).unwrap();
+        store.upsert_now(session("s")).unwrap();
+        store
+            .append_log_now("r", &[event("r", 1), event("r", 2)], &[])
+            .unwrap();
+        let log = store.trees.log.as_ref().unwrap();
+        assert!(log.log_heads.is_empty(), "items alone write no head");
+        store
+            .append_log_now("r", &[event("r", 3)], &[entry("k", vec![3])])
+            .unwrap();
+        store
+            .append_log_now("r", &[event("r", 4), event("r", 5)], &[])
+            .unwrap();
+        // The cached head refuses a seq already logged.
+        assert!(store.append_log_now("r", &[event("r", 5)], &[]).is_err());
+        let head = keys::parse_head(&log.log_heads.get("r").unwrap().unwrap()).unwrap();
+        assert_eq!(
+            (head.last, head.count),
+            (3, 1),
+            "written with the journal entry"
+        );
+        store.flush().unwrap();
+    }
+    // Every handle dropped: a new open (a new process, as far as the cache goes).
+    let store = SledStorage::open(&dir.0).unwrap();
+    assert_eq!(store.log_head_now("r").unwrap().last_seq, 5);
+    assert!(store.append_log_now("r", &[event("r", 5)], &[]).is_err());
+    store.append_log_now("r", &[event("r", 6)], &[]).unwrap();
+    assert_eq!(store.read_events_now("r", 0, 10).unwrap().len(), 6);
+    // A deletion removes items the head does not count yet.
+    store.put_run_now(run("r", RunStatus::Running)).unwrap();
+    assert!(store.delete_session_now("s").unwrap());
+    assert!(store.read_events_now("r", 0, 10).unwrap().is_empty());
+    assert!(store.read_journal_now("r").unwrap().is_empty());
+    assert_eq!(store.log_head_now("r").unwrap(), LogHead::default());
+    store.append_log_now("r", &[event("r", 1)], &[]).unwrap();
+}
