@@ -212,6 +212,15 @@ pub enum Error {
     #[error("the run was cancelled before it finished (its state is saved, the run recorded `cancelled`)")]
     Cancelled,
 
+    /// The run was stopped by `RunHandle::interrupt` (a server shutting down, say) and is
+    /// recorded `interrupted`: resume it with `Workflow::resume` (a server resumes it when it
+    /// starts again); nothing it journaled will be redone.
+    #[error("run `{run_id}` was interrupted before it finished: resume it to finish it (nothing journaled is redone)")]
+    Interrupted {
+        /// The run.
+        run_id: String,
+    },
+
     /// `Workflow::resume` was given a run that cannot be resumed: only a run of this workflow
     /// left `interrupted` by a process that died can be (`WorkflowStorage::interrupted_runs`
     /// lists them).
@@ -343,6 +352,9 @@ impl Error {
             },
             Error::Serde(err) => Error::Serde(<serde_json::Error as serde::de::Error>::custom(err)),
             Error::Cancelled => Error::Cancelled,
+            Error::Interrupted { run_id } => Error::Interrupted {
+                run_id: run_id.clone(),
+            },
             Error::NotResumable { run_id, reason } => Error::NotResumable {
                 run_id: run_id.clone(),
                 reason: reason.clone(),

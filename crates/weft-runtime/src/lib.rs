@@ -107,7 +107,9 @@ pub use storage::{
     IntoStorage, JournalEntry, JournalKind, LogHead, LoggedEvent, MemoryStorage, RunRecord,
     RunStatus, SessionFilter, StorageRef, WorkflowSession, WorkflowStorage,
 };
-pub use workflow::{SessionState, Workflow, WorkflowDefinition, WorkflowInput, WorkflowState};
+pub use workflow::{
+    SessionState, Workflow, WorkflowBuilder, WorkflowDefinition, WorkflowInput, WorkflowState,
+};
 
 /// Support for the code `#[workflow]` and `#[tool]` generate (through the `weft` facade), and
 /// for weft's own benchmarks. Not a public API: it may change in any release.

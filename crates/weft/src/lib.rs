@@ -76,7 +76,8 @@ pub use weft_runtime::{
     ModelRequest, ModelResponse, ModelStream, Offline, Result, RetryPolicy, Role, RunContext,
     RunEvent, RunHandle, RunRecord, RunResponse, RunStatus, RunStream, SessionFilter, SessionState,
     StepOutput, StorageRef, Tool, ToolCall, ToolChoice, ToolError, ToolExecution, ToolOutput,
-    ToolSpec, Usage, Workflow, WorkflowDefinition, WorkflowInput, WorkflowSession, WorkflowState,
+    ToolSpec, Usage, Workflow, WorkflowBuilder, WorkflowDefinition, WorkflowInput, WorkflowSession,
+    WorkflowState,
     WorkflowStorage,
 };
 #[cfg(feature = "sled")]

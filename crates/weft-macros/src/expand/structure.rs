@@ -289,6 +289,22 @@ fn generate(
             }
         }
 
+        impl #weft::workflow::WorkflowBuilder for #builder {
+            type Workflow = #ident;
+            fn with_session_id(self, session_id: ::std::string::String) -> Self {
+                self.session_id(session_id)
+            }
+            fn with_user_id(self, user_id: ::std::string::String) -> Self {
+                self.user_id(user_id)
+            }
+            fn with_storage(self, storage: #weft::StorageRef) -> Self {
+                self.storage(storage)
+            }
+            fn build_workflow(self) -> #weft::Result<#ident> {
+                self.build()
+            }
+        }
+
         impl #weft::WorkflowDefinition for #ident {
             type State = #state_ty;
             const NAME: &'static str = #name;

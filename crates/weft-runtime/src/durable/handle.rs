@@ -5,6 +5,7 @@
 //! watches it. Dropping every handle does not stop the run.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::future::BoxFuture;
@@ -36,6 +37,9 @@ pub(crate) struct LiveState {
 pub(crate) struct Live {
     state: watch::Sender<LiveState>,
     cancel: watch::Sender<bool>,
+    /// Set by [`RunHandle::interrupt`]: the run stops like a cancelled one, but is recorded
+    /// `interrupted` with the session left as it was, to be resumed later.
+    interrupt: AtomicBool,
     outcome: Mutex<Option<Result<RunRecord>>>,
 }
 
@@ -44,6 +48,7 @@ impl Live {
         Arc::new(Live {
             state: watch::Sender::new(LiveState::default()),
             cancel: watch::Sender::new(false),
+            interrupt: AtomicBool::new(false),
             outcome: Mutex::new(None),
         })
     }
@@ -56,6 +61,11 @@ impl Live {
     /// The items up to `seq` are logged and may be shown (covered by the reservation).
     pub fn logged(&self, seq: u64) {
         self.state.send_modify(|state| state.last_seq = seq);
+    }
+
+    /// Whether the run is being stopped by [`RunHandle::interrupt`].
+    pub fn interrupting(&self) -> bool {
+        self.interrupt.load(Ordering::SeqCst)
     }
 
     fn outcome(&self) -> MutexGuard<'_, Option<Result<RunRecord>>> {
@@ -174,6 +184,17 @@ impl RunHandle {
         self.shared.live.cancel.send_replace(true);
     }
 
+    /// Stops the run so that it can be resumed later, as if its process had died: its stream
+    /// is dropped at the next await point and its record says `interrupted`; the session
+    /// state is not saved (a resume starts again from the state the run started with, and
+    /// journaled work is not redone). For a server shutting down with runs in flight.
+    /// [`wait`](Self::wait) then returns [`Error::Interrupted`]. Nothing happens if the run
+    /// is over.
+    pub fn interrupt(&self) {
+        self.shared.live.interrupt.store(true, Ordering::SeqCst);
+        self.shared.live.cancel.send_replace(true);
+    }
+
     /// Waits for the run to end: its record when it completed, [`Error::Cancelled`] when it
     /// was cancelled, the run's error when it failed (every waiter gets it; a storage
     /// error's `source` only the first).
@@ -270,6 +291,9 @@ where
             Some(err) => Err(err),
             None => match storage.read_run(&run_id).await {
                 Ok(Some(record)) if record.status == RunStatus::Completed => Ok(record),
+                Ok(_) if cancelled && live.interrupting() => Err(Error::Interrupted {
+                    run_id: run_id.clone(),
+                }),
                 Ok(_) if cancelled => Err(Error::Cancelled),
                 Ok(Some(record)) => Err(Error::Storage {
                     message: format!(

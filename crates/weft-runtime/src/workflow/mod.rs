@@ -32,6 +32,7 @@
 //!   its last `yield` is kept. Dropped while a panic unwinds (the consumer panicked), the
 //!   run is marked `failed` instead.
 
+mod builder;
 mod merge;
 pub(crate) mod runner;
 pub(crate) mod session;
@@ -47,6 +48,7 @@ use crate::response::{RunResponse, RunStream};
 use crate::storage::StorageRef;
 use crate::Result;
 
+pub use builder::WorkflowBuilder;
 pub(crate) use merge::three_way;
 pub(crate) use state::merge_stored_over_initial;
 pub use state::{SessionState, WorkflowState};

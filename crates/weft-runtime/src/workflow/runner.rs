@@ -608,6 +608,11 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
     /// consuming the stream); or with the status it was ending with if the drop came during
     /// the final save. If the state cannot be saved, the run record says why.
     fn save_dropped(&mut self) -> Result<()> {
+        if self.ending.is_none() && self.scope.live().interrupting() {
+            // `RunHandle::interrupt`: left for a resume, like a run whose process died.
+            let record = self.record(RunStatus::Interrupted, None);
+            return self.storage().save_blocking(None, record).map(drop);
+        }
         let (status, error) = self.ending.clone().unwrap_or_else(|| {
             if std::thread::panicking() {
                 (RunStatus::Failed, Some(UNWOUND.to_string()))

@@ -1,0 +1,213 @@
+//! `/v1/runs/{run_id}`: a run's record, its events (SSE), cancel, resume, continue.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::Event;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde_json::json;
+use weft_runtime::{Error, RunHandle, RunRecord, RunStatus, RunStream, StorageRef};
+
+use super::Shared;
+use crate::error::{ApiError, ApiResult};
+use crate::{ids, sse};
+
+/// How many logged items a stream reads from the store at a time.
+const PAGE: usize = 256;
+
+/// The record of `run_id`, or `404`.
+async fn record(state: &Shared, run_id: &str) -> ApiResult<RunRecord> {
+    ids::check("run id", run_id)?;
+    state
+        .storage
+        .read_run(run_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("run", run_id))
+}
+
+pub(super) async fn show(State(state): State<Shared>, Path(run_id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    let mut run = record(&state, &run_id).await?;
+    if run.status == RunStatus::Running {
+        // The record's content is written when the run ends: the answer so far is the log's.
+        let items = read_all(&state.storage, &run_id).await?;
+        run.content = weft_runtime::durable::answer(&items);
+        run.last_seq = items.last().and_then(|item| item.seq).unwrap_or(run.last_seq);
+    }
+    Ok(Json(json!({ "run": run })))
+}
+
+async fn read_all(storage: &StorageRef, run_id: &str) -> weft_runtime::Result<Vec<weft_runtime::RunResponse>> {
+    let mut items = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let page = storage.read_events(run_id, cursor, PAGE).await?;
+        let Some(last) = page.last() else {
+            return Ok(items);
+        };
+        cursor = last.seq;
+        items.extend(page.into_iter().map(|event| event.item));
+    }
+}
+
+pub(super) async fn events(
+    State(state): State<Shared>,
+    Path(run_id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<Response> {
+    ids::check("run id", &run_id)?;
+    let query = query.map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))?;
+    let after = sse::cursor(&headers, query.get("after").map(String::as_str))?;
+    if let Some(handle) = state.runs.get(&run_id) {
+        if handle.is_finished() && after >= handle.last_seq() {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        return Ok(sse::respond(
+            handle.events(after),
+            end_marker(handle.clone()),
+            state.keep_alive,
+            &run_id,
+        ));
+    }
+    let run = record(&state, &run_id).await?;
+    let ended = matches!(
+        run.status,
+        RunStatus::Completed | RunStatus::Failed | RunStatus::Cancelled
+    );
+    if ended && after >= run.last_seq {
+        // Nothing more will come: `204` tells a browser's EventSource to stop reconnecting.
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let end = {
+        let run_id = run_id.clone();
+        let cancelled = run.status == RunStatus::Cancelled;
+        async move { cancelled.then(|| sse::cancelled(&run_id)) }
+    };
+    Ok(sse::respond(
+        stored(state.storage.clone(), run_id.clone(), after),
+        end,
+        state.keep_alive,
+        &run_id,
+    ))
+}
+
+/// The items of a run no handle here follows, read from the store after `after`.
+fn stored(storage: StorageRef, run_id: String, after: u64) -> RunStream<'static> {
+    Box::pin(async_stream::try_stream! {
+        let mut cursor = after;
+        loop {
+            let page = storage.read_events(&run_id, cursor, PAGE).await?;
+            if page.is_empty() {
+                break;
+            }
+            for event in page {
+                cursor = event.seq;
+                yield event.item;
+            }
+        }
+    })
+}
+
+/// What ends the stream of a run followed through `handle` when its log has no last item of
+/// its own: the `RunCancelled` marker for a cancelled run.
+pub(super) fn end_marker(handle: RunHandle) -> BoxFuture<'static, Option<Event>> {
+    async move {
+        match handle.wait().await {
+            Err(Error::Cancelled) => Some(sse::cancelled(handle.run_id())),
+            _ => None,
+        }
+    }
+    .boxed()
+}
+
+pub(super) async fn cancel(State(state): State<Shared>, Path(run_id): Path<String>) -> ApiResult<Response> {
+    ids::check("run id", &run_id)?;
+    if let Some(handle) = state.runs.get(&run_id) {
+        if !handle.is_finished() {
+            handle.cancel();
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({"run_id": run_id, "status": "cancelling"})),
+            )
+                .into_response());
+        }
+    }
+    let run = record(&state, &run_id).await?;
+    Err(ApiError::conflict(
+        "run_not_in_flight",
+        format!(
+            "run `{run_id}` is {}, not running here: only a run in flight can be cancelled",
+            status_name(run.status)
+        ),
+    ))
+}
+
+pub(super) async fn resume(State(state): State<Shared>, Path(run_id): Path<String>) -> ApiResult<Response> {
+    ids::check("run id", &run_id)?;
+    if state.runs.get(&run_id).is_some() {
+        return Err(ApiError::conflict(
+            "not_resumable",
+            format!("run `{run_id}` is running here already: follow its events"),
+        ));
+    }
+    let run = record(&state, &run_id).await?;
+    if run.status != RunStatus::Interrupted {
+        return Err(ApiError::conflict(
+            "not_resumable",
+            format!(
+                "run `{run_id}` is {}: only an interrupted run can be resumed",
+                status_name(run.status)
+            ),
+        ));
+    }
+    let handle = start_resume(&state, run).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"run_id": handle.run_id(), "status": "running"})),
+    )
+        .into_response())
+}
+
+/// Resumes an interrupted run of a hosted workflow and follows it.
+pub(crate) async fn start_resume(state: &Shared, run: RunRecord) -> ApiResult<RunHandle> {
+    let hosted = state.workflow(&run.workflow_id)?.clone();
+    let claim = state.runs.claim(&run.session_id)?;
+    let started = hosted.resume(run.run_id.clone(), state.storage.clone())?;
+    match started.await {
+        Ok(handle) => {
+            state.runs.insert(handle.clone(), run.session_id, Some(claim));
+            Ok(handle)
+        }
+        Err(Error::NotResumable { run_id, reason }) => Err(ApiError::conflict(
+            "not_resumable",
+            format!("run `{run_id}` cannot be resumed: {reason}"),
+        )),
+        Err(err) => Err(ApiError::internal(&err)),
+    }
+}
+
+pub(super) async fn continue_run(State(state): State<Shared>, Path(run_id): Path<String>) -> ApiResult<Response> {
+    let run = record(&state, &run_id).await?;
+    Err(ApiError::conflict(
+        "not_paused",
+        format!(
+            "run `{run_id}` is {}, not paused: only a paused run can be continued (pauses for a person are not in this version of weft yet)",
+            status_name(run.status)
+        ),
+    ))
+}
+
+fn status_name(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Running => "running",
+        RunStatus::Completed => "completed",
+        RunStatus::Failed => "failed",
+        RunStatus::Cancelled => "cancelled",
+        RunStatus::Interrupted => "interrupted",
+    }
+}

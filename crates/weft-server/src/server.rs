@@ -1,0 +1,266 @@
+//! [`Server`]: the builder that hosts workflow types and serves them.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use schemars::JsonSchema;
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tower_http::cors::CorsLayer;
+use weft_runtime::workflow::WorkflowBuilder;
+use weft_runtime::{Error, IntoStorage, Result, StorageRef, Workflow, WorkflowDefinition};
+
+use crate::api::{self, AppState, Shared};
+use crate::auth::ApiKeys;
+use crate::hosted::{Hosted, HostedBuilder};
+use crate::runs::RunTable;
+
+/// The default request body limit: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// The default interval of `: ping` comments on an idle event stream.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How long a shutdown waits for runs in flight before it interrupts them (to be resumed by
+/// the next start).
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Hosts workflows over HTTP (routes in the [crate docs](crate)).
+///
+/// ```no_run
+/// # use weft_runtime as weft;
+/// # fn doc<B>(research: fn() -> B) where B: weft::WorkflowBuilder + 'static, B::Workflow: weft::Workflow + 'static, <B::Workflow as weft::Workflow>::Input: schemars::JsonSchema {
+/// # async {
+/// use weft_server::Server;
+///
+/// let store = weft::MemoryStorage::new();
+/// Server::new(store)
+///     .workflow(research) // e.g. `ResearchWorkflow::builder`, or `|| MyWorkflow::builder().model(..)`
+///     .serve("127.0.0.1:8080")
+///     .await?;
+/// # Ok::<(), weft::Error>(()) };
+/// # }
+/// ```
+pub struct Server {
+    storage: StorageRef,
+    workflows: BTreeMap<String, Arc<dyn Hosted>>,
+    keys: ApiKeys,
+    cors: Option<CorsLayer>,
+    body_limit: usize,
+    keep_alive: Duration,
+    resume_interrupted: bool,
+    shutdown_grace: Duration,
+}
+
+impl Server {
+    /// A server keeping sessions, runs and event logs in `storage`, with the API keys in
+    /// `WEFT_API_KEYS` (comma-separated), if that is set.
+    pub fn new(storage: impl IntoStorage) -> Self {
+        Server {
+            storage: storage.into_storage(),
+            workflows: BTreeMap::new(),
+            keys: ApiKeys::from_env(),
+            cors: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+            keep_alive: DEFAULT_KEEP_ALIVE,
+            resume_interrupted: true,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+
+    /// Hosts the workflow that `make`'s builder builds: `make` is called for every run
+    /// (each run gets its own instance) and returns the builder configured as you like
+    /// (models, tools); the server sets the session, the user and the store. Its id in
+    /// routes is the workflow's `NAME`; a second workflow with the same name replaces the
+    /// first.
+    ///
+    /// `.workflow(ResearchWorkflow::builder)`, or
+    /// `.workflow(|| ResearchWorkflow::builder().model(model.clone()))`.
+    pub fn workflow<B, F>(mut self, make: F) -> Self
+    where
+        B: WorkflowBuilder + 'static,
+        B::Workflow: Workflow + 'static,
+        <B::Workflow as Workflow>::Input: JsonSchema,
+        F: Fn() -> B + Send + Sync + 'static,
+    {
+        let name = <B::Workflow as WorkflowDefinition>::NAME.to_string();
+        if self.workflows.contains_key(&name) {
+            tracing::warn!(workflow = %name, "a workflow with this name was hosted already: replaced");
+        }
+        self.workflows
+            .insert(name, Arc::new(HostedBuilder::new(make)));
+        self
+    }
+
+    /// Adds API keys: with any key set, every `/v1` route needs `Authorization: Bearer <key>`
+    /// (`401` otherwise). `/health` and the playground stay open.
+    pub fn api_keys<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let added = ApiKeys::new(keys.into_iter().map(Into::into));
+        self.keys = self.keys.merged(&added);
+        self
+    }
+
+    /// Answers cross-origin requests as `cors` says (off by default). For example
+    /// `CorsLayer::new().allow_origin(["https://app.example".parse()?]).allow_headers(tower_http::cors::Any)`.
+    pub fn cors(mut self, cors: CorsLayer) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
+    /// The largest request body accepted (default [`DEFAULT_BODY_LIMIT`]); larger ones get
+    /// `413`.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// How often an idle event stream gets a `: ping` comment (default 15 s).
+    pub fn keep_alive(mut self, interval: Duration) -> Self {
+        self.keep_alive = interval;
+        self
+    }
+
+    /// Whether the interrupted runs of the hosted workflows are resumed when the server
+    /// starts (default: yes).
+    pub fn resume_interrupted(mut self, resume: bool) -> Self {
+        self.resume_interrupted = resume;
+        self
+    }
+
+    /// How long a shutdown lets runs in flight finish before it interrupts them, to be
+    /// resumed when the server starts again (default 10 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// The ids of the hosted workflows.
+    pub fn workflow_ids(&self) -> impl Iterator<Item = &str> {
+        self.workflows.keys().map(String::as_str)
+    }
+
+    /// Resumes the interrupted runs (unless turned off) and returns the app as an axum
+    /// [`Router`], to serve yourself or to nest in a larger app. Runs it resumes or starts
+    /// go on in Tokio tasks of the runtime this is called in.
+    pub async fn into_router(self) -> Result<Router> {
+        let (router, _) = self.prepare().await?;
+        Ok(router)
+    }
+
+    async fn prepare(self) -> Result<(Router, Shared)> {
+        let state: Shared = Arc::new(AppState {
+            storage: self.storage,
+            workflows: self.workflows,
+            runs: RunTable::default(),
+            keep_alive: self.keep_alive,
+        });
+        if self.resume_interrupted {
+            resume_interrupted(&state).await?;
+        }
+        let mut router = api::router(Arc::clone(&state), self.keys, self.body_limit);
+        if let Some(cors) = self.cors {
+            router = router.layer(cors);
+        }
+        Ok((router, state))
+    }
+
+    /// Binds `addr` and serves until SIGINT or SIGTERM (see
+    /// [`serve_with_shutdown`](Self::serve_with_shutdown)).
+    pub async fn serve(self, addr: impl ToSocketAddrs) -> Result<()> {
+        let listener = TcpListener::bind(addr).await.map_err(|err| {
+            Error::Config(format!("could not listen: {err} (is the port free?)"))
+        })?;
+        self.serve_with_shutdown(listener, shutdown_signal()).await
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then shuts down gracefully: stops
+    /// accepting connections, lets runs in flight (and their event streams) end within the
+    /// shutdown grace, then interrupts those left so that the next start resumes them, and
+    /// returns once every run is recorded.
+    pub async fn serve_with_shutdown(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let grace = self.shutdown_grace;
+        let (router, state) = self.prepare().await?;
+        let runs = state.runs.clone();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!(grace_secs = grace.as_secs_f64(), "shutting down: no new connections; runs in flight get the grace period");
+            // Event streams end when their runs do: interrupt the runs left after the grace.
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                for handle in runs.handles() {
+                    handle.interrupt();
+                }
+            });
+        };
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(signal)
+            .await;
+        // Runs without a connection (background runs) get what is left of the grace too.
+        let handles = state.runs.handles();
+        let waits = futures::future::join_all(handles.iter().map(|handle| handle.wait()));
+        if tokio::time::timeout(grace, waits).await.is_err() {
+            for handle in &handles {
+                handle.interrupt();
+            }
+            futures::future::join_all(handles.iter().map(|handle| handle.wait())).await;
+        }
+        served.map_err(|err| Error::Config(format!("the server stopped: {err}")))
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("workflows", &self.workflows.keys().collect::<Vec<_>>())
+            .field("keys", &self.keys)
+            .field("body_limit", &self.body_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Resumes every interrupted run of a hosted workflow (oldest first); a run that cannot be
+/// resumed is logged and left as it is.
+async fn resume_interrupted(state: &Shared) -> Result<()> {
+    for id in state.workflows.keys() {
+        for run in state.storage.interrupted_runs(Some(id)).await? {
+            let run_id = run.run_id.clone();
+            match api::resume_run(state, run).await {
+                Ok(_) => tracing::info!(run_id = %run_id, workflow = %id, "resumed an interrupted run"),
+                Err(err) => tracing::warn!(run_id = %run_id, error = %err, "could not resume an interrupted run"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            futures::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => futures::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = futures::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
