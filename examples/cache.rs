@@ -6,30 +6,7 @@
 //! ```
 
 use weft::prelude::*;
-
-/// A workflow that caches previous outputs.
-#[workflow]
-pub struct CacheWorkflow {
-    #[agent(instructions = ["Answer briefly."])]
-    agent: Agent,
-}
-
-#[workflow]
-impl CacheWorkflow {
-    fn run(&mut self, message: String) -> RunStream<'_> {
-        try_stream! {
-            if let Some(hit) = self.session_state.get::<String>(&message) {
-                yield RunResponse::text(hit);
-                return;
-            }
-            for await chunk in self.agent.run_stream(&message) {
-                yield chunk?;
-            }
-            let answer = self.agent.last_response().content_text();
-            self.session_state.insert(&message, answer)?;
-        }
-    }
-}
+use weft_examples::cache::CacheWorkflow;
 
 #[tokio::main]
 async fn main() -> weft::Result<()> {

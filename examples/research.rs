@@ -26,7 +26,7 @@
 use std::io::Write;
 
 use weft::prelude::*;
-use weft::web::{ArticleReader, DuckDuckGo};
+
 use weft_examples::research::ResearchWorkflow;
 
 /// Where `--crash-…` makes the process kill itself.
@@ -72,34 +72,7 @@ async fn main() -> weft::Result<()> {
     let (topic, crash) = args();
 
     let model = weft::model_from_env()?;
-    // Offline, the web is saved pages on a local server, under a host name that resolves to
-    // it (so stored URLs stay the same from run to run); kept alive until the end of main.
-    // The web tools refuse local and private addresses (the URLs they fetch come from pages
-    // and model output), so that one host is allowed explicitly, and nothing else.
-    let (search, articles, _local_web) = if model.provider() == "offline" {
-        use weft_testkit::fixtures::{serve_research_web, WEB_HOST};
-        let web = weft_testkit::FakeLlm::start()
-            .await
-            .map_err(|err| weft::Error::Config(format!("could not start the local web: {err}")))?;
-        serve_research_web(&web);
-        eprintln!(
-            "weft: offline demo: the search results are fixed sample pages about embedded databases, \
-             the same whatever the topic; they and their articles are served on {} as http://{WEB_HOST}",
-            web.url()
-        );
-        (
-            DuckDuckGo::new()
-                .base_url(format!("http://{WEB_HOST}"))
-                .resolve(WEB_HOST, web.addr())
-                .allow_private_host(WEB_HOST),
-            ArticleReader::new()
-                .resolve(WEB_HOST, web.addr())
-                .allow_private_host(WEB_HOST),
-            Some(web),
-        )
-    } else {
-        (DuckDuckGo::new(), ArticleReader::new(), None)
-    };
+    let (search, articles, _local_web) = weft_examples::research::web_tools(&model).await?;
 
     let storage = SledStorage::open("data/workflows.db")?;
     let mut research = ResearchWorkflow::builder()

@@ -5,45 +5,10 @@
 //! cargo run --example validation
 //! ```
 
-use serde::{Deserialize, Serialize};
+
 use serde_json::json;
 use weft::prelude::*;
-
-/// What a user sends.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct UserInput {
-    /// Who is asking.
-    pub name: String,
-    /// Where to answer.
-    pub email: String,
-    /// The question.
-    pub query: String,
-}
-
-/// Answers validated support questions.
-#[workflow]
-pub struct ValidationWorkflow {
-    #[agent(instructions = ["You are a helpful support agent.", "Address the user by name."])]
-    support: Agent,
-}
-
-#[workflow]
-impl ValidationWorkflow {
-    fn run(&mut self, input: UserInput) -> RunStream<'_> {
-        try_stream! {
-            if !input.email.contains('@') {
-                Err(weft::Error::InvalidInput {
-                    path: "email".into(),
-                    message: format!("`{}` is not an email address", input.email),
-                })?;
-            }
-            let prompt = format!("{} ({}) asks: {}", input.name, input.email, input.query);
-            for await chunk in self.support.run_stream(prompt) {
-                yield chunk?;
-            }
-        }
-    }
-}
+use weft_examples::validation::ValidationWorkflow;
 
 async fn submit(workflow: &mut ValidationWorkflow, input: serde_json::Value) {
     println!("input: {input}");

@@ -269,3 +269,37 @@ pub fn summary_prompt(topic: &str, notes: &[ArticleNotes]) -> String {
     }
     prompt
 }
+
+/// The web tools of the research workflow: the real web, or offline (the model is
+/// [`weft::Offline`]) saved pages on a local server under a host name that resolves to it,
+/// so stored URLs stay the same from run to run. Keep the returned server alive while the
+/// tools are used. The web tools refuse local and private addresses (the URLs they fetch
+/// come from pages and model output), so that one host is allowed explicitly, and nothing
+/// else.
+pub async fn web_tools(
+    model: &ModelRef,
+) -> weft::Result<(DuckDuckGo, ArticleReader, Option<weft_testkit::FakeLlm>)> {
+    if model.provider() != "offline" {
+        return Ok((DuckDuckGo::new(), ArticleReader::new(), None));
+    }
+    use weft_testkit::fixtures::{serve_research_web, WEB_HOST};
+    let web = weft_testkit::FakeLlm::start()
+        .await
+        .map_err(|err| weft::Error::Config(format!("could not start the local web: {err}")))?;
+    serve_research_web(&web);
+    eprintln!(
+        "weft: offline demo: the search results are fixed sample pages about embedded databases, \
+         the same whatever the topic; they and their articles are served on {} as http://{WEB_HOST}",
+        web.url()
+    );
+    Ok((
+        DuckDuckGo::new()
+            .base_url(format!("http://{WEB_HOST}"))
+            .resolve(WEB_HOST, web.addr())
+            .allow_private_host(WEB_HOST),
+        ArticleReader::new()
+            .resolve(WEB_HOST, web.addr())
+            .allow_private_host(WEB_HOST),
+        Some(web),
+    ))
+}

@@ -168,30 +168,69 @@ impl Server {
         Ok((router, state))
     }
 
-    /// Binds `addr` and serves until SIGINT or SIGTERM (see
-    /// [`serve_with_shutdown`](Self::serve_with_shutdown)).
+    /// Binds `addr` and serves until SIGINT or SIGTERM (see [`Bound::serve`]).
     pub async fn serve(self, addr: impl ToSocketAddrs) -> Result<()> {
         let listener = TcpListener::bind(addr).await.map_err(|err| {
             Error::Config(format!("could not listen: {err} (is the port free?)"))
         })?;
-        self.serve_with_shutdown(listener, shutdown_signal()).await
+        self.bind(listener).await?.serve().await
     }
 
-    /// Serves on `listener` until `shutdown` completes, then shuts down gracefully: stops
-    /// accepting connections, lets runs in flight (and their event streams) end within the
-    /// shutdown grace, then interrupts those left so that the next start resumes them, and
-    /// returns once every run is recorded.
-    pub async fn serve_with_shutdown(
-        self,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<()> {
+    /// Takes `listener` (bind port 0 for a free port), resumes the interrupted runs (unless
+    /// turned off) and returns the server ready to serve: print its
+    /// [`local_addr`](Bound::local_addr), then [`serve`](Bound::serve).
+    pub async fn bind(self, listener: TcpListener) -> Result<Bound> {
         let grace = self.shutdown_grace;
         let (router, state) = self.prepare().await?;
+        Ok(Bound {
+            listener,
+            router,
+            state,
+            grace,
+        })
+    }
+}
+
+/// A [`Server`] with its listener and its interrupted runs resumed, ready to serve.
+pub struct Bound {
+    listener: TcpListener,
+    router: Router,
+    state: Shared,
+    grace: Duration,
+}
+
+impl Bound {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> Result<std::net::SocketAddr> {
+        self.listener
+            .local_addr()
+            .map_err(|err| Error::Config(format!("the listener has no address: {err}")))
+    }
+
+    /// Serves until SIGINT (Ctrl-C) or SIGTERM, then shuts down gracefully (see
+    /// [`serve_until`](Self::serve_until)).
+    pub async fn serve(self) -> Result<()> {
+        self.serve_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then shuts down gracefully: stops accepting
+    /// connections, lets runs in flight (and their event streams) end within the shutdown
+    /// grace, then interrupts those left so that the next start resumes them, and returns
+    /// once every run is recorded.
+    pub async fn serve_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let Bound {
+            listener,
+            router,
+            state,
+            grace,
+        } = self;
         let runs = state.runs.clone();
         let signal = async move {
             shutdown.await;
-            tracing::info!(grace_secs = grace.as_secs_f64(), "shutting down: no new connections; runs in flight get the grace period");
+            tracing::info!(
+                grace_secs = grace.as_secs_f64(),
+                "shutting down: no new connections; runs in flight get the grace period"
+            );
             // Event streams end when their runs do: interrupt the runs left after the grace.
             tokio::spawn(async move {
                 tokio::time::sleep(grace).await;
@@ -203,7 +242,7 @@ impl Server {
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(signal)
             .await;
-        // Runs without a connection (background runs) get what is left of the grace too.
+        // Runs without a connection (background runs) get the grace too.
         let handles = state.runs.handles();
         let waits = futures::future::join_all(handles.iter().map(|handle| handle.wait()));
         if tokio::time::timeout(grace, waits).await.is_err() {
@@ -213,6 +252,14 @@ impl Server {
             futures::future::join_all(handles.iter().map(|handle| handle.wait())).await;
         }
         served.map_err(|err| Error::Config(format!("the server stopped: {err}")))
+    }
+}
+
+impl std::fmt::Debug for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bound")
+            .field("local_addr", &self.listener.local_addr().ok())
+            .finish_non_exhaustive()
     }
 }
 

@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use capture::{CapturedRequest, WireFormat};
-pub use reply::{FakeToolCall, Fault, Reply};
+pub use reply::{FakeToolCall, Fault, Gate, Reply};
 pub use web::Page;
 
 /// The text the server answers with when its script is empty and no default was set.

@@ -79,6 +79,65 @@ pub enum Fault {
     /// forever: every event small and whole, their sum without end (a client that adds deltas
     /// up without a cap grows forever). A non-streamed reply is a JSON body that never ends.
     EndlessDeltasAfter(usize),
+    /// Send this many content chunks, then wait until the [`Gate`] is opened, then the rest:
+    /// a test decides when a stream goes on (no clock involved).
+    HoldAfter(usize, Gate),
+}
+
+/// A gate a held reply ([`Reply::hold_after`]) waits at. Cheap to clone; all clones are the
+/// same gate.
+///
+/// ```
+/// # async fn doc() {
+/// use weft_testkit::{Gate, Reply};
+///
+/// let gate = Gate::new();
+/// let reply = Reply::text("one two three four").hold_after(2, gate.clone());
+/// // ... once a client asked for it:
+/// gate.reached().await; // two chunks are sent, the stream waits
+/// gate.open();          // the rest follows
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Gate {
+    open: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    reached: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Self {
+        Gate::default()
+    }
+
+    /// Opens the gate: every stream waiting at it goes on, and later ones do not wait.
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// Waits until a stream has come to the gate (returns at once if one has).
+    pub async fn reached(&self) {
+        let mut reached = self.reached.subscribe();
+        let _ = reached.wait_for(|reached| *reached).await;
+    }
+
+    /// Whether a stream has come to the gate.
+    pub fn is_reached(&self) -> bool {
+        *self.reached.borrow()
+    }
+
+    /// Called by the server when a stream comes to the gate: waits until it is open.
+    pub(crate) async fn pass(&self) {
+        self.reached.send_replace(true);
+        let mut open = self.open.subscribe();
+        let _ = open.wait_for(|open| *open).await;
+    }
+}
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Gate) -> bool {
+        std::sync::Arc::ptr_eq(&self.open, &other.open)
+    }
 }
 
 impl Reply {
@@ -186,7 +245,13 @@ impl Reply {
         self
     }
 
-    /// Goes silent forever after `chunks` content chunks.
+    /// Send `chunks` content chunks, then wait until `gate` is opened, then the rest.
+    pub fn hold_after(mut self, chunks: usize, gate: Gate) -> Self {
+        self.fault = Some(Fault::HoldAfter(chunks, gate));
+        self
+    }
+
+    /// Send `chunks` content chunks, then nothing more, forever.
     pub fn stall_after(mut self, chunks: usize) -> Self {
         self.fault = Some(Fault::StallAfter(chunks));
         self

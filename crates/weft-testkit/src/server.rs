@@ -224,6 +224,9 @@ async fn handle(
         WireFormat::OpenAI => wire::openai::body(&reply, &id, &model, input_tokens),
         WireFormat::Anthropic => wire::anthropic::body(&reply, &id, &model, input_tokens),
     };
+    if let Some(Fault::HoldAfter(_, gate)) = &reply.fault {
+        gate.pass().await;
+    }
     match reply.fault {
         Some(Fault::StallAfter(_)) => futures::future::pending().await,
         Some(
@@ -283,6 +286,7 @@ enum Step {
     Send(Bytes, Duration),
     Reset,
     Stall,
+    Hold(crate::reply::Gate),
 }
 
 /// 64 KiB of text, sent again and again by the endless faults.
@@ -342,7 +346,8 @@ fn timed_body(
                 | Fault::PingForeverAfter(n)
                 | Fault::EndlessLineAfter(n)
                 | Fault::EndlessEventAfter(n)
-                | Fault::EndlessDeltasAfter(n),
+                | Fault::EndlessDeltasAfter(n)
+                | Fault::HoldAfter(n, _),
             ) => content_seen >= *n && (frame.content || remaining_content == 0),
             _ => false,
         };
@@ -357,6 +362,7 @@ fn timed_body(
                     break;
                 }
                 Some(Fault::TruncateAfter(_)) => break,
+                Some(Fault::HoldAfter(_, gate)) => steps.push(Step::Hold(gate)),
                 Some(Fault::PingForeverAfter(_)) => {
                     pinging = true;
                     break;
@@ -426,6 +432,10 @@ fn timed_body(
                 ))
             }
             Step::Stall => futures::future::pending().await,
+            Step::Hold(gate) => {
+                gate.pass().await;
+                Ok(Bytes::new())
+            }
         }
     });
     // Keep-alives every 50 ms, forever: the connection is busy, the answer goes nowhere.

@@ -52,6 +52,8 @@
 //!   exactly once.
 
 // The public surface, by name: a new runtime item is public here only when listed.
+#[cfg(feature = "server")]
+pub use weft_server as serve;
 #[cfg(feature = "web")]
 pub use weft_runtime::web;
 pub use weft_runtime::{
