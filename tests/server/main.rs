@@ -2,5 +2,6 @@
 //! `Last-Event-ID`, API keys, bad input, and the playground in a real browser.
 
 mod api;
+mod crash;
 mod browser;
 mod support;
