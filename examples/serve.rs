@@ -40,7 +40,9 @@ fn args() -> weft::Result<Args> {
             "--port" => {
                 let text = value("--port")?;
                 parsed.port = text.parse().map_err(|_| {
-                    weft::Error::Config(format!("`--port {text}`: give a port number (0: any free port)"))
+                    weft::Error::Config(format!(
+                        "`--port {text}`: give a port number (0: any free port)"
+                    ))
                 })?;
             }
             "--db" => parsed.db = value("--db")?,
@@ -81,7 +83,9 @@ async fn main() -> weft::Result<()> {
 
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, args.port))
         .await
-        .map_err(|err| weft::Error::Config(format!("could not listen on port {}: {err}", args.port)))?;
+        .map_err(|err| {
+            weft::Error::Config(format!("could not listen on port {}: {err}", args.port))
+        })?;
     let bound = server.bind(listener).await?;
     println!("listening on http://{}", bound.local_addr()?);
     bound.serve().await

@@ -5,7 +5,6 @@
 //! cargo run --example validation
 //! ```
 
-
 use serde_json::json;
 use weft::prelude::*;
 use weft_examples::validation::ValidationWorkflow;

@@ -25,6 +25,8 @@ const ANSWER: &str = "alpha bravo charlie delta echo foxtrot golf hotel india ju
 /// What the page shows while the fake LLM holds after four chunks.
 const FIRST_FOUR: &str = "alpha bravo charlie delta ";
 
+/// A run streams into `#output`; a reload while the model is held shows the text once
+/// (replayed from `?after=0`) and follows the run live to its end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playground_streams_a_run_and_a_reload_mid_run_shows_it_once() {
     let Some(browser) = Browser::open("reload_mid_run").await else {
@@ -82,6 +84,8 @@ async fn playground_streams_a_run_and_a_reload_mid_run_shows_it_once() {
     browser.close().await;
 }
 
+/// With API keys the page asks for one, lists the workflows once it has it, runs, and keeps
+/// it (localStorage) across a reload.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playground_asks_for_the_api_key_and_uses_it() {
     let Some(browser) = Browser::open("api_key").await else {
@@ -137,6 +141,8 @@ async fn playground_asks_for_the_api_key_and_uses_it() {
     browser.close().await;
 }
 
+/// Cancel ends a held run as `cancelled`; on a fresh page the sessions panel lists its
+/// session and run, and clicking the run replays its events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playground_cancels_a_run_and_replays_it_from_the_sessions_panel() {
     let Some(browser) = Browser::open("cancel_and_sessions").await else {
@@ -298,7 +304,7 @@ impl Browser {
 
     /// Opens `url`.
     async fn goto(&self, url: &str) {
-        self.client.goto(url).await.unwrap();
+        check(self.client.goto(url).await, url);
     }
 
     /// The element with id `id`, once it exists.
@@ -330,7 +336,7 @@ impl Browser {
             .for_element(Locator::Css(selector))
             .await
         {
-            Ok(element) => element.click().await.unwrap(),
+            Ok(element) => check(element.click().await, selector),
             Err(err) => {
                 let shot = self.screenshot("failure").await;
                 panic!(
@@ -343,8 +349,11 @@ impl Browser {
 
     /// The page as it is now.
     async fn state(&self) -> PageState {
-        let value = self.client.execute(STATE_SCRIPT, Vec::new()).await.unwrap();
-        serde_json::from_value(value).unwrap()
+        let value = check(
+            self.client.execute(STATE_SCRIPT, Vec::new()).await,
+            "reading the page",
+        );
+        check(serde_json::from_value(value), "the page state")
     }
 
     /// Polls the page until `done` holds (failing, with a screenshot, after [`WAIT`]).
@@ -369,11 +378,11 @@ impl Browser {
     /// Saves a screenshot as `target/browser-screenshots/<test>-<step>.png` and prints where.
     async fn screenshot(&self, step: &str) -> PathBuf {
         let dir = target_dir().join("browser-screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
+        check(std::fs::create_dir_all(&dir), dir.display());
         let path = dir.join(format!("{}-{step}.png", self.test));
         match self.client.screenshot().await {
             Ok(png) => {
-                std::fs::write(&path, png).unwrap();
+                check(std::fs::write(&path, png), path.display());
                 eprintln!("screenshot: {}", path.display());
             }
             Err(err) => eprintln!("no screenshot {}: {err}", path.display()),
@@ -388,7 +397,7 @@ impl Browser {
             _driver: driver,
             ..
         } = self;
-        client.close().await.unwrap();
+        check(client.close().await, "closing the browser");
         drop(driver);
     }
 }
@@ -411,7 +420,7 @@ impl Driver {
 
         let profile =
             std::env::temp_dir().join(format!("weft-browser-{}-{test}", std::process::id()));
-        std::fs::create_dir_all(&profile).unwrap();
+        check(std::fs::create_dir_all(&profile), profile.display());
         let mut child = Command::new(chromedriver)
             .arg("--port=0")
             .stdin(Stdio::null())
@@ -420,7 +429,9 @@ impl Driver {
             .process_group(0)
             .spawn()
             .unwrap_or_else(|err| panic!("could not start {}: {err}", chromedriver.display()));
-        let stdout = child.stdout.take().unwrap();
+        let Some(stdout) = child.stdout.take() else {
+            unreachable!("stdout is piped")
+        };
         let (port_tx, port_rx) = std::sync::mpsc::channel();
         // Reads the port, then drains the rest so that chromedriver never blocks on its pipe.
         std::thread::spawn(move || {
@@ -458,6 +469,11 @@ impl Drop for Driver {
     }
 }
 
+/// `result`'s value, or a panic naming `what`.
+fn check<T, E: std::fmt::Display>(result: Result<T, E>, what: impl std::fmt::Display) -> T {
+    result.unwrap_or_else(|err| panic!("{what}: {err}"))
+}
+
 /// The first of `names` found on `PATH`.
 fn find_program(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -470,7 +486,7 @@ fn find_program(names: &[&str]) -> Option<PathBuf> {
 
 /// Cargo's target directory: the one this test binary is in (`target/debug/deps/server-…`).
 fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
+    let exe = check(std::env::current_exe(), "the test binary");
     let from_exe = exe
         .parent()
         .filter(|deps| deps.ends_with("deps"))

@@ -118,7 +118,10 @@ async fn kill_and_resume(name: &str, point: Point, second: Option<usize>) -> usi
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let run_id = response.headers()["x-weft-run-id"].to_str().unwrap().to_string();
+    let run_id = response.headers()["x-weft-run-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let mut reader = SseReader::new(response);
     let mut seen: Vec<SseEvent> = Vec::new();
     let deltas = |seen: &[SseEvent]| {
@@ -128,7 +131,8 @@ async fn kill_and_resume(name: &str, point: Point, second: Option<usize>) -> usi
     };
     match point {
         Point::AfterTheModelCall => {
-            seen = within(reader.until(|event| event.event.as_deref() == Some("RunCompleted"))).await;
+            seen =
+                within(reader.until(|event| event.event.as_deref() == Some("RunCompleted"))).await;
         }
         _ => {
             within(gate.reached()).await;
@@ -168,10 +172,28 @@ async fn kill_and_resume(name: &str, point: Point, second: Option<usize>) -> usi
         seen.extend(within(SseReader::new(response).rest()).await);
     }
 
-    assert_eq!(answer_of(&seen), words.concat(), "{name}: the reassembled answer");
-    let ids: Vec<u64> = seen.iter().filter_map(|e| e.id.as_ref()).map(|id| id.parse().unwrap()).collect();
-    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{name}: seqs once each, in order: {ids:?}");
-    let run: Value = client().get(served.at(&format!("/v1/runs/{run_id}"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        answer_of(&seen),
+        words.concat(),
+        "{name}: the reassembled answer"
+    );
+    let ids: Vec<u64> = seen
+        .iter()
+        .filter_map(|e| e.id.as_ref())
+        .map(|id| id.parse().unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "{name}: seqs once each, in order: {ids:?}"
+    );
+    let run: Value = client()
+        .get(served.at(&format!("/v1/runs/{run_id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(run["run"]["status"], "completed", "{name}: {run}");
     assert_eq!(run["run"]["content"], words.concat(), "{name}");
     let session: Value = client()
@@ -182,7 +204,10 @@ async fn kill_and_resume(name: &str, point: Point, second: Option<usize>) -> usi
         .json()
         .await
         .unwrap();
-    assert_eq!(session["session"]["session_state"]["posts"], 1, "{name}: state saved once");
+    assert_eq!(
+        session["session"]["session_state"]["posts"], 1,
+        "{name}: state saved once"
+    );
     drop(served);
     let _ = std::fs::remove_dir_all(&dir);
     llm.request_count()
@@ -207,37 +232,58 @@ async fn reconnect(served: &Served, run_id: &str, last: u64) -> Option<reqwest::
     match response.status() {
         StatusCode::NO_CONTENT => None,
         StatusCode::OK => Some(response),
-        other => panic!("reconnecting got {other}: {}", response.text().await.unwrap()),
+        other => panic!(
+            "reconnecting got {other}: {}",
+            response.text().await.unwrap()
+        ),
     }
 }
 
 #[tokio::test]
 async fn killed_before_the_first_delta_the_restarted_server_finishes_the_run() {
     // The model call never completed: it is asked once more, and only once.
-    assert_eq!(kill_and_resume("before-first", Point::BeforeFirstDelta, None).await, 2);
+    assert_eq!(
+        kill_and_resume("before-first", Point::BeforeFirstDelta, None).await,
+        2
+    );
 }
 
 #[tokio::test]
 async fn killed_after_three_deltas_the_client_gets_the_answer_once() {
-    assert_eq!(kill_and_resume("after-3", Point::AfterDeltas(3), None).await, 2);
+    assert_eq!(
+        kill_and_resume("after-3", Point::AfterDeltas(3), None).await,
+        2
+    );
 }
 
 #[tokio::test]
 async fn killed_after_seventeen_deltas_the_client_gets_the_answer_once() {
-    assert_eq!(kill_and_resume("after-17", Point::AfterDeltas(17), None).await, 2);
+    assert_eq!(
+        kill_and_resume("after-17", Point::AfterDeltas(17), None).await,
+        2
+    );
 }
 
 #[tokio::test]
 async fn killed_before_the_answer_ends_the_client_gets_the_answer_once() {
-    assert_eq!(kill_and_resume("before-end", Point::BeforeTheAnswerEnds, None).await, 2);
+    assert_eq!(
+        kill_and_resume("before-end", Point::BeforeTheAnswerEnds, None).await,
+        2
+    );
 }
 
 #[tokio::test]
 async fn killed_after_the_model_call_completed_it_is_not_asked_again() {
-    assert_eq!(kill_and_resume("after-call", Point::AfterTheModelCall, None).await, 1);
+    assert_eq!(
+        kill_and_resume("after-call", Point::AfterTheModelCall, None).await,
+        1
+    );
 }
 
 #[tokio::test]
 async fn killed_twice_mid_stream_the_third_server_finishes_the_run() {
-    assert_eq!(kill_and_resume("twice", Point::AfterDeltas(5), Some(9)).await, 3);
+    assert_eq!(
+        kill_and_resume("twice", Point::AfterDeltas(5), Some(9)).await,
+        3
+    );
 }

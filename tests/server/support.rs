@@ -84,11 +84,23 @@ impl TestServer {
         storage: StorageRef,
         configure: impl FnOnce(Server) -> Server,
     ) -> TestServer {
+        TestServer::start_scripted(storage, Vec::new(), configure).await
+    }
+
+    /// A server hosting `Writer` on `storage`, with a new fake LLM that has `replies` queued
+    /// before the server starts (the runs it resumes at startup ask for them at once).
+    pub async fn start_scripted(
+        storage: StorageRef,
+        replies: Vec<weft_testkit::Reply>,
+        configure: impl FnOnce(Server) -> Server,
+    ) -> TestServer {
         let llm = FakeLlm::start().await.unwrap();
+        for reply in replies {
+            llm.push(reply);
+        }
         let llm_url = llm.openai_base_url();
-        let server = Server::new(storage.clone()).workflow(move || {
-            Writer::builder().writer(writer_agent(&llm_url))
-        });
+        let server = Server::new(storage.clone())
+            .workflow(move || Writer::builder().writer(writer_agent(&llm_url)));
         let bound = configure(server)
             .bind(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
             .await

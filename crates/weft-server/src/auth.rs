@@ -72,7 +72,11 @@ impl std::fmt::Debug for ApiKeys {
 
 /// The middleware: `401` with a JSON error (and `WWW-Authenticate: Bearer`) unless the
 /// request carries a configured key.
-pub(crate) async fn require_key(State(keys): State<ApiKeys>, request: Request, next: Next) -> Response {
+pub(crate) async fn require_key(
+    State(keys): State<ApiKeys>,
+    request: Request,
+    next: Next,
+) -> Response {
     if !keys.required() {
         return next.run(request).await;
     }

@@ -41,7 +41,8 @@ pub(crate) trait Hosted: Send + Sync {
 
     /// Starts a run of `input` (JSON) in `owner`'s session: `422` when the input does not
     /// fit the workflow's input type, `500` when the instance cannot be built.
-    fn start(&self, input: Value, owner: Owner, storage: StorageRef) -> Result<RunHandle, ApiError>;
+    fn start(&self, input: Value, owner: Owner, storage: StorageRef)
+        -> Result<RunHandle, ApiError>;
 
     /// Resumes the interrupted run `run_id` on a new instance.
     fn resume(
@@ -88,7 +89,9 @@ where
         if let Some(user_id) = owner.user_id {
             builder = builder.with_user_id(user_id);
         }
-        builder.build_workflow().map_err(|err| ApiError::internal(&err))
+        builder
+            .build_workflow()
+            .map_err(|err| ApiError::internal(&err))
     }
 }
 
@@ -103,9 +106,14 @@ where
         &self.info
     }
 
-    fn start(&self, input: Value, owner: Owner, storage: StorageRef) -> Result<RunHandle, ApiError> {
-        let input: <B::Workflow as Workflow>::Input =
-            serde_path_to_error::deserialize(input).map_err(|err| {
+    fn start(
+        &self,
+        input: Value,
+        owner: Owner,
+        storage: StorageRef,
+    ) -> Result<RunHandle, ApiError> {
+        let input: <B::Workflow as Workflow>::Input = serde_path_to_error::deserialize(input)
+            .map_err(|err| {
                 let path = err.path().to_string();
                 let field = if path == "." {
                     "input".to_string()

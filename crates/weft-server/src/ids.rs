@@ -40,7 +40,12 @@ mod tests {
 
     #[test]
     fn ids_from_uuids_and_names_pass() {
-        for id in ["6f1c2a9e-55a1-4d7a-9a39-1b1f2d9f0a11", "cache-demo", "user_1", "a.b:c"] {
+        for id in [
+            "6f1c2a9e-55a1-4d7a-9a39-1b1f2d9f0a11",
+            "cache-demo",
+            "user_1",
+            "a.b:c",
+        ] {
             assert!(check("session", id).is_ok(), "{id}");
         }
     }
@@ -48,7 +53,9 @@ mod tests {
     #[test]
     fn traversal_control_characters_and_oversized_ids_are_refused() {
         let long = "x".repeat(129);
-        for id in ["", ".", "..", "../etc", "a/b", "a\\b", "a\u{0}b", "a\nb", "a b", "é", &long] {
+        for id in [
+            "", ".", "..", "../etc", "a/b", "a\\b", "a\u{0}b", "a\nb", "a b", "é", &long,
+        ] {
             let err = check("run", id).expect_err(id);
             assert_eq!(err.status.as_u16(), 400);
             assert_eq!(err.code, "invalid_id");

@@ -63,7 +63,9 @@ impl RunTable {
         {
             let mut tables = self.lock();
             tables.runs.insert(run_id.clone(), handle.clone());
-            tables.sessions.insert(session_id.clone(), Some(run_id.clone()));
+            tables
+                .sessions
+                .insert(session_id.clone(), Some(run_id.clone()));
         }
         if let Some(mut claim) = claim {
             claim.taken = true;

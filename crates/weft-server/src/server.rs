@@ -170,9 +170,9 @@ impl Server {
 
     /// Binds `addr` and serves until SIGINT or SIGTERM (see [`Bound::serve`]).
     pub async fn serve(self, addr: impl ToSocketAddrs) -> Result<()> {
-        let listener = TcpListener::bind(addr).await.map_err(|err| {
-            Error::Config(format!("could not listen: {err} (is the port free?)"))
-        })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|err| Error::Config(format!("could not listen: {err} (is the port free?)")))?;
         self.bind(listener).await?.serve().await
     }
 
@@ -217,7 +217,10 @@ impl Bound {
     /// connections, lets runs in flight (and their event streams) end within the shutdown
     /// grace, then interrupts those left so that the next start resumes them, and returns
     /// once every run is recorded.
-    pub async fn serve_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    pub async fn serve_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
         let Bound {
             listener,
             router,
@@ -280,8 +283,12 @@ async fn resume_interrupted(state: &Shared) -> Result<()> {
         for run in state.storage.interrupted_runs(Some(id)).await? {
             let run_id = run.run_id.clone();
             match api::resume_run(state, run).await {
-                Ok(_) => tracing::info!(run_id = %run_id, workflow = %id, "resumed an interrupted run"),
-                Err(err) => tracing::warn!(run_id = %run_id, error = %err, "could not resume an interrupted run"),
+                Ok(_) => {
+                    tracing::info!(run_id = %run_id, workflow = %id, "resumed an interrupted run")
+                }
+                Err(err) => {
+                    tracing::warn!(run_id = %run_id, error = %err, "could not resume an interrupted run")
+                }
             }
         }
     }

@@ -52,14 +52,14 @@
 //!   exactly once.
 
 // The public surface, by name: a new runtime item is public here only when listed.
-#[cfg(feature = "server")]
-pub use weft_server as serve;
 #[cfg(feature = "web")]
 pub use weft_runtime::web;
 pub use weft_runtime::{
     agent, durable, error, message, model, providers, response, schema, storage,
 };
 pub use weft_runtime::{tool, workflow};
+#[cfg(feature = "server")]
+pub use weft_server as serve;
 
 #[cfg(any(feature = "openai", feature = "anthropic", feature = "ollama"))]
 pub use weft_runtime::ApiKey;
@@ -79,8 +79,7 @@ pub use weft_runtime::{
     RunEvent, RunHandle, RunRecord, RunResponse, RunStatus, RunStream, SessionFilter, SessionState,
     StepOutput, StorageRef, Tool, ToolCall, ToolChoice, ToolError, ToolExecution, ToolOutput,
     ToolSpec, Usage, Workflow, WorkflowBuilder, WorkflowDefinition, WorkflowInput, WorkflowSession,
-    WorkflowState,
-    WorkflowStorage,
+    WorkflowState, WorkflowStorage,
 };
 #[cfg(feature = "sled")]
 pub use weft_runtime::{Durability, SledStorage};

@@ -30,18 +30,27 @@ async fn record(state: &Shared, run_id: &str) -> ApiResult<RunRecord> {
         .ok_or_else(|| ApiError::not_found("run", run_id))
 }
 
-pub(super) async fn show(State(state): State<Shared>, Path(run_id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub(super) async fn show(
+    State(state): State<Shared>,
+    Path(run_id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     let mut run = record(&state, &run_id).await?;
     if run.status == RunStatus::Running {
         // The record's content is written when the run ends: the answer so far is the log's.
         let items = read_all(&state.storage, &run_id).await?;
         run.content = weft_runtime::durable::answer(&items);
-        run.last_seq = items.last().and_then(|item| item.seq).unwrap_or(run.last_seq);
+        run.last_seq = items
+            .last()
+            .and_then(|item| item.seq)
+            .unwrap_or(run.last_seq);
     }
     Ok(Json(json!({ "run": run })))
 }
 
-async fn read_all(storage: &StorageRef, run_id: &str) -> weft_runtime::Result<Vec<weft_runtime::RunResponse>> {
+async fn read_all(
+    storage: &StorageRef,
+    run_id: &str,
+) -> weft_runtime::Result<Vec<weft_runtime::RunResponse>> {
     let mut items = Vec::new();
     let mut cursor = 0;
     loop {
@@ -61,7 +70,8 @@ pub(super) async fn events(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult<Response> {
     ids::check("run id", &run_id)?;
-    let query = query.map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))?;
+    let query =
+        query.map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))?;
     let after = sse::cursor(&headers, query.get("after").map(String::as_str))?;
     if let Some(handle) = state.runs.get(&run_id) {
         if handle.is_finished() && after >= handle.last_seq() {
@@ -125,7 +135,10 @@ pub(super) fn end_marker(handle: RunHandle) -> BoxFuture<'static, Option<Event>>
     .boxed()
 }
 
-pub(super) async fn cancel(State(state): State<Shared>, Path(run_id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn cancel(
+    State(state): State<Shared>,
+    Path(run_id): Path<String>,
+) -> ApiResult<Response> {
     ids::check("run id", &run_id)?;
     if let Some(handle) = state.runs.get(&run_id) {
         if !handle.is_finished() {
@@ -147,7 +160,10 @@ pub(super) async fn cancel(State(state): State<Shared>, Path(run_id): Path<Strin
     ))
 }
 
-pub(super) async fn resume(State(state): State<Shared>, Path(run_id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn resume(
+    State(state): State<Shared>,
+    Path(run_id): Path<String>,
+) -> ApiResult<Response> {
     ids::check("run id", &run_id)?;
     if state.runs.get(&run_id).is_some() {
         return Err(ApiError::conflict(
@@ -180,7 +196,9 @@ pub(crate) async fn start_resume(state: &Shared, run: RunRecord) -> ApiResult<Ru
     let started = hosted.resume(run.run_id.clone(), state.storage.clone())?;
     match started.await {
         Ok(handle) => {
-            state.runs.insert(handle.clone(), run.session_id, Some(claim));
+            state
+                .runs
+                .insert(handle.clone(), run.session_id, Some(claim));
             Ok(handle)
         }
         Err(Error::NotResumable { run_id, reason }) => Err(ApiError::conflict(
@@ -191,7 +209,10 @@ pub(crate) async fn start_resume(state: &Shared, run: RunRecord) -> ApiResult<Ru
     }
 }
 
-pub(super) async fn continue_run(State(state): State<Shared>, Path(run_id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn continue_run(
+    State(state): State<Shared>,
+    Path(run_id): Path<String>,
+) -> ApiResult<Response> {
     let run = record(&state, &run_id).await?;
     Err(ApiError::conflict(
         "not_paused",

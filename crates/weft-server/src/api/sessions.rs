@@ -30,7 +30,10 @@ pub(super) async fn list(
             Some(text) => text.trim().parse::<usize>().map_err(|_| {
                 ApiError::bad_request(
                     "invalid_query",
-                    format!("`{name}` must be a whole number, not {:?}", text.chars().take(32).collect::<String>()),
+                    format!(
+                        "`{name}` must be a whole number, not {:?}",
+                        text.chars().take(32).collect::<String>()
+                    ),
                 )
             }),
         }
@@ -54,10 +57,15 @@ pub(super) async fn list(
             limit: Some(limit),
         })
         .await?;
-    Ok(Json(json!({"sessions": listing.sessions, "skipped": listing.skipped})))
+    Ok(Json(
+        json!({"sessions": listing.sessions, "skipped": listing.skipped}),
+    ))
 }
 
-pub(super) async fn show(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub(super) async fn show(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     ids::check("session id", &id)?;
     let session = state
         .storage
@@ -68,7 +76,10 @@ pub(super) async fn show(State(state): State<Shared>, Path(id): Path<String>) ->
     Ok(Json(json!({"session": session, "runs": runs})))
 }
 
-pub(super) async fn delete(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn delete(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     ids::check("session id", &id)?;
     if state.runs.session_busy(&id) {
         return Err(ApiError::conflict(

@@ -42,11 +42,18 @@ enum Mode {
 }
 
 pub(super) async fn list(State(state): State<Shared>) -> Json<Value> {
-    let workflows: Vec<_> = state.workflows.values().map(|hosted| hosted.info()).collect();
+    let workflows: Vec<_> = state
+        .workflows
+        .values()
+        .map(|hosted| hosted.info())
+        .collect();
     Json(json!({ "workflows": workflows }))
 }
 
-pub(super) async fn show(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub(super) async fn show(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let hosted = state.workflow(&id)?;
     Ok(Json(json!(hosted.info())))
 }
@@ -73,7 +80,9 @@ pub(super) async fn start_run(
         user_id: request.user_id,
     };
     let handle = hosted.start(request.input, owner, state.storage.clone())?;
-    state.runs.insert(handle.clone(), session_id.clone(), Some(claim));
+    state
+        .runs
+        .insert(handle.clone(), session_id.clone(), Some(claim));
     match request.mode {
         Mode::Background => Ok((
             StatusCode::ACCEPTED,
