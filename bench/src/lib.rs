@@ -163,7 +163,13 @@ pub async fn run_bare(client: &reqwest::Client, base_url: &str) -> Result<usize,
 
 /// This process's CPU time (user + system) so far, from `/proc/self/stat` (Linux).
 pub fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_time_of("self")
+}
+
+/// The CPU time (user + system) so far of process `pid` (`"self"` for this one), from
+/// `/proc/PID/stat` (Linux); zero if it cannot be read.
+pub fn cpu_time_of(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start after the last ')'.
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -180,9 +186,9 @@ pub fn cpu_time() -> Duration {
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
-/// A `VmRSS`/`VmHWM` line of `/proc/self/status`, in KiB.
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// A `VmRSS`/`VmHWM` line of `/proc/PID/status`, in KiB.
+fn status_kib(pid: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
         .find_map(|line| line.strip_prefix(field))
@@ -192,12 +198,22 @@ fn status_kib(field: &str) -> u64 {
 
 /// Resident memory now, in KiB.
 pub fn rss_kib() -> u64 {
-    status_kib("VmRSS:")
+    rss_kib_of("self")
 }
 
 /// The most resident memory this process has had, in KiB.
 pub fn peak_rss_kib() -> u64 {
-    status_kib("VmHWM:")
+    peak_rss_kib_of("self")
+}
+
+/// Resident memory of process `pid` now, in KiB.
+pub fn rss_kib_of(pid: &str) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// The most resident memory process `pid` has had, in KiB.
+pub fn peak_rss_kib_of(pid: &str) -> u64 {
+    status_kib(pid, "VmHWM:")
 }
 
 /// The `p`-th percentile (0–100) of sorted durations, in milliseconds.

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use axum::Router;
 use schemars::JsonSchema;
 use tokio::net::{TcpListener, ToSocketAddrs};
@@ -242,6 +243,13 @@ impl Bound {
                 }
             });
         };
+        // Events are small writes: without TCP_NODELAY, Nagle's algorithm holds each one back
+        // until the client's delayed ACK (~40 ms on Linux).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %err, "could not set TCP_NODELAY");
+            }
+        });
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(signal)
             .await;
