@@ -13,7 +13,10 @@
 #
 # The parts (PARTS, all by default): construction; sequential (in-memory weft, bare reqwest,
 # Agno without storage); durable (weft on a fresh sled store in each of DURABILITIES, Agno
-# with SqliteDb, and the resume of runs interrupted after their last model call); concurrent.
+# with SqliteDb, and the resume of runs interrupted after their last model call); concurrent;
+# server (weft::serve against Agno's AgentOS over HTTP, streamed runs driven by `weft-load` at
+# SERVER_CONCURRENCY, 1000 at once against the paced fake LLM, and SUBSCRIBERS idle event
+# streams on one weft run).
 # The durable table compares with the sequential part's rows: run both.
 # MAX_LOAD: before each part, wait until the 1-minute load average is below it (polled every
 # 20 s, for at most 15 minutes; then the part runs anyway and says so on stderr).
@@ -27,7 +30,12 @@ ITERATIONS="${ITERATIONS:-100000}"
 RESUME_ROUNDS="${RESUME_ROUNDS:-100}"   # resumes: one interrupted run per round
 # sled durability modes of the durable part (also: run-end, os)
 DURABILITIES="${DURABILITIES:-every-step every-event}"
-PARTS="${PARTS:-construction sequential durable concurrent}"
+PARTS="${PARTS:-construction sequential durable concurrent server}"
+SERVER_CONCURRENCY="${SERVER_CONCURRENCY:-1 100 1000}"
+SERVER_RUNS="${SERVER_RUNS:-2000}"      # streamed runs per weft row (3000 at concurrency 1000)
+AGNO_SERVER_RUNS="${AGNO_SERVER_RUNS:-300}"
+AGNO_WORKERS="${AGNO_WORKERS:-2}"       # AgentOS processes (2 cores)
+SUBSCRIBERS="${SUBSCRIBERS:-10000}"
 MAX_LOAD="${MAX_LOAD:-}"
 
 part() { [[ " $PARTS " == *" $1 "* ]]; }
@@ -123,6 +131,79 @@ if part concurrent; then
         "$bin/weft-bench" concurrent --base-url "$paced" --concurrency "$c" --floor | record
         bash bench/agno/run.sh --base-url "$paced" --mode concurrent --concurrency "$c" | record
     done
+fi
+
+# Starts an HTTP server ($1: weft or agno) hosting the benchmark workflow against the fake
+# LLM at $2; sets $app_url, $app_pid and $app_pids (the processes whose CPU and memory count).
+start_app() {
+    local log
+    log="$(mktemp)"
+    if [ "$1" = weft ]; then
+        "$bin/weft-bench-server" --base-url "$2" > "$log" 2>&1 &
+    else
+        bash bench/agno/run.sh --serve --base-url "$2" --workers "$AGNO_WORKERS" > "$log" 2>&1 &
+    fi
+    app_pid=$!
+    servers+=("$app_pid")
+    for _ in $(seq 600); do
+        if grep -q "^listening on " "$log"; then
+            app_url="$(grep -o "^listening on .*" "$log" | cut -d' ' -f3)"
+            # AgentOS: run.sh execs python, whose worker processes are its children.
+            app_pids="--server-pid $app_pid$( (pgrep -P "$app_pid" || true) | sed 's/^/ --server-pid /' | tr -d '\n')"
+            return
+        fi
+        sleep 0.1
+    done
+    echo "the $1 server did not start: $(cat "$log")" >&2
+    exit 1
+}
+stop_app() { kill "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true; }
+
+if part server; then
+    ulimit -n "$(ulimit -Hn)"
+    for side in weft agno; do
+        if [ "$side" = weft ]; then target=weft; workflow=bench_research; else target=agentos; workflow=research; fi
+        for c in $SERVER_CONCURRENCY; do
+            wait_quiet "server $side $c"
+            echo "== server: $side, $c at a time" >&2
+            runs="$SERVER_RUNS"
+            [ "$side" = agno ] && runs="$AGNO_SERVER_RUNS"
+            [ "$side" = weft ] && [ "$c" -ge 1000 ] && runs=3000
+            [ "$c" -gt "$runs" ] && runs="$c"
+            start_app "$side" "$fast"
+            # shellcheck disable=SC2086
+            "$bin/weft-load" runs --target "$target" --url "$app_url" --workflow "$workflow" \
+                --concurrency "$c" --runs "$runs" --llm-url "$fast" $app_pids | record
+            stop_app
+        done
+        wait_quiet "server $side paced"
+        echo "== server: $side, 1000 at once, paced fake LLM" >&2
+        start_app "$side" "$paced"
+        # shellcheck disable=SC2086
+        "$bin/weft-load" runs --target "$target" --url "$app_url" --workflow "$workflow" \
+            --concurrency 1000 --runs 1000 --warmup 0 --ideal-ms 885 --label server-paced \
+            --llm-url "$paced" $app_pids | record
+        stop_app
+    done
+    # Idle subscribers: one weft run whose model never answers (a fake LLM with a 1 h first
+    # token), followed by SUBSCRIBERS event streams.
+    wait_quiet "server idle"
+    echo "== server: $SUBSCRIBERS idle subscribers" >&2
+    start_server --ttft-ms 3600000
+    stalled="$url"
+    start_app weft "$stalled"
+    # shellcheck disable=SC2086
+    "$bin/weft-load" idle --url "$app_url" --subscribers "$SUBSCRIBERS" $app_pids | record
+    stop_app
+    # The floor: plain axum, one SSE event and then an open stream per subscriber.
+    "$bin/weft-bench-server" --base-url "$stalled" --bare-sse > "$results/bare-sse.log" 2>&1 &
+    app_pid=$!
+    servers+=("$app_pid")
+    for _ in $(seq 100); do grep -q "^listening on " "$results/bare-sse.log" && break; sleep 0.1; done
+    app_url="$(grep -o "^listening on .*" "$results/bare-sse.log" | cut -d' ' -f3)"
+    "$bin/weft-load" idle --url "$app_url" --subscribers "$SUBSCRIBERS" --server-pid "$app_pid" \
+        --framework "bare axum" | record
+    stop_app
 fi
 
 python3 bench/table.py "$out"

@@ -101,6 +101,7 @@ def main(path):
         print("\n".join(lines))
 
     durable_table(get, seq)
+    server_table(get, r)
 
     bad = []
     for (fw, mode, c, store, durability), data in sorted(r.items(), key=lambda kv: str(kv[0])):
@@ -109,6 +110,9 @@ def main(path):
             if data["requests"] != 3 * runs:
                 label = " ".join(str(part) for part in (fw, mode, c, store, durability) if part)
                 bad.append(f"{label}: {data['requests']} requests for {runs} runs")
+        per_run = data.get("llm_requests_per_run")
+        if per_run is not None and per_run != 3:
+            bad.append(f"{fw} {mode} {c}: {per_run} requests per run")
         if data.get("requests_during_resume"):
             bad.append(f"{fw} {mode}: {data['requests_during_resume']} requests while resuming")
     print()
@@ -191,6 +195,58 @@ def durable_table(get, seq):
             print(f"  ({discarded} of {row.get('runs')} resumed runs began with a ContentDiscarded "
                   f"item: the store's seq reservation was above the log's last seq; every "
                   f"resumed run's answer was checked against an uninterrupted run's)")
+
+
+def server_table(get, r):
+    """Workflows served over HTTP: weft::serve against Agno's AgentOS, streamed runs driven by
+    weft-load; 1000 at once against the paced fake LLM; idle subscribers (weft issue 11)."""
+    concurrencies = sorted({k[2] for k in r if k[1] == "server"})
+    if not concurrencies:
+        return
+    print()
+    print("| served over HTTP, streamed runs | weft::serve | AgentOS | weft ÷ AgentOS |")
+    print("|---|---|---|---|")
+    worst = None
+    for c in concurrencies:
+        weft, agno = get("weft", "server", c), get("agno", "server", c)
+        rps_w, rps_a = weft.get("runs_per_sec"), agno.get("runs_per_sec")
+        print(f"| {c} at a time: runs/s | {fmt(rps_w)} | {fmt(rps_a)} | {ratio(rps_w, rps_a)} |")
+        if rps_w and rps_a:
+            worst = min(worst or rps_w / rps_a, rps_w / rps_a)
+        for key, label in (("ttfe_p50_ms", "time to first event p50 (ms)"),
+                           ("ttfe_p99_ms", "time to first event p99 (ms)"),
+                           ("server_cpu_ms_per_run", "server CPU per run (ms)"),
+                           ("server_peak_rss_mb", "server peak RSS (MB)")):
+            a, w = agno.get(key), weft.get(key)
+            print(f"| {c} at a time: {label} | {fmt(w, 2)} | {fmt(a, 2)} | {ratio(a, w)} |")
+    paced_w, paced_a = get("weft", "server-paced", 1000), get("agno", "server-paced", 1000)
+    if paced_w:
+        print(f"| 1000 at once, paced LLM: wall (ms), ideal {IDEAL_MS} | {fmt(paced_w.get('wall_ms'))} "
+              f"| {fmt(paced_a.get('wall_ms'))} | {ratio(paced_a.get('wall_ms'), paced_w.get('wall_ms'))} |")
+        print(f"| 1000 at once, paced LLM: wall ÷ ideal | {fmt(paced_w.get('wall_over_ideal'), 2)}x "
+              f"| {fmt(paced_a.get('wall_over_ideal'), 2)}x | |")
+        print(f"| 1000 at once, paced LLM: server peak RSS (MB) | {fmt(paced_w.get('server_peak_rss_mb'))} "
+              f"| {fmt(paced_a.get('server_peak_rss_mb'))} | |")
+    idle = get("weft", "idle")
+    bare = get("bare axum", "idle")
+    if idle:
+        print(f"| {idle['subscribers']:,} idle event streams on one run: server RSS (MB) "
+              f"| {fmt(idle.get('server_rss_mb'))} | - (no such route) | |")
+        print(f"| the same, per stream (KB) | {fmt(idle.get('server_kb_per_subscriber'))} | | |")
+    if bare:
+        print(f"| floor: plain axum, {bare['subscribers']:,} idle SSE streams: RSS (MB) "
+              f"| {fmt(bare.get('server_rss_mb'))} ({fmt(bare.get('server_kb_per_subscriber'))} KB each) | | |")
+    print()
+    if worst is not None:
+        print(f"- ≥ 10× AgentOS runs/s: {worst:.1f}× at worst ({'met' if worst >= 10 else 'missed'})")
+    if paced_w.get("wall_over_ideal"):
+        got = paced_w["wall_over_ideal"]
+        print(f"- 1000 concurrent streamed runs within 1.3× the ideal wall time: {got:.2f}× "
+              f"({'met' if got <= 1.3 else 'missed'})")
+    if idle:
+        got = idle["server_rss_mb"]
+        print(f"- < 100 MB RSS for {idle['subscribers']:,} idle subscribers: {got:.0f} MB "
+              f"({'met' if got < 100 else 'missed'}; {idle.get('connected')} connected)")
 
 
 DURABILITY = {"every-event": "EveryEvent", "every-step": "EveryStep", "run-end": "RunEnd",

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand, ValueEnum};
 use futures::StreamExt;
 use serde_json::json;
-use weft_bench::{cpu_time_of, peak_rss_kib_of, percentile_ms, rss_kib_of, TOPIC};
+use weft_bench::{cpu_time_of, peak_rss_kib_of, percentile_ms, rss_kib_of, server_requests, TOPIC};
 
 /// Which server speaks at `--url`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -49,12 +49,19 @@ enum Command {
         /// Runs before measuring (at the same concurrency).
         #[arg(long, default_value_t = 10)]
         warmup: usize,
-        /// The server's process id, for its CPU time and memory.
+        /// The server's process ids (repeat for a server of several processes), for their
+        /// CPU time and memory.
+        #[arg(long = "server-pid", required = true)]
+        server_pids: Vec<u32>,
+        /// The fake LLM's base URL (`.../v1`): checks that every run made 3 requests.
         #[arg(long)]
-        server_pid: u32,
+        llm_url: Option<String>,
         /// The ideal wall time of one run in ms (printed beside the measured wall time).
         #[arg(long)]
         ideal_ms: Option<f64>,
+        /// The `mode` of the JSON line (`server`; `server-paced` against the paced fake LLM).
+        #[arg(long, default_value = "server")]
+        label: String,
     },
     /// One weft run held in flight (its model answers after a long time) and `--subscribers`
     /// clients following its events: the server's memory with all of them connected.
@@ -67,6 +74,9 @@ enum Command {
         subscribers: usize,
         #[arg(long)]
         server_pid: u32,
+        /// The `framework` of the JSON line (`bare axum` for `weft-bench-server --bare-sse`).
+        #[arg(long, default_value = "weft")]
+        framework: String,
     },
 }
 
@@ -88,18 +98,25 @@ async fn main() {
             concurrency,
             runs,
             warmup,
-            server_pid,
+            server_pids,
+            llm_url,
             ideal_ms,
+            label,
         } => {
-            runs_mode(
+            let load = Load {
                 target,
-                &url,
-                &workflow,
+                url,
+                workflow,
                 concurrency,
+            };
+            runs_mode(
+                &load,
                 runs,
                 warmup,
-                server_pid,
+                &server_pids,
+                llm_url.as_deref(),
                 ideal_ms,
+                &label,
             )
             .await
         }
@@ -108,7 +125,8 @@ async fn main() {
             workflow,
             subscribers,
             server_pid,
-        } => idle_mode(&url, &workflow, subscribers, server_pid).await,
+            framework,
+        } => idle_mode(&url, &workflow, subscribers, server_pid, &framework).await,
     };
     match result {
         Ok(line) => println!("{line}"),
@@ -185,19 +203,38 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .position(|window| window == needle)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn runs_mode(
+/// Where the runs go, and how many at a time.
+struct Load {
     target: Target,
-    url: &str,
-    workflow: &str,
+    url: String,
+    workflow: String,
     concurrency: usize,
+}
+
+async fn runs_mode(
+    load: &Load,
     runs: usize,
     warmup: usize,
-    server_pid: u32,
+    server_pids: &[u32],
+    llm_url: Option<&str>,
     ideal_ms: Option<f64>,
+    label: &str,
 ) -> Result<String, String> {
+    let Load {
+        target,
+        url,
+        workflow,
+        concurrency,
+    } = load;
+    let (target, url, workflow, concurrency) =
+        (*target, url.as_str(), workflow.as_str(), *concurrency);
     let client = client()?;
-    let pid = server_pid.to_string();
+    let pids: Vec<String> = server_pids.iter().map(u32::to_string).collect();
+    let cpu = || pids.iter().map(|pid| cpu_time_of(pid)).sum::<Duration>();
+    let llm_before = match llm_url {
+        Some(llm) => Some(server_requests(&client, llm).await?),
+        None => None,
+    };
     let batch = |count: usize| {
         let client = client.clone();
         async move {
@@ -214,11 +251,15 @@ async fn runs_mode(
     for result in batch(warmup).await {
         result.map_err(|err| format!("a warm-up run failed: {err}"))?;
     }
-    let cpu_before = cpu_time_of(&pid);
+    let cpu_before = cpu();
     let started = Instant::now();
     let results = batch(runs).await;
     let wall = started.elapsed();
-    let cpu = cpu_time_of(&pid).saturating_sub(cpu_before);
+    let cpu = cpu().saturating_sub(cpu_before);
+    let llm_requests = match (llm_url, llm_before) {
+        (Some(llm), Some(before)) => Some(server_requests(&client, llm).await? - before),
+        _ => None,
+    };
     let mut errors = Vec::new();
     let mut first = Vec::new();
     let mut totals = Vec::new();
@@ -238,8 +279,15 @@ async fn runs_mode(
     let ok = totals.len();
     let wall_ms = wall.as_secs_f64() * 1000.0;
     Ok(json!({
-        "mode": "server",
-        "target": format!("{target:?}").to_lowercase(),
+        "mode": label,
+        "framework": match target {
+            Target::Weft => "weft",
+            Target::Agentos => "agno",
+        },
+        "server": match target {
+            Target::Weft => "weft::serve",
+            Target::Agentos => "AgentOS",
+        },
         "concurrency": concurrency,
         "runs": runs,
         "ok": ok,
@@ -253,7 +301,9 @@ async fn runs_mode(
         "run_p50_ms": percentile_ms(&totals, 50.0),
         "run_p99_ms": percentile_ms(&totals, 99.0),
         "server_cpu_ms_per_run": cpu.as_secs_f64() * 1000.0 / ok.max(1) as f64,
-        "server_peak_rss_mb": peak_rss_kib_of(&pid) as f64 / 1024.0,
+        "server_peak_rss_mb": pids.iter().map(|pid| peak_rss_kib_of(pid)).sum::<u64>() as f64 / 1024.0,
+        "server_processes": pids.len(),
+        "llm_requests_per_run": llm_requests.map(|requests| requests as f64 / (warmup + runs) as f64),
         "ideal_ms": ideal_ms,
         "wall_over_ideal": ideal_ms.map(|ideal| wall_ms / ideal),
     })
@@ -265,6 +315,7 @@ async fn idle_mode(
     workflow: &str,
     subscribers: usize,
     server_pid: u32,
+    framework: &str,
 ) -> Result<String, String> {
     let client = client()?;
     let pid = server_pid.to_string();
@@ -314,7 +365,7 @@ async fn idle_mode(
     let rss_after = rss_kib_of(&pid);
     let line = json!({
         "mode": "idle",
-        "target": "weft",
+        "framework": framework,
         "subscribers": subscribers,
         "connected": connected,
         "first_error": first_error,
