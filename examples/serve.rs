@@ -6,7 +6,9 @@
 //! ```
 //! Prints `listening on http://127.0.0.1:PORT` when it is ready; open that address for the
 //! playground. `--port` defaults to 8080 (0: any free port), `--db` to `data/serve.db` (a sled
-//! store: runs interrupted by a crash are resumed when the server starts again). API keys:
+//! store: runs interrupted by a crash are resumed when the server starts again). On Ctrl-C or
+//! SIGTERM, runs in flight get `--grace` seconds (default 10) to finish, then are recorded
+//! `interrupted` and resumed by the next start. API keys:
 //! `WEFT_API_KEYS=key1,key2`. A model: `WEFT_MODEL`, `OPENAI_API_KEY` or `ANTHROPIC_API_KEY`
 //! (else the offline model). The README shows curl commands for each route.
 
@@ -19,16 +21,18 @@ use weft_examples::research::{web_tools, ResearchWorkflow};
 use weft_examples::simple::SimpleWorkflow;
 use weft_examples::validation::ValidationWorkflow;
 
-/// The command line: `--port N`, `--db PATH`.
+/// The command line: `--port N`, `--db PATH`, `--grace SECS`.
 struct Args {
     port: u16,
     db: String,
+    grace: u64,
 }
 
 fn args() -> weft::Result<Args> {
     let mut parsed = Args {
         port: 8080,
         db: "data/serve.db".to_string(),
+        grace: 10,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -46,6 +50,12 @@ fn args() -> weft::Result<Args> {
                 })?;
             }
             "--db" => parsed.db = value("--db")?,
+            "--grace" => {
+                let text = value("--grace")?;
+                parsed.grace = text.parse().map_err(|_| {
+                    weft::Error::Config(format!("`--grace {text}`: give whole seconds"))
+                })?;
+            }
             "--postgres" => {
                 return Err(weft::Error::Config(
                     "`--postgres` is not supported yet: use `--db PATH` (a sled store)".into(),
@@ -53,7 +63,7 @@ fn args() -> weft::Result<Args> {
             }
             other => {
                 return Err(weft::Error::Config(format!(
-                    "unknown argument `{other}`: use `--port N` and `--db PATH`"
+                    "unknown argument `{other}`: use `--port N`, `--db PATH` and `--grace SECS`"
                 )))
             }
         }
@@ -79,7 +89,8 @@ async fn main() -> weft::Result<()> {
         })
         .workflow(CacheWorkflow::builder)
         .workflow(SimpleWorkflow::builder)
-        .workflow(ValidationWorkflow::builder);
+        .workflow(ValidationWorkflow::builder)
+        .shutdown_grace(std::time::Duration::from_secs(args.grace));
 
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, args.port))
         .await

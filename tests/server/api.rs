@@ -1003,3 +1003,45 @@ async fn snapshot(server: &TestServer) -> Vec<(weft::WorkflowSession, Vec<weft::
     }
     out
 }
+
+#[tokio::test]
+async fn cors_answers_only_when_configured() {
+    let preflight = |server: &TestServer| {
+        client()
+            .request(reqwest::Method::OPTIONS, server.at("/v1/workflows"))
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "GET")
+            .send()
+    };
+    let closed = TestServer::start().await;
+    let response = preflight(&closed).await.unwrap();
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+    let simple = client()
+        .get(closed.at("/v1/workflows"))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(simple
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+
+    let open = TestServer::start_with(|server| {
+        server.cors(
+            weft::serve::cors::CorsLayer::new()
+                .allow_origin(["https://app.example".parse().unwrap()])
+                .allow_methods(weft::serve::cors::Any)
+                .allow_headers(weft::serve::cors::Any),
+        )
+    })
+    .await;
+    let response = preflight(&open).await.unwrap();
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+}

@@ -32,9 +32,15 @@ impl Served {
     /// Starts the serve example on `db` (port 0) with its model on `llm`; waits for its
     /// `listening on` line.
     async fn start(db: &Path, llm: &FakeLlm) -> Served {
+        Served::start_with(db, llm, &[]).await
+    }
+
+    /// [`start`](Self::start) with more arguments.
+    async fn start_with(db: &Path, llm: &FakeLlm, args: &[&str]) -> Served {
         let mut child = Command::new(SERVE)
             .args(["--port", "0", "--db"])
             .arg(db)
+            .args(args)
             .env("WEFT_MODEL", "openai:gpt-4o")
             .env("OPENAI_BASE_URL", llm.openai_base_url())
             .env("OPENAI_API_KEY", "sk-test")
@@ -286,4 +292,75 @@ async fn killed_twice_mid_stream_the_third_server_finishes_the_run() {
         kill_and_resume("twice", Point::AfterDeltas(5), Some(9)).await,
         3
     );
+}
+
+#[tokio::test]
+async fn sigterm_interrupts_a_run_in_flight_and_the_next_start_resumes_it() {
+    let dir = std::env::temp_dir().join(format!("weft-serve-sigterm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = dir.join("store");
+    let llm = FakeLlm::start().await.unwrap();
+    let words = words();
+    let gate = Gate::new();
+    llm.push(Reply::chunks(words.clone()).hold_after(5, gate.clone()));
+    let mut first = Served::start_with(&db, &llm, &["--grace", "0"]).await;
+    let response = client()
+        .post(first.at("/v1/workflows/SimpleWorkflow/runs"))
+        .json(&json!({"input": "looms", "session_id": "s-term"}))
+        .send()
+        .await
+        .unwrap();
+    let run_id = response.headers()["x-weft-run-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let mut reader = SseReader::new(response);
+    within(gate.reached()).await;
+    let mut seen = Vec::new();
+    while seen
+        .iter()
+        .filter(|e: &&SseEvent| e.event.as_deref() == Some("RunContent"))
+        .count()
+        < 5
+    {
+        seen.push(within(reader.next()).await.unwrap());
+    }
+    // SIGTERM: no grace, so the run is interrupted at once and its stream ends; the server
+    // exits by itself, with success.
+    let status = Command::new("kill")
+        .args(["-TERM", &first.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    seen.extend(within(reader.rest()).await);
+    let exit = within(tokio::task::spawn_blocking(move || {
+        first.child.wait().unwrap()
+    }))
+    .await
+    .unwrap();
+    assert!(
+        exit.success(),
+        "the server exits cleanly on SIGTERM: {exit:?}"
+    );
+
+    // The next start resumes it (the held call was never completed: asked once more).
+    llm.push(Reply::chunks(words.clone()));
+    let served = Served::start(&db, &llm).await;
+    if let Some(response) = reconnect(&served, &run_id, last_seq(&seen)).await {
+        seen.extend(within(SseReader::new(response).rest()).await);
+    }
+    assert_eq!(answer_of(&seen), words.concat());
+    let run: Value = client()
+        .get(served.at(&format!("/v1/runs/{run_id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(run["run"]["status"], "completed");
+    assert_eq!(llm.request_count(), 2);
+    drop(served);
+    drop(gate);
+    let _ = std::fs::remove_dir_all(&dir);
 }
