@@ -7,7 +7,9 @@ use serde_json::{json, Value};
 use weft::{RunStatus, SessionFilter};
 use weft_testkit::{Gate, Reply};
 
-use crate::support::{answer_of, client, within, SseEvent, SseReader, TestServer};
+use crate::support::{
+    answer_of, call, client, get_json, post_json, within, SseEvent, SseReader, TestServer,
+};
 
 const TEXT: &str = "Looms weave threads into cloth, row after row, all day long.";
 
@@ -77,24 +79,10 @@ fn check_framing(events: &[SseEvent], first_seq: u64) {
 #[tokio::test]
 async fn health_and_workflows_describe_the_server() {
     let server = TestServer::start().await;
-    let health: Value = client()
-        .get(server.at("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = get_json(&server.at("/health")).await;
     assert_eq!(health, json!({"status": "ok"}));
 
-    let list: Value = client()
-        .get(server.at("/v1/workflows"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = get_json(&server.at("/v1/workflows")).await;
     let workflows = list["workflows"].as_array().unwrap();
     assert_eq!(workflows.len(), 1);
     assert_eq!(workflows[0]["id"], "Writer");
@@ -107,17 +95,10 @@ async fn health_and_workflows_describe_the_server() {
     assert_eq!(schema["type"], "object");
     assert_eq!(schema["required"], json!(["topic"]));
 
-    let one: Value = client()
-        .get(server.at("/v1/workflows/Writer"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one: Value = get_json(&server.at("/v1/workflows/Writer")).await;
     assert_eq!(&one, &workflows[0]);
 
-    let page = client().get(server.at("/")).send().await.unwrap();
+    let page = call("GET", &server.at("/")).await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.headers()["content-type"]
         .to_str()
@@ -129,12 +110,11 @@ async fn health_and_workflows_describe_the_server() {
 async fn a_streamed_run_is_framed_with_seq_ids_and_ends_after_its_last_item() {
     let server = TestServer::start().await;
     server.llm.push(Reply::text(TEXT));
-    let response = client()
-        .post(server.at("/v1/workflows/Writer/runs"))
-        .json(&json!({"input": {"topic": "looms"}, "session_id": "s-stream", "user_id": "ada"}))
-        .send()
-        .await
-        .unwrap();
+    let response = post_json(
+        &server.at("/v1/workflows/Writer/runs"),
+        &json!({"input": {"topic": "looms"}, "session_id": "s-stream", "user_id": "ada"}),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     let headers = response.headers().clone();
     assert_eq!(headers["content-type"], "text/event-stream");
@@ -149,14 +129,7 @@ async fn a_streamed_run_is_framed_with_seq_ids_and_ends_after_its_last_item() {
         .iter()
         .all(|event| event.json()["run_id"] == json!(run_id)));
 
-    let run: Value = client()
-        .get(server.at(&format!("/v1/runs/{run_id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let run: Value = get_json(&server.at(&format!("/v1/runs/{run_id}"))).await;
     assert_eq!(run["run"]["status"], "completed");
     assert_eq!(run["run"]["content"], TEXT);
     assert_eq!(run["run"]["last_seq"], json!(events.len()));
@@ -266,12 +239,11 @@ async fn subscribers_racing_a_fast_run_see_no_gap_and_no_duplicate_at_the_switch
 async fn wait_mode_answers_with_the_run_record_once_it_ends() {
     let server = TestServer::start().await;
     server.llm.push(Reply::text(TEXT));
-    let response = client()
-        .post(server.at("/v1/workflows/Writer/runs"))
-        .json(&json!({"input": {"topic": "looms", "words": 12}, "mode": "wait", "session_id": "s-wait"}))
-        .send()
-        .await
-        .unwrap();
+    let response = post_json(
+        &server.at("/v1/workflows/Writer/runs"),
+        &json!({"input": {"topic": "looms", "words": 12}, "mode": "wait", "session_id": "s-wait"}),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["run"]["status"], "completed");
@@ -279,37 +251,15 @@ async fn wait_mode_answers_with_the_run_record_once_it_ends() {
     assert_eq!(body["run"]["workflow_id"], "Writer");
 
     // The session holds the state the run saved, and the run.
-    let session: Value = client()
-        .get(server.at("/v1/sessions/s-wait"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session: Value = get_json(&server.at("/v1/sessions/s-wait")).await;
     assert_eq!(session["session"]["session_state"]["runs"], 1);
     assert_eq!(session["runs"].as_array().unwrap().len(), 1);
-    let list: Value = client()
-        .get(server.at("/v1/sessions?workflow_id=Writer&limit=10"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = get_json(&server.at("/v1/sessions?workflow_id=Writer&limit=10")).await;
     assert_eq!(list["sessions"][0]["session_id"], "s-wait");
 
-    let deleted = client()
-        .delete(server.at("/v1/sessions/s-wait"))
-        .send()
-        .await
-        .unwrap();
+    let deleted = call("DELETE", &server.at("/v1/sessions/s-wait")).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let gone = client()
-        .get(server.at("/v1/sessions/s-wait"))
-        .send()
-        .await
-        .unwrap();
+    let gone = call("GET", &server.at("/v1/sessions/s-wait")).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     assert_eq!(error_code(gone).await, "not_found");
 }
@@ -335,77 +285,44 @@ async fn a_busy_session_is_409_until_its_run_ends_and_cancel_ends_a_run_cancelle
     let run_id = start_background(&server, Some("s-busy")).await;
     within(gate.reached()).await;
 
-    let second = client()
-        .post(server.at("/v1/workflows/Writer/runs"))
-        .json(&json!({"input": {"topic": "again"}, "session_id": "s-busy"}))
-        .send()
-        .await
-        .unwrap();
+    let second = post_json(
+        &server.at("/v1/workflows/Writer/runs"),
+        &json!({"input": {"topic": "again"}, "session_id": "s-busy"}),
+    )
+    .await;
     assert_eq!(second.status(), StatusCode::CONFLICT);
     assert_eq!(error_code(second).await, "session_busy");
-    let delete = client()
-        .delete(server.at("/v1/sessions/s-busy"))
-        .send()
-        .await
-        .unwrap();
+    let delete = call("DELETE", &server.at("/v1/sessions/s-busy")).await;
     assert_eq!(delete.status(), StatusCode::CONFLICT);
 
     let stream = open_events(&server, &run_id, None, false).await;
-    let cancel = client()
-        .post(server.at(&format!("/v1/runs/{run_id}/cancel")))
-        .send()
-        .await
-        .unwrap();
+    let cancel = call("POST", &server.at(&format!("/v1/runs/{run_id}/cancel"))).await;
     assert_eq!(cancel.status(), StatusCode::ACCEPTED);
     let seen = within(SseReader::new(stream).rest()).await;
     let last = seen.last().unwrap();
     assert_eq!(last.event.as_deref(), Some("RunCancelled"));
     assert_eq!(last.id, None);
 
-    let run: Value = client()
-        .get(server.at(&format!("/v1/runs/{run_id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let run: Value = get_json(&server.at(&format!("/v1/runs/{run_id}"))).await;
     assert_eq!(run["run"]["status"], "cancelled");
-    let again = client()
-        .post(server.at(&format!("/v1/runs/{run_id}/cancel")))
-        .send()
-        .await
-        .unwrap();
+    let again = call("POST", &server.at(&format!("/v1/runs/{run_id}/cancel"))).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
-    let resume = client()
-        .post(server.at(&format!("/v1/runs/{run_id}/resume")))
-        .send()
-        .await
-        .unwrap();
+    let resume = call("POST", &server.at(&format!("/v1/runs/{run_id}/resume"))).await;
     assert_eq!(resume.status(), StatusCode::CONFLICT);
     assert_eq!(error_code(resume).await, "not_resumable");
-    let resume_unknown = client()
-        .post(server.at("/v1/runs/no-such-run/resume"))
-        .send()
-        .await
-        .unwrap();
+    let resume_unknown = call("POST", &server.at("/v1/runs/no-such-run/resume")).await;
     assert_eq!(resume_unknown.status(), StatusCode::NOT_FOUND);
-    let cont = client()
-        .post(server.at(&format!("/v1/runs/{run_id}/continue")))
-        .send()
-        .await
-        .unwrap();
+    let cont = call("POST", &server.at(&format!("/v1/runs/{run_id}/continue"))).await;
     assert_eq!(cont.status(), StatusCode::CONFLICT);
     assert_eq!(error_code(cont).await, "not_paused");
 
     // The session is free again.
     server.llm.push(Reply::text(TEXT));
-    let third = client()
-        .post(server.at("/v1/workflows/Writer/runs"))
-        .json(&json!({"input": {"topic": "again"}, "session_id": "s-busy", "mode": "wait"}))
-        .send()
-        .await
-        .unwrap();
+    let third = post_json(
+        &server.at("/v1/workflows/Writer/runs"),
+        &json!({"input": {"topic": "again"}, "session_id": "s-busy", "mode": "wait"}),
+    )
+    .await;
     assert_eq!(third.status(), StatusCode::OK);
 }
 
@@ -440,11 +357,7 @@ async fn a_shutdown_interrupts_runs_in_flight_and_the_next_server_resumes_them()
         .unwrap()
         .parse::<u64>()
         .unwrap();
-    let resumed = client()
-        .post(later.at(&format!("/v1/runs/{run_id}/resume")))
-        .send()
-        .await
-        .unwrap();
+    let resumed = call("POST", &later.at(&format!("/v1/runs/{run_id}/resume"))).await;
     assert_eq!(resumed.status(), StatusCode::ACCEPTED);
     let rest =
         within(SseReader::new(open_events(&later, &run_id, Some(last), true).await).rest()).await;
@@ -576,18 +489,10 @@ async fn api_keys_guard_every_v1_route_but_not_health_or_the_page() {
         assert_eq!(ok.status(), StatusCode::OK);
     }
     assert_eq!(
-        client()
-            .get(server.at("/health"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        call("GET", &server.at("/health")).await.status(),
         StatusCode::OK
     );
-    assert_eq!(
-        client().get(server.at("/")).send().await.unwrap().status(),
-        StatusCode::OK
-    );
+    assert_eq!(call("GET", &server.at("/")).await.status(), StatusCode::OK);
 }
 
 /// Every bad request this test sends, and what it must get.
@@ -933,12 +838,11 @@ async fn bad_requests_get_a_4xx_json_error_and_change_nothing_stored() {
     let server = TestServer::start_with(|server| server.body_limit(64 * 1024)).await;
     server.llm.push(Reply::text(TEXT));
     // One real run, whose id the cursor cases use.
-    let response = client()
-        .post(server.at("/v1/workflows/Writer/runs"))
-        .json(&json!({"input": {"topic": "looms"}, "mode": "wait", "session_id": "s-kept"}))
-        .send()
-        .await
-        .unwrap();
+    let response = post_json(
+        &server.at("/v1/workflows/Writer/runs"),
+        &json!({"input": {"topic": "looms"}, "mode": "wait", "session_id": "s-kept"}),
+    )
+    .await;
     let run: Value = response.json().await.unwrap();
     let run_id = run["run"]["run_id"].as_str().unwrap().to_string();
     let before = snapshot(&server).await;

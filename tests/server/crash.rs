@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use weft_testkit::{FakeLlm, Gate, Reply};
 
-use crate::support::{answer_of, client, within, SseEvent, SseReader};
+use crate::support::{answer_of, client, get_json, post_json, within, SseEvent, SseReader};
 
 const SERVE: &str = env!("CARGO_BIN_EXE_weft-serve");
 
@@ -117,12 +117,11 @@ async fn kill_and_resume(name: &str, point: Point, second: Option<usize>) -> usi
     llm.push(reply);
 
     let first = Served::start(&db, &llm).await;
-    let response = client()
-        .post(first.at("/v1/workflows/SimpleWorkflow/runs"))
-        .json(&json!({"input": "looms", "session_id": format!("s-{name}")}))
-        .send()
-        .await
-        .unwrap();
+    let response = post_json(
+        &first.at("/v1/workflows/SimpleWorkflow/runs"),
+        &json!({"input": "looms", "session_id": format!("s-{name}")}),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     let run_id = response.headers()["x-weft-run-id"]
         .to_str()
@@ -192,24 +191,10 @@ async fn kill_and_resume(name: &str, point: Point, second: Option<usize>) -> usi
         ids.windows(2).all(|pair| pair[0] < pair[1]),
         "{name}: seqs once each, in order: {ids:?}"
     );
-    let run: Value = client()
-        .get(served.at(&format!("/v1/runs/{run_id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let run: Value = get_json(&served.at(&format!("/v1/runs/{run_id}"))).await;
     assert_eq!(run["run"]["status"], "completed", "{name}: {run}");
     assert_eq!(run["run"]["content"], words.concat(), "{name}");
-    let session: Value = client()
-        .get(served.at(&format!("/v1/sessions/s-{name}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session: Value = get_json(&served.at(&format!("/v1/sessions/s-{name}"))).await;
     assert_eq!(
         session["session"]["session_state"]["posts"], 1,
         "{name}: state saved once"
@@ -304,12 +289,11 @@ async fn sigterm_interrupts_a_run_in_flight_and_the_next_start_resumes_it() {
     let gate = Gate::new();
     llm.push(Reply::chunks(words.clone()).hold_after(5, gate.clone()));
     let mut first = Served::start_with(&db, &llm, &["--grace", "0"]).await;
-    let response = client()
-        .post(first.at("/v1/workflows/SimpleWorkflow/runs"))
-        .json(&json!({"input": "looms", "session_id": "s-term"}))
-        .send()
-        .await
-        .unwrap();
+    let response = post_json(
+        &first.at("/v1/workflows/SimpleWorkflow/runs"),
+        &json!({"input": "looms", "session_id": "s-term"}),
+    )
+    .await;
     let run_id = response.headers()["x-weft-run-id"]
         .to_str()
         .unwrap()
@@ -350,14 +334,7 @@ async fn sigterm_interrupts_a_run_in_flight_and_the_next_start_resumes_it() {
         seen.extend(within(SseReader::new(response).rest()).await);
     }
     assert_eq!(answer_of(&seen), words.concat());
-    let run: Value = client()
-        .get(served.at(&format!("/v1/runs/{run_id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let run: Value = get_json(&served.at(&format!("/v1/runs/{run_id}"))).await;
     assert_eq!(run["run"]["status"], "completed");
     assert_eq!(llm.request_count(), 2);
     drop(served);

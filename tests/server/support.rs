@@ -149,6 +149,32 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder().build().unwrap()
 }
 
+/// `GET url` as JSON.
+pub async fn get_json(url: &str) -> serde_json::Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// `POST url` with a JSON body.
+pub async fn post_json(url: &str, body: &serde_json::Value) -> reqwest::Response {
+    client().post(url).json(body).send().await.unwrap()
+}
+
+/// `method url` without a body.
+pub async fn call(method: &str, url: &str) -> reqwest::Response {
+    client()
+        .request(method.parse().unwrap(), url)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// One server-sent event as received.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SseEvent {

@@ -64,13 +64,7 @@ fn print_json(out: &mut String, value: &Value) -> weft_runtime::Result<()> {
 }
 
 fn status(status: RunStatus) -> &'static str {
-    match status {
-        RunStatus::Running => "running",
-        RunStatus::Completed => "completed",
-        RunStatus::Failed => "failed",
-        RunStatus::Cancelled => "cancelled",
-        RunStatus::Interrupted => "interrupted",
-    }
+    status.as_str()
 }
 
 fn duration_ms(run: &RunRecord) -> Option<u128> {

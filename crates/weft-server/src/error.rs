@@ -95,3 +95,15 @@ impl From<weft_runtime::Error> for ApiError {
 
 /// A handler's result.
 pub type ApiResult<T> = std::result::Result<T, ApiError>;
+
+/// Where in a JSON value a `serde_path_to_error` error is, under `root`: `root` itself for
+/// the top level, else `root.the.path` (`root` empty: just the path).
+pub(crate) fn field_path<E>(root: &str, err: &serde_path_to_error::Error<E>) -> String {
+    let path = err.path().to_string();
+    match (path.as_str(), root) {
+        (".", "") => "the body".to_string(),
+        (".", root) => root.to_string(),
+        (path, "") => path.to_string(),
+        (path, root) => format!("{root}.{path}"),
+    }
+}

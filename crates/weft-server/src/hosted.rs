@@ -114,12 +114,7 @@ where
     ) -> Result<RunHandle, ApiError> {
         let input: <B::Workflow as Workflow>::Input = serde_path_to_error::deserialize(input)
             .map_err(|err| {
-                let path = err.path().to_string();
-                let field = if path == "." {
-                    "input".to_string()
-                } else {
-                    format!("input.{path}")
-                };
+                let field = crate::error::field_path("input", &err);
                 ApiError::unprocessable(
                     "invalid_input",
                     format!(

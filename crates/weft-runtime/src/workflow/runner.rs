@@ -702,10 +702,7 @@ struct Parts {
 fn status_name(status: RunStatus) -> &'static str {
     match status {
         RunStatus::Running => "running (in this or another process)",
-        RunStatus::Completed => "completed",
-        RunStatus::Failed => "failed",
-        RunStatus::Cancelled => "cancelled",
-        RunStatus::Interrupted => "interrupted",
+        other => other.as_str(),
     }
 }
 

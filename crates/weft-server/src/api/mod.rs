@@ -135,11 +135,9 @@ pub(crate) fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>
         )
     })?;
     serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = err.path().to_string();
-        let field = if path == "." {
-            "the body".to_string()
-        } else {
-            format!("`{path}`")
+        let field = match crate::error::field_path("", &err).as_str() {
+            "the body" => "the body".to_string(),
+            path => format!("`{path}`"),
         };
         ApiError::unprocessable(
             "invalid_request",

@@ -155,7 +155,7 @@ pub(super) async fn cancel(
         "run_not_in_flight",
         format!(
             "run `{run_id}` is {}, not running here: only a run in flight can be cancelled",
-            status_name(run.status)
+            run.status
         ),
     ))
 }
@@ -177,7 +177,7 @@ pub(super) async fn resume(
             "not_resumable",
             format!(
                 "run `{run_id}` is {}: only an interrupted run can be resumed",
-                status_name(run.status)
+                run.status
             ),
         ));
     }
@@ -218,17 +218,7 @@ pub(super) async fn continue_run(
         "not_paused",
         format!(
             "run `{run_id}` is {}, not paused: only a paused run can be continued (pauses for a person are not in this version of weft yet)",
-            status_name(run.status)
+            run.status
         ),
     ))
-}
-
-fn status_name(status: RunStatus) -> &'static str {
-    match status {
-        RunStatus::Running => "running",
-        RunStatus::Completed => "completed",
-        RunStatus::Failed => "failed",
-        RunStatus::Cancelled => "cancelled",
-        RunStatus::Interrupted => "interrupted",
-    }
 }
