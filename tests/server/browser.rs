@@ -208,6 +208,96 @@ async fn playground_cancels_a_run_and_replays_it_from_the_sessions_panel() {
     browser.close().await;
 }
 
+/// A stock `EventSource` (no playground code) follows a run: it parses the framing (`id`,
+/// named events, JSON data with `seq`), gets every event once, and when the stream ends it
+/// reconnects by itself with `Last-Event-ID`, gets `204` and stops (readyState CLOSED)
+/// instead of replaying the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stock_event_source_gets_every_event_once_and_stops_after_the_end() {
+    let Some(browser) = Browser::open("stock_event_source").await else {
+        return;
+    };
+    let server = TestServer::start().await;
+    let gate = Gate::new();
+    server
+        .llm
+        .push(Reply::text(ANSWER).hold_after(4, gate.clone()));
+    let started = crate::support::post_json(
+        &server.at("/v1/workflows/Writer/runs"),
+        &serde_json::json!({"input": {"topic": "sources"}, "mode": "background"}),
+    )
+    .await;
+    let started: serde_json::Value = started.json().await.unwrap();
+    let run_id = started["run_id"].as_str().unwrap().to_string();
+
+    browser.goto(&server.at("/health")).await; // same origin, no playground code
+    let setup = format!(
+        r#"
+        window.got = [];
+        window.opens = 0;
+        window.es = new EventSource("/v1/runs/{run_id}/events");
+        window.es.onopen = () => {{ window.opens += 1; }};
+        for (const name of {EVENT_NAMES}) {{
+            window.es.addEventListener(name, (e) => {{
+                const data = JSON.parse(e.data);
+                window.got.push([e.lastEventId, e.type, data.seq ?? null, typeof data.content === "string" ? data.content : ""]);
+            }});
+        }}
+        return true;
+        "#
+    );
+    check(
+        browser.client.execute(&setup, Vec::new()).await,
+        "setting up the EventSource",
+    );
+    let held = browser
+        .wait_script(
+            "four deltas",
+            "return window.got.filter((e) => e[1] === 'RunContent').length >= 4 ? window.got : null;",
+        )
+        .await;
+    assert!(!held.as_array().unwrap().is_empty());
+    gate.open();
+    // The run ends, the server closes the stream, the EventSource reconnects with its last id,
+    // gets 204, and closes for good.
+    let events = browser
+        .wait_script(
+            "the EventSource to close after the run",
+            "return window.es.readyState === 2 ? {got: window.got, opens: window.opens} : null;",
+        )
+        .await;
+    let got = events["got"].as_array().unwrap();
+    let seqs: Vec<u64> = got.iter().map(|e| e[2].as_u64().unwrap()).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "every seq once, in order"
+    );
+    for event in got {
+        assert_eq!(
+            event[0].as_str().unwrap(),
+            event[2].to_string(),
+            "id: is the seq"
+        );
+    }
+    assert_eq!(got.last().unwrap()[1], "WorkflowCompleted");
+    let text: String = got
+        .iter()
+        .filter(|e| e[1] == "RunContent")
+        .map(|e| e[3].as_str().unwrap())
+        .collect();
+    assert_eq!(text, ANSWER);
+    assert_eq!(
+        events["opens"], 1,
+        "the reconnect got 204: no second stream"
+    );
+    browser.screenshot("closed").await;
+    browser.close().await;
+}
+
+/// Every event name a weft stream may carry.
+const EVENT_NAMES: &str = r#"["WorkflowStarted", "RunStarted", "RunContent", "ToolCallStarted", "ToolCallCompleted", "RunCompleted", "RunError", "StepStarted", "StepCompleted", "WorkflowCompleted", "ContentDiscarded", "RunCancelled"]"#;
+
 /// What the test reads off the page in one round trip.
 #[derive(Debug, Deserialize)]
 struct PageState {
@@ -368,6 +458,26 @@ impl Browser {
                 let shot = self.screenshot("failure").await;
                 panic!(
                     "waited {WAIT:?} for {what}; the page shows {state:?} (screenshot: {})",
+                    shot.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs `script` until it returns something other than `null` (failing, with a
+    /// screenshot, after [`WAIT`]), and returns that.
+    async fn wait_script(&self, what: &str, script: &str) -> serde_json::Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let value = check(self.client.execute(script, Vec::new()).await, what);
+            if !value.is_null() {
+                return value;
+            }
+            if Instant::now() > deadline {
+                let shot = self.screenshot("failure").await;
+                panic!(
+                    "waited {WAIT:?} for {what} (screenshot: {})",
                     shot.display()
                 );
             }
