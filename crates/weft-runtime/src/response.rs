@@ -114,6 +114,12 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Whether nothing was counted (every field zero or unset): such metrics are left out of
+    /// an item's JSON.
+    pub fn is_empty(&self) -> bool {
+        *self == Metrics::default()
+    }
+
     /// Adds one model call's token usage.
     pub fn add_usage(&mut self, usage: crate::model::Usage) {
         // Saturating: the counts come from outside.
@@ -144,24 +150,30 @@ pub struct RunResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
     /// The session, when the run belongs to a workflow session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
     /// The workflow, when the run belongs to a workflow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_id: Option<String>,
     /// The agent that produced the item, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_name: Option<String>,
     /// The workflow step the item belongs to (`StepStarted`/`StepCompleted` items), when the
     /// workflow names its steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
     /// The model that produced the item (`provider:id`), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// What kind of item this is.
     pub event: RunEvent,
     /// The payload; see the module docs for what it holds per event.
     pub content: Content,
     /// Tool calls: the one in flight for tool events, all of the run's for completed ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<ToolExecution>,
     /// Usage and timing; filled on completed and collected responses.
+    #[serde(default, skip_serializing_if = "Metrics::is_empty")]
     pub metrics: Metrics,
     /// Why the model stopped, on completed and collected responses: `Length` means the answer
     /// was cut off at the token limit.
