@@ -949,3 +949,95 @@ async fn cors_answers_only_when_configured() {
         "https://app.example"
     );
 }
+
+#[tokio::test]
+async fn a_client_may_start_its_next_run_as_soon_as_the_last_one_answered() {
+    let server = TestServer::start().await;
+    for turn in 0..20 {
+        server.llm.push(Reply::text(TEXT));
+        let response = post_json(
+            &server.at("/v1/workflows/Writer/runs"),
+            &json!({"input": {"topic": format!("turn {turn}")}, "mode": "wait", "session_id": "s-turns"}),
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "turn {turn}: {}",
+            response.text().await.unwrap()
+        );
+    }
+    let session = get_json(&server.at("/v1/sessions/s-turns")).await;
+    assert_eq!(session["session"]["session_state"]["runs"], 20);
+}
+
+#[tokio::test]
+async fn a_session_of_another_workflow_is_refused_and_left_alone() {
+    let server = TestServer::start().await;
+    let other = weft::WorkflowSession {
+        session_id: "s-other".into(),
+        workflow_id: "OtherWorkflow".into(),
+        workflow_name: "OtherWorkflow".into(),
+        session_name: None,
+        user_id: None,
+        session_state: json!({"kept": true}),
+        version: 0,
+        created_at: 1,
+        updated_at: 1,
+    };
+    let stored = server.storage.upsert_session(other).await.unwrap();
+    let response = post_json(
+        &server.at("/v1/workflows/Writer/runs"),
+        &json!({"input": {"topic": "looms"}, "session_id": "s-other"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(response).await, "session_of_another_workflow");
+    assert_eq!(
+        server.storage.read_session("s-other").await.unwrap(),
+        Some(stored)
+    );
+    assert_eq!(server.llm.request_count(), 0);
+}
+
+#[tokio::test]
+async fn a_run_that_fails_before_it_begins_ends_its_stream_with_a_run_error() {
+    let server = TestServer::start().await;
+    // A session of this workflow whose stored state is not a map: the run cannot begin.
+    let broken = weft::WorkflowSession {
+        session_id: "s-broken".into(),
+        workflow_id: "Writer".into(),
+        workflow_name: "Writer".into(),
+        session_name: None,
+        user_id: None,
+        session_state: json!("not a map"),
+        version: 0,
+        created_at: 1,
+        updated_at: 1,
+    };
+    server.storage.upsert_session(broken).await.unwrap();
+    let response = post_json(
+        &server.at("/v1/workflows/Writer/runs"),
+        &json!({"input": {"topic": "looms"}, "session_id": "s-broken"}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let events = within(SseReader::new(response).rest()).await;
+    let last = events.last().expect("an event that says why");
+    assert_eq!(last.event.as_deref(), Some("RunError"), "{events:?}");
+    assert!(!last.json()["content"].as_str().unwrap().is_empty());
+
+    let waited = post_json(
+        &server.at("/v1/workflows/Writer/runs"),
+        &json!({"input": {"topic": "looms"}, "session_id": "s-broken", "mode": "wait"}),
+    )
+    .await;
+    let status = waited.status();
+    let body: Value = waited.json().await.unwrap();
+    assert!(
+        status == StatusCode::OK && body["run"]["status"] == "failed"
+            || status == StatusCode::INTERNAL_SERVER_ERROR && body["error"]["message"].is_string(),
+        "{status}: {body}"
+    );
+    assert_eq!(server.llm.request_count(), 0);
+}

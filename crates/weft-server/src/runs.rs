@@ -39,6 +39,7 @@ impl RunTable {
     /// Claims `session_id` for a new run: `409 session_busy` when a run of it is in flight.
     pub fn claim(&self, session_id: &str) -> Result<SessionClaim, ApiError> {
         let mut tables = self.lock();
+        tables.forget_if_finished(session_id);
         if let Some(holder) = tables.sessions.get(session_id) {
             let busy_with = holder.as_deref().unwrap_or("a run being started");
             return Err(ApiError::conflict(
@@ -75,7 +76,13 @@ impl RunTable {
             // The outcome is the run's record (or error): the table only needs the end.
             let _ = handle.wait().await;
             let mut tables = table.lock();
-            tables.runs.remove(&run_id);
+            if tables
+                .runs
+                .get(&run_id)
+                .is_some_and(|handle| handle.is_finished())
+            {
+                tables.runs.remove(&run_id);
+            }
             if tables.sessions.get(&session_id) == Some(&Some(run_id)) {
                 tables.sessions.remove(&session_id);
             }
@@ -87,14 +94,28 @@ impl RunTable {
         self.lock().runs.get(run_id).cloned()
     }
 
-    /// Whether `session_id` has a run in flight (or being started) here.
-    pub fn session_busy(&self, session_id: &str) -> bool {
-        self.lock().sessions.contains_key(session_id)
-    }
-
     /// Every run in flight.
     pub fn handles(&self) -> Vec<RunHandle> {
         self.lock().runs.values().cloned().collect()
+    }
+}
+
+impl Tables {
+    /// Frees `session_id` if the run holding it has ended (its cleanup task may not have run
+    /// yet: a client that starts its next run right after the last one ended is not refused).
+    fn forget_if_finished(&mut self, session_id: &str) {
+        let finished = match self.sessions.get(session_id) {
+            Some(Some(run_id)) => self
+                .runs
+                .get(run_id)
+                .is_none_or(|handle| handle.is_finished()),
+            _ => false,
+        };
+        if finished {
+            if let Some(Some(run_id)) = self.sessions.remove(session_id) {
+                self.runs.remove(&run_id);
+            }
+        }
     }
 }
 

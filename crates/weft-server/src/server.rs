@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,10 @@ use crate::api::{self, AppState, Shared};
 use crate::auth::ApiKeys;
 use crate::hosted::{Hosted, HostedBuilder};
 use crate::runs::RunTable;
+
+/// How long, after the shutdown grace, a shutdown waits for connections to close by
+/// themselves (their runs are interrupted by then) before it drops them.
+const CONNECTION_DRAIN: Duration = Duration::from_secs(5);
 
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -147,6 +152,11 @@ impl Server {
     /// Resumes the interrupted runs (unless turned off) and returns the app as an axum
     /// [`Router`], to serve yourself or to nest in a larger app. Runs it resumes or starts
     /// go on in Tokio tasks of the runtime this is called in.
+    ///
+    /// Serving it yourself, you do your own shutdown: runs still in flight when the runtime
+    /// stops are recorded `cancelled` (their tasks are dropped), not `interrupted`, and are not
+    /// resumed by the next start. [`bind`](Self::bind) and [`Bound::serve_until`] do the
+    /// graceful shutdown that leaves them to be resumed.
     pub async fn into_router(self) -> Result<Router> {
         let (router, _) = self.prepare().await?;
         Ok(router)
@@ -158,6 +168,7 @@ impl Server {
             workflows: self.workflows,
             runs: RunTable::default(),
             keep_alive: self.keep_alive,
+            shutting_down: AtomicBool::new(false),
         });
         if self.resume_interrupted {
             resume_interrupted(&state).await?;
@@ -228,20 +239,25 @@ impl Bound {
             state,
             grace,
         } = self;
-        let runs = state.runs.clone();
-        let signal = async move {
-            shutdown.await;
-            tracing::info!(
-                grace_secs = grace.as_secs_f64(),
-                "shutting down: no new connections; runs in flight get the grace period"
-            );
-            // Event streams end when their runs do: interrupt the runs left after the grace.
-            tokio::spawn(async move {
-                tokio::time::sleep(grace).await;
-                for handle in runs.handles() {
-                    handle.interrupt();
-                }
-            });
+        let (signalled_tx, signalled) = tokio::sync::watch::channel(false);
+        let signal = {
+            let state = Arc::clone(&state);
+            async move {
+                shutdown.await;
+                state.shutting_down.store(true, Ordering::SeqCst);
+                let _ = signalled_tx.send(true);
+                tracing::info!(
+                    grace_secs = grace.as_secs_f64(),
+                    "shutting down: no new connections or runs; runs in flight get the grace period"
+                );
+                // Event streams end when their runs do: interrupt the runs left after the grace.
+                tokio::spawn(async move {
+                    tokio::time::sleep(grace).await;
+                    for handle in state.runs.handles() {
+                        handle.interrupt();
+                    }
+                });
+            }
         };
         // Events are small writes: without TCP_NODELAY, Nagle's algorithm holds each one back
         // until the client's delayed ACK (~40 ms on Linux).
@@ -250,9 +266,21 @@ impl Bound {
                 tracing::warn!(error = %err, "could not set TCP_NODELAY");
             }
         });
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(signal)
-            .await;
+        let serving = axum::serve(listener, router).with_graceful_shutdown(signal);
+        // A client that stopped reading can keep its connection open long after its run was
+        // interrupted: the shutdown waits for connections only so long.
+        let deadline = async move {
+            let mut signalled = signalled;
+            let _ = signalled.wait_for(|signalled| *signalled).await;
+            tokio::time::sleep(grace + CONNECTION_DRAIN).await;
+        };
+        let served = tokio::select! {
+            served = serving => served,
+            () = deadline => {
+                tracing::warn!("connections still open after the shutdown grace: closing them");
+                Ok(())
+            }
+        };
         // Runs without a connection (background runs) get the grace too.
         let handles = state.runs.handles();
         let waits = futures::future::join_all(handles.iter().map(|handle| handle.wait()));

@@ -39,6 +39,14 @@ pub fn cancelled(run_id: &str) -> Event {
         .data(serde_json::json!({"run_id": run_id, "status": "cancelled"}).to_string())
 }
 
+/// The event that ends the stream of a run that failed before it logged its own `RunError`.
+pub fn run_failed(run_id: &str, err: &weft_runtime::Error) -> Event {
+    Event::default().event("RunError").data(
+        serde_json::json!({"run_id": run_id, "event": "RunError", "content": err.to_string()})
+            .to_string(),
+    )
+}
+
 /// The event that ends a stream when the store failed while reading it.
 pub fn failed(err: &weft_runtime::Error) -> Event {
     tracing::error!(error = %err, "a run's event stream failed");

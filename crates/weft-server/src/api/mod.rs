@@ -6,6 +6,7 @@ mod sessions;
 mod workflows;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,9 +31,23 @@ pub(crate) struct AppState {
     pub workflows: BTreeMap<String, Arc<dyn Hosted>>,
     pub runs: RunTable,
     pub keep_alive: Duration,
+    /// Set when a shutdown begins: no new run starts or resumes from then on.
+    pub shutting_down: AtomicBool,
 }
 
 impl AppState {
+    /// `503 shutting_down` once a shutdown has begun (runs started now could not finish).
+    pub fn accepting(&self) -> ApiResult<()> {
+        if self.shutting_down.load(Ordering::SeqCst) {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the server is shutting down: start the run again when it is back",
+            ));
+        }
+        Ok(())
+    }
+
     /// The hosted workflow `id`, or `404`.
     pub fn workflow(&self, id: &str) -> ApiResult<&Arc<dyn Hosted>> {
         self.workflows
@@ -112,6 +127,23 @@ async fn method_not_allowed(request: Request) -> ApiError {
             request.uri().path()
         ),
     )
+}
+
+/// A path parameter (a run, session or workflow id); a path that is not UTF-8 is a JSON `400`.
+pub(crate) struct PathId(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(PathId(id)),
+            Err(rejection) => Err(ApiError::bad_request("invalid_id", rejection.body_text())),
+        }
+    }
 }
 
 /// A JSON request body: `413` over the limit, `400 invalid_json` when it is not JSON, `422

@@ -1,9 +1,10 @@
 //! `/v1/runs/{run_id}`: a run's record, its events (SSE), cancel, resume, continue.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +14,7 @@ use futures::FutureExt;
 use serde_json::json;
 use weft_runtime::{Error, RunHandle, RunRecord, RunStatus, RunStream, StorageRef};
 
-use super::Shared;
+use super::{PathId, Shared};
 use crate::error::{ApiError, ApiResult};
 use crate::{ids, sse};
 
@@ -32,7 +33,7 @@ async fn record(state: &Shared, run_id: &str) -> ApiResult<RunRecord> {
 
 pub(super) async fn show(
     State(state): State<Shared>,
-    Path(run_id): Path<String>,
+    PathId(run_id): PathId,
 ) -> ApiResult<Json<serde_json::Value>> {
     let mut run = record(&state, &run_id).await?;
     if run.status == RunStatus::Running {
@@ -65,7 +66,7 @@ async fn read_all(
 
 pub(super) async fn events(
     State(state): State<Shared>,
-    Path(run_id): Path<String>,
+    PathId(run_id): PathId,
     headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult<Response> {
@@ -85,12 +86,9 @@ pub(super) async fn events(
         ));
     }
     let run = record(&state, &run_id).await?;
-    let ended = matches!(
-        run.status,
-        RunStatus::Completed | RunStatus::Failed | RunStatus::Cancelled
-    );
-    if ended && after >= run.last_seq {
-        // Nothing more will come: `204` tells a browser's EventSource to stop reconnecting.
+    if after >= run.last_seq {
+        // No run here will add to it (ended, or interrupted and not resumed): `204` tells a
+        // browser's EventSource to stop reconnecting.
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let end = {
@@ -124,12 +122,14 @@ fn stored(storage: StorageRef, run_id: String, after: u64) -> RunStream<'static>
 }
 
 /// What ends the stream of a run followed through `handle` when its log has no last item of
-/// its own: the `RunCancelled` marker for a cancelled run.
+/// its own: the `RunCancelled` marker for a cancelled run; a `RunError` event (without an id)
+/// for a run that failed before it logged anything (its session could not be read, say).
 pub(super) fn end_marker(handle: RunHandle) -> BoxFuture<'static, Option<Event>> {
     async move {
         match handle.wait().await {
+            Ok(_) | Err(Error::Interrupted { .. }) => None,
             Err(Error::Cancelled) => Some(sse::cancelled(handle.run_id())),
-            _ => None,
+            Err(err) => Some(sse::run_failed(handle.run_id(), &err)),
         }
     }
     .boxed()
@@ -137,7 +137,7 @@ pub(super) fn end_marker(handle: RunHandle) -> BoxFuture<'static, Option<Event>>
 
 pub(super) async fn cancel(
     State(state): State<Shared>,
-    Path(run_id): Path<String>,
+    PathId(run_id): PathId,
 ) -> ApiResult<Response> {
     ids::check("run id", &run_id)?;
     if let Some(handle) = state.runs.get(&run_id) {
@@ -162,7 +162,7 @@ pub(super) async fn cancel(
 
 pub(super) async fn resume(
     State(state): State<Shared>,
-    Path(run_id): Path<String>,
+    PathId(run_id): PathId,
 ) -> ApiResult<Response> {
     ids::check("run id", &run_id)?;
     if state.runs.get(&run_id).is_some() {
@@ -189,29 +189,40 @@ pub(super) async fn resume(
         .into_response())
 }
 
-/// Resumes an interrupted run of a hosted workflow and follows it.
+/// Resumes an interrupted run of a hosted workflow and follows it. The claim, the resume and
+/// the run table's entry happen in a task of their own, so a client that goes away while the
+/// run begins again cannot leave it running untracked.
 pub(crate) async fn start_resume(state: &Shared, run: RunRecord) -> ApiResult<RunHandle> {
+    state.accepting()?;
     let hosted = state.workflow(&run.workflow_id)?.clone();
-    let claim = state.runs.claim(&run.session_id)?;
-    let started = hosted.resume(run.run_id.clone(), state.storage.clone())?;
-    match started.await {
-        Ok(handle) => {
-            state
-                .runs
-                .insert(handle.clone(), run.session_id, Some(claim));
-            Ok(handle)
+    let state = Arc::clone(state);
+    let task = tokio::spawn(async move {
+        let claim = state.runs.claim(&run.session_id)?;
+        let started = hosted.resume(run.run_id.clone(), state.storage.clone())?;
+        match started.await {
+            Ok(handle) => {
+                state
+                    .runs
+                    .insert(handle.clone(), run.session_id, Some(claim));
+                Ok(handle)
+            }
+            Err(Error::NotResumable { run_id, reason }) => Err(ApiError::conflict(
+                "not_resumable",
+                format!("run `{run_id}` cannot be resumed: {reason}"),
+            )),
+            Err(err) => Err(ApiError::internal(&err)),
         }
-        Err(Error::NotResumable { run_id, reason }) => Err(ApiError::conflict(
-            "not_resumable",
-            format!("run `{run_id}` cannot be resumed: {reason}"),
-        )),
-        Err(err) => Err(ApiError::internal(&err)),
-    }
+    });
+    task.await.unwrap_or_else(|err| {
+        Err(ApiError::internal(&Error::Config(format!(
+            "resuming the run stopped: {err}"
+        ))))
+    })
 }
 
 pub(super) async fn continue_run(
     State(state): State<Shared>,
-    Path(run_id): Path<String>,
+    PathId(run_id): PathId,
 ) -> ApiResult<Response> {
     let run = record(&state, &run_id).await?;
     Err(ApiError::conflict(

@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use weft_runtime::SessionFilter;
 
-use super::Shared;
+use super::{PathId, Shared};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 
@@ -64,7 +64,7 @@ pub(super) async fn list(
 
 pub(super) async fn show(
     State(state): State<Shared>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<Json<Value>> {
     ids::check("session id", &id)?;
     let session = state
@@ -76,17 +76,10 @@ pub(super) async fn show(
     Ok(Json(json!({"session": session, "runs": runs})))
 }
 
-pub(super) async fn delete(
-    State(state): State<Shared>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+pub(super) async fn delete(State(state): State<Shared>, PathId(id): PathId) -> ApiResult<Response> {
     ids::check("session id", &id)?;
-    if state.runs.session_busy(&id) {
-        return Err(ApiError::conflict(
-            "session_busy",
-            format!("session `{id}` has a run in flight: cancel it or wait for it to end first"),
-        ));
-    }
+    // Held while deleting: no run can start in the session meanwhile (409 if one is in flight).
+    let _claim = state.runs.claim(&id)?;
     if state.storage.delete_session(&id).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {

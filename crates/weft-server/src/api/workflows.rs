@@ -2,15 +2,15 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use weft_runtime::{Error, RunHandle};
+use weft_runtime::RunHandle;
 
-use super::{json_body, runs, Shared};
+use super::{json_body, runs, PathId, Shared};
 use crate::error::{ApiError, ApiResult};
 use crate::hosted::Owner;
 use crate::ids;
@@ -52,7 +52,7 @@ pub(super) async fn list(State(state): State<Shared>) -> Json<Value> {
 
 pub(super) async fn show(
     State(state): State<Shared>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<Json<Value>> {
     let hosted = state.workflow(&id)?;
     Ok(Json(json!(hosted.info())))
@@ -60,9 +60,10 @@ pub(super) async fn show(
 
 pub(super) async fn start_run(
     State(state): State<Shared>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
+    state.accepting()?;
     let hosted = state.workflow(&id)?.clone();
     let request: RunRequest = json_body(body)?;
     if let Some(session_id) = &request.session_id {
@@ -75,6 +76,17 @@ pub(super) async fn start_run(
         .session_id
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let claim = state.runs.claim(&session_id)?;
+    if let Some(session) = state.storage.read_session(&session_id).await? {
+        if session.workflow_id != id {
+            return Err(ApiError::conflict(
+                "session_of_another_workflow",
+                format!(
+                    "session `{session_id}` belongs to workflow `{}`, not `{id}`: use another session id",
+                    session.workflow_id
+                ),
+            ));
+        }
+    }
     let owner = Owner {
         session_id: Some(session_id.clone()),
         user_id: request.user_id,
@@ -102,18 +114,18 @@ pub(super) async fn start_run(
     }
 }
 
-/// The record of a run once it has ended, however it ended.
+/// The record of a run once it has ended, however it ended; the run's error when it ended
+/// before it had a record (its session could not be read, say).
 async fn ended_record(state: &Shared, handle: &RunHandle) -> ApiResult<weft_runtime::RunRecord> {
-    match handle.wait().await {
-        Ok(record) => Ok(record),
-        Err(Error::Storage { message, .. }) => Err(ApiError::internal(&Error::Storage {
-            message,
-            source: None,
-        })),
-        Err(_) => state
-            .storage
-            .read_run(handle.run_id())
-            .await?
-            .ok_or_else(|| ApiError::not_found("run", handle.run_id())),
+    let outcome = handle.wait().await;
+    if let Ok(record) = outcome {
+        return Ok(record);
+    }
+    match state.storage.read_run(handle.run_id()).await? {
+        Some(record) => Ok(record),
+        None => Err(match outcome {
+            Err(err) => ApiError::internal(&err),
+            Ok(_) => ApiError::not_found("run", handle.run_id()),
+        }),
     }
 }
