@@ -10,7 +10,6 @@ use std::sync::Arc;
 #[path = "common/drain.rs"]
 mod drain;
 
-use serde_json::json;
 use weft::prelude::*;
 use weft::web::{ArticleReader, DuckDuckGo};
 use weft::{ModelRef, RunStatus};
@@ -210,30 +209,7 @@ async fn against_the_fake_llm_on_both_wire_formats() {
                     .api_key("sk-test"),
             )
         };
-        let search = "Find the most relevant web sources about";
-        llm.route(
-            search,
-            Reply::tool_call("duckduckgo_search", json!({"query": "embedded databases"})),
-        );
-        let sources: Vec<_> = ARTICLE_PATHS
-            .iter()
-            .map(|p| json!({"title": format!("Title of {p}"), "url": url(p), "snippet": "…"}))
-            .collect();
-        llm.route(search, Reply::json(json!({ "sources": sources })));
-        for (i, path) in ARTICLE_PATHS.iter().enumerate() {
-            let read = format!("Read the article at {}", url(path));
-            llm.route(
-                &read,
-                Reply::tool_call("read_article", json!({"url": url(path)})),
-            );
-            llm.route(
-                &read,
-                Reply::json(json!({
-                    "url": url(path), "title": format!("Article {i}"), "authors": ["A. Writer"],
-                    "published": null, "summary": format!("Point {i} about embedded databases.")
-                })),
-            );
-        }
+        fixtures::route_research_llm(&llm);
         llm.route(
             "Notes on 3 sources",
             Reply::text("Embedded databases run in-process [Article 0](x)."),

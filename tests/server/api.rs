@@ -326,9 +326,12 @@ async fn a_busy_session_is_409_until_its_run_ends_and_cancel_ends_a_run_cancelle
     assert_eq!(third.status(), StatusCode::OK);
 }
 
-#[tokio::test]
-async fn a_shutdown_interrupts_runs_in_flight_and_the_next_server_resumes_them() {
-    let storage: weft::StorageRef = std::sync::Arc::new(weft::MemoryStorage::new());
+/// A server on `storage` that interrupts its runs as soon as it is stopped, with a background
+/// run in `session` whose model call is held after three deltas.
+async fn held_run_without_grace(
+    storage: &weft::StorageRef,
+    session: &str,
+) -> (TestServer, Gate, String) {
     let server = TestServer::start_on(storage.clone(), |server| {
         server.shutdown_grace(std::time::Duration::ZERO)
     })
@@ -337,7 +340,14 @@ async fn a_shutdown_interrupts_runs_in_flight_and_the_next_server_resumes_them()
     server
         .llm
         .push(Reply::text(TEXT).hold_after(3, gate.clone()));
-    let run_id = start_background(&server, Some("s-restart")).await;
+    let run_id = start_background(&server, Some(session)).await;
+    (server, gate, run_id)
+}
+
+#[tokio::test]
+async fn a_shutdown_interrupts_runs_in_flight_and_the_next_server_resumes_them() {
+    let storage: weft::StorageRef = std::sync::Arc::new(weft::MemoryStorage::new());
+    let (server, gate, run_id) = held_run_without_grace(&storage, "s-restart").await;
     let mut reader = SseReader::new(open_events(&server, &run_id, None, false).await);
     let mut seen = within(reader.until(|event| event.event.as_deref() == Some("RunContent"))).await;
     within(server.stop()).await.unwrap();
@@ -384,15 +394,7 @@ async fn a_server_resumes_interrupted_runs_when_it_starts() {
     let dir = std::env::temp_dir().join(format!("weft-server-startup-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let storage: weft::StorageRef = std::sync::Arc::new(weft::SledStorage::open(&dir).unwrap());
-    let server = TestServer::start_on(storage.clone(), |server| {
-        server.shutdown_grace(std::time::Duration::ZERO)
-    })
-    .await;
-    let gate = Gate::new();
-    server
-        .llm
-        .push(Reply::text(TEXT).hold_after(3, gate.clone()));
-    let run_id = start_background(&server, Some("s-startup")).await;
+    let (server, gate, run_id) = held_run_without_grace(&storage, "s-startup").await;
     within(gate.reached()).await;
     within(server.stop()).await.unwrap();
 

@@ -32,11 +32,7 @@ async fn playground_streams_a_run_and_a_reload_mid_run_shows_it_once() {
     let Some(browser) = Browser::open("reload_mid_run").await else {
         return;
     };
-    let server = TestServer::start().await;
-    let gate = Gate::new();
-    server
-        .llm
-        .push(Reply::text(ANSWER).hold_after(4, gate.clone()));
+    let (server, gate) = server_holding_after_four().await;
 
     browser.goto(&server.at("/")).await;
     browser.element("field-topic").await;
@@ -46,13 +42,7 @@ async fn playground_streams_a_run_and_a_reload_mid_run_shows_it_once() {
         .select_by_value("Writer")
         .await
         .unwrap();
-    browser
-        .element("field-topic")
-        .await
-        .send_keys("the sea")
-        .await
-        .unwrap();
-    browser.element("run").await.click().await.unwrap();
+    browser.run_topic("the sea").await;
 
     within(gate.reached()).await;
     let before = browser
@@ -148,20 +138,10 @@ async fn playground_cancels_a_run_and_replays_it_from_the_sessions_panel() {
     let Some(browser) = Browser::open("cancel_and_sessions").await else {
         return;
     };
-    let server = TestServer::start().await;
-    let gate = Gate::new();
-    server
-        .llm
-        .push(Reply::text(ANSWER).hold_after(4, gate.clone()));
+    let (server, gate) = server_holding_after_four().await;
 
     browser.goto(&server.at("/")).await;
-    browser
-        .element("field-topic")
-        .await
-        .send_keys("the sea")
-        .await
-        .unwrap();
-    browser.element("run").await.click().await.unwrap();
+    browser.run_topic("the sea").await;
     within(gate.reached()).await;
     let running = browser
         .wait_for("the first four words", |page| page.output == FIRST_FOUR)
@@ -217,11 +197,7 @@ async fn a_stock_event_source_gets_every_event_once_and_stops_after_the_end() {
     let Some(browser) = Browser::open("stock_event_source").await else {
         return;
     };
-    let server = TestServer::start().await;
-    let gate = Gate::new();
-    server
-        .llm
-        .push(Reply::text(ANSWER).hold_after(4, gate.clone()));
+    let (server, gate) = server_holding_after_four().await;
     let started = crate::support::post_json(
         &server.at("/v1/workflows/Writer/runs"),
         &serde_json::json!({"input": {"topic": "sources"}, "mode": "background"}),
@@ -297,6 +273,17 @@ async fn a_stock_event_source_gets_every_event_once_and_stops_after_the_end() {
 
 /// Every event name a weft stream may carry.
 const EVENT_NAMES: &str = r#"["WorkflowStarted", "RunStarted", "RunContent", "ToolCallStarted", "ToolCallCompleted", "RunCompleted", "RunError", "StepStarted", "StepCompleted", "WorkflowCompleted", "ContentDiscarded", "RunCancelled"]"#;
+
+/// A server whose next model answer is [`ANSWER`], held after its first four words until the
+/// gate opens.
+async fn server_holding_after_four() -> (TestServer, Gate) {
+    let server = TestServer::start().await;
+    let gate = Gate::new();
+    server
+        .llm
+        .push(Reply::text(ANSWER).hold_after(4, gate.clone()));
+    (server, gate)
+}
 
 /// What the test reads off the page in one round trip.
 #[derive(Debug, Deserialize)]
@@ -435,6 +422,16 @@ impl Browser {
                 );
             }
         }
+    }
+
+    /// Types `topic` into `#field-topic` and clicks `#run`.
+    async fn run_topic(&self, topic: &str) {
+        self.element("field-topic")
+            .await
+            .send_keys(topic)
+            .await
+            .unwrap();
+        self.element("run").await.click().await.unwrap();
     }
 
     /// The page as it is now.

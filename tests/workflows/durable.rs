@@ -420,10 +420,7 @@ async fn text_of_a_call_the_crash_cut_short_is_withdrawn_and_the_answer_stays_wh
     };
     let mut first = teller(&server);
     let seen = run_until(first.run_stream("count".to_string()), |seen| {
-        seen.iter()
-            .filter(|item| item.event == RunEvent::RunContent && item.agent_name.is_some())
-            .count()
-            == 2
+        agent_deltas(seen) == 2
     })
     .await;
     let text: String = seen.iter().map(RunResponse::content_text).collect();
@@ -635,36 +632,12 @@ async fn steps_are_journaled_and_a_resumed_run_gets_their_output_back() {
 async fn the_research_workflow_resumes_mid_summary_without_searching_or_reading_again() {
     use weft::web::{ArticleReader, DuckDuckGo};
     use weft_examples::research::ResearchWorkflow;
-    use weft_testkit::fixtures::{self, ARTICLE_PATHS, WEB_HOST};
+    use weft_testkit::fixtures::{self, WEB_HOST};
 
     let web = FakeLlm::start().await.unwrap();
     fixtures::serve_research_web(&web);
     let llm = FakeLlm::start().await.unwrap();
-    let url = |path: &str| format!("http://{WEB_HOST}{path}");
-    let search = "Find the most relevant web sources about";
-    llm.route(
-        search,
-        Reply::tool_call("duckduckgo_search", json!({"query": "embedded databases"})),
-    );
-    let sources: Vec<Value> = ARTICLE_PATHS
-        .iter()
-        .map(|p| json!({"title": format!("Title of {p}"), "url": url(p), "snippet": "…"}))
-        .collect();
-    llm.route(search, Reply::json(json!({ "sources": sources })));
-    for (i, path) in ARTICLE_PATHS.iter().enumerate() {
-        let read = format!("Read the article at {}", url(path));
-        llm.route(
-            &read,
-            Reply::tool_call("read_article", json!({"url": url(path)})),
-        );
-        llm.route(
-            &read,
-            Reply::json(json!({
-                "url": url(path), "title": format!("Article {i}"), "authors": ["A. Writer"],
-                "published": null, "summary": format!("Point {i} about embedded databases.")
-            })),
-        );
-    }
+    fixtures::route_research_llm(&llm);
     let summary = "Embedded databases run in-process [Article 0](x).";
     // Asked twice: the first try dies before the summary's call completes.
     llm.route("Notes on 3 sources", Reply::text(summary));
@@ -757,10 +730,7 @@ async fn a_run_resumed_on_sled_continues_above_the_seq_reservation() {
     };
     let mut first = teller(&server);
     let seen = run_until(first.run_stream("count".to_string()), |seen| {
-        seen.iter()
-            .filter(|item| item.event == RunEvent::RunContent && item.agent_name.is_some())
-            .count()
-            == 2
+        agent_deltas(seen) == 2
     })
     .await;
     let run_id = seen[0].run_id.clone();
@@ -812,4 +782,11 @@ async fn a_run_resumed_on_sled_continues_above_the_seq_reservation() {
     assert_eq!(server.request_count(), 2);
     drop(storage);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// How many of `seen` are an agent's text deltas (not the workflow's own text).
+fn agent_deltas(seen: &[RunResponse]) -> usize {
+    seen.iter()
+        .filter(|item| item.event == RunEvent::RunContent && item.agent_name.is_some())
+        .count()
 }

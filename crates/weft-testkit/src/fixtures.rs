@@ -47,3 +47,40 @@ pub fn serve_research_web(server: &FakeLlm) {
     }
     server.serve("/pages/index", Page::html(NOT_AN_ARTICLE));
 }
+
+/// Scripts `llm` as the research workflow's model up to its summary: the search agent calls
+/// `duckduckgo_search`, then answers with the three [`ARTICLE_PATHS`] (under [`WEB_HOST`]) as
+/// its sources; each reader calls `read_article` on its URL, then answers with notes titled
+/// `Article 0`, `Article 1`, `Article 2`. Replies are routed by prompt, so the three reads
+/// may come in any order. Route the summary (its prompt has `Notes on 3 sources`) yourself.
+pub fn route_research_llm(llm: &FakeLlm) {
+    use serde_json::json;
+
+    use crate::Reply;
+
+    let url = |path: &str| format!("http://{WEB_HOST}{path}");
+    let search = "Find the most relevant web sources about";
+    llm.route(
+        search,
+        Reply::tool_call("duckduckgo_search", json!({"query": "embedded databases"})),
+    );
+    let sources: Vec<_> = ARTICLE_PATHS
+        .iter()
+        .map(|p| json!({"title": format!("Title of {p}"), "url": url(p), "snippet": "…"}))
+        .collect();
+    llm.route(search, Reply::json(json!({ "sources": sources })));
+    for (i, path) in ARTICLE_PATHS.iter().enumerate() {
+        let read = format!("Read the article at {}", url(path));
+        llm.route(
+            &read,
+            Reply::tool_call("read_article", json!({"url": url(path)})),
+        );
+        llm.route(
+            &read,
+            Reply::json(json!({
+                "url": url(path), "title": format!("Article {i}"), "authors": ["A. Writer"],
+                "published": null, "summary": format!("Point {i} about embedded databases.")
+            })),
+        );
+    }
+}
