@@ -11,7 +11,6 @@ use std::sync::Arc;
 mod drain;
 
 use weft::prelude::*;
-use weft::web::{ArticleReader, DuckDuckGo};
 use weft::{ModelRef, RunStatus};
 use weft_examples::research::{ResearchWorkflow, SOURCES_TO_READ};
 use weft_testkit::fixtures::{self, ARTICLE_PATHS, WEB_HOST};
@@ -31,21 +30,13 @@ fn url(path: &str) -> String {
 }
 
 fn research(web: &FakeLlm, model: ModelRef, storage: &weft::StorageRef) -> ResearchWorkflow {
+    let (search, articles) = weft_examples::research::fixture_web_tools(web);
     ResearchWorkflow::builder()
         .session_id("research-test")
         .storage(storage.clone())
         .model(Some(model))
-        .search(
-            DuckDuckGo::new()
-                .base_url(format!("http://{WEB_HOST}"))
-                .resolve(WEB_HOST, web.addr())
-                .allow_private_host(WEB_HOST),
-        )
-        .articles(
-            ArticleReader::new()
-                .resolve(WEB_HOST, web.addr())
-                .allow_private_host(WEB_HOST),
-        )
+        .search(search)
+        .articles(articles)
         .build()
         .unwrap()
 }

@@ -292,7 +292,15 @@ pub async fn web_tools(
          the same whatever the topic; they and their articles are served on {} as http://{WEB_HOST}",
         web.url()
     );
-    Ok((
+    let (search, articles) = fixture_web_tools(&web);
+    Ok((search, articles, Some(web)))
+}
+
+/// Web tools reading the fixture web served by `web` ([`weft_testkit::fixtures::serve_research_web`])
+/// under [`WEB_HOST`](weft_testkit::fixtures::WEB_HOST), the one private host they allow.
+pub fn fixture_web_tools(web: &weft_testkit::FakeLlm) -> (DuckDuckGo, ArticleReader) {
+    use weft_testkit::fixtures::WEB_HOST;
+    (
         DuckDuckGo::new()
             .base_url(format!("http://{WEB_HOST}"))
             .resolve(WEB_HOST, web.addr())
@@ -300,6 +308,5 @@ pub async fn web_tools(
         ArticleReader::new()
             .resolve(WEB_HOST, web.addr())
             .allow_private_host(WEB_HOST),
-        Some(web),
-    ))
+    )
 }

@@ -630,9 +630,8 @@ async fn steps_are_journaled_and_a_resumed_run_gets_their_output_back() {
 /// against the fake LLM and the fixture web, interrupted in the middle of its summary.
 #[tokio::test]
 async fn the_research_workflow_resumes_mid_summary_without_searching_or_reading_again() {
-    use weft::web::{ArticleReader, DuckDuckGo};
     use weft_examples::research::ResearchWorkflow;
-    use weft_testkit::fixtures::{self, WEB_HOST};
+    use weft_testkit::fixtures;
 
     let web = FakeLlm::start().await.unwrap();
     fixtures::serve_research_web(&web);
@@ -644,6 +643,7 @@ async fn the_research_workflow_resumes_mid_summary_without_searching_or_reading_
     llm.route("Notes on 3 sources", Reply::text(summary));
 
     let memory = MemoryStorage::new();
+    let (search, articles) = weft_examples::research::fixture_web_tools(&web);
     let research = || {
         let model: weft::ModelRef = Arc::new(
             OpenAIChat::new("gpt-4o")
@@ -654,17 +654,8 @@ async fn the_research_workflow_resumes_mid_summary_without_searching_or_reading_
             .session_id("research")
             .storage(memory.clone())
             .model(Some(model))
-            .search(
-                DuckDuckGo::new()
-                    .base_url(format!("http://{WEB_HOST}"))
-                    .resolve(WEB_HOST, web.addr())
-                    .allow_private_host(WEB_HOST),
-            )
-            .articles(
-                ArticleReader::new()
-                    .resolve(WEB_HOST, web.addr())
-                    .allow_private_host(WEB_HOST),
-            )
+            .search(search.clone())
+            .articles(articles.clone())
             .build()
             .unwrap()
     };
