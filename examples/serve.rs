@@ -1,12 +1,17 @@
-//! Hosts the example workflows (research, cache, simple, validation) over HTTP, offline by
+//! Hosts the example workflows (research, cache, review, simple, validation) over HTTP, offline by
 //! default like the other examples.
 //!
 //! ```text
 //! cargo run --example serve -- --port 0 --db PATH
+//! cargo run --example serve -- --port 0 --postgres postgres://user:pass@127.0.0.1:5432/db
 //! ```
 //! Prints `listening on http://127.0.0.1:PORT` when it is ready; open that address for the
 //! playground. `--port` defaults to 8080 (0: any free port), `--db` to `data/serve.db` (a sled
-//! store: runs interrupted by a crash are resumed when the server starts again). On Ctrl-C or
+//! store: runs interrupted by a crash are resumed when the server starts again).
+//! `--postgres URL` keeps everything in PostgreSQL instead, so that several servers can share
+//! it: a run whose server dies is taken over by another once its claim lapses (`--lease-ms`,
+//! default 30000), and a client can follow any run from any server. `--postgres-schema NAME`
+//! keeps weft's tables in that schema (created if missing). On Ctrl-C or
 //! SIGTERM, runs in flight get `--grace` seconds (default 10) to finish, then are recorded
 //! `interrupted` and resumed by the next start. API keys:
 //! `WEFT_API_KEYS=key1,key2`. A model: `WEFT_MODEL`, `OPENAI_API_KEY` or `ANTHROPIC_API_KEY`
@@ -18,13 +23,18 @@ use weft::prelude::*;
 use weft::serve::Server;
 use weft_examples::cache::CacheWorkflow;
 use weft_examples::research::{web_tools, ResearchWorkflow};
+use weft_examples::review::ReviewWorkflow;
 use weft_examples::simple::SimpleWorkflow;
 use weft_examples::validation::ValidationWorkflow;
 
-/// The command line: `--port N`, `--db PATH`, `--grace SECS`.
+/// The command line: `--port N`, `--db PATH` or `--postgres URL` (with `--postgres-schema
+/// NAME`, `--lease-ms N`), `--grace SECS`.
 struct Args {
     port: u16,
     db: String,
+    postgres: Option<String>,
+    schema: Option<String>,
+    lease_ms: Option<u64>,
     grace: u64,
 }
 
@@ -32,6 +42,9 @@ fn args() -> weft::Result<Args> {
     let mut parsed = Args {
         port: 8080,
         db: "data/serve.db".to_string(),
+        postgres: None,
+        schema: None,
+        lease_ms: None,
         grace: 10,
     };
     let mut args = std::env::args().skip(1);
@@ -56,14 +69,17 @@ fn args() -> weft::Result<Args> {
                     weft::Error::Config(format!("`--grace {text}`: give whole seconds"))
                 })?;
             }
-            "--postgres" => {
-                return Err(weft::Error::Config(
-                    "`--postgres` is not supported yet: use `--db PATH` (a sled store)".into(),
-                ))
+            "--postgres" => parsed.postgres = Some(value("--postgres")?),
+            "--postgres-schema" => parsed.schema = Some(value("--postgres-schema")?),
+            "--lease-ms" => {
+                let text = value("--lease-ms")?;
+                parsed.lease_ms = Some(text.parse().map_err(|_| {
+                    weft::Error::Config(format!("`--lease-ms {text}`: give whole milliseconds"))
+                })?);
             }
             other => {
                 return Err(weft::Error::Config(format!(
-                    "unknown argument `{other}`: use `--port N`, `--db PATH` and `--grace SECS`"
+                    "unknown argument `{other}`: use `--port N`, `--db PATH` or `--postgres URL` (with `--postgres-schema NAME`, `--lease-ms N`), and `--grace SECS`"
                 )))
             }
         }
@@ -77,7 +93,19 @@ async fn main() -> weft::Result<()> {
     let model = weft::model_from_env()?;
     // Offline, the research workflow reads saved pages from a local server (kept alive here).
     let (search, articles, _local_web) = web_tools(&model).await?;
-    let storage = SledStorage::open(&args.db)?;
+    let storage: weft::StorageRef = match &args.postgres {
+        Some(url) => {
+            let mut builder = weft::PostgresStorage::builder(url);
+            if let Some(schema) = &args.schema {
+                builder = builder.schema(schema);
+            }
+            if let Some(lease) = args.lease_ms {
+                builder = builder.lease(std::time::Duration::from_millis(lease));
+            }
+            std::sync::Arc::new(builder.connect().await?)
+        }
+        None => std::sync::Arc::new(SledStorage::open(&args.db)?),
+    };
 
     let research_model = model.clone();
     let server = Server::new(storage)
@@ -88,6 +116,7 @@ async fn main() -> weft::Result<()> {
                 .articles(articles.clone())
         })
         .workflow(CacheWorkflow::builder)
+        .workflow(ReviewWorkflow::builder)
         .workflow(SimpleWorkflow::builder)
         .workflow(ValidationWorkflow::builder)
         .shutdown_grace(std::time::Duration::from_secs(args.grace));

@@ -57,6 +57,7 @@ fn run(i: u64) -> RunRecord {
         error: None,
         created_at: i,
         updated_at: i,
+        fence: 0,
     }
 }
 
@@ -165,7 +166,7 @@ fn benches(c: &mut Criterion) {
                     seq += 1;
                     delta(seq)
                 },
-                |event| block_on(store.append_log("run-1", vec![event], Vec::new())).unwrap(),
+                |event| block_on(store.append_log("run-1", 0, vec![event], Vec::new())).unwrap(),
                 BatchSize::PerIteration,
             )
         });
@@ -187,7 +188,7 @@ fn benches(c: &mut Criterion) {
                     n += 1;
                     model_call(n)
                 },
-                |entry| block_on(store.append_log("run-1", Vec::new(), vec![entry])).unwrap(),
+                |entry| block_on(store.append_log("run-1", 0, Vec::new(), vec![entry])).unwrap(),
                 BatchSize::PerIteration,
             )
         });

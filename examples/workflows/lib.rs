@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod research;
+pub mod review;
 pub mod simple;
 pub mod validation;
 

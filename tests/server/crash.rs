@@ -5,6 +5,7 @@
 //! run must complete, the client's reassembled text must equal an uninterrupted run's, and no
 //! completed model call may be asked again (the fake LLM's request counter).
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -23,7 +24,7 @@ fn words() -> Vec<String> {
 }
 
 /// The serve example, running.
-struct Served {
+pub(crate) struct Served {
     child: Child,
     url: String,
 }
@@ -37,9 +38,16 @@ impl Served {
 
     /// [`start`](Self::start) with more arguments.
     async fn start_with(db: &Path, llm: &FakeLlm, args: &[&str]) -> Served {
+        let mut all = vec![OsString::from("--db"), db.as_os_str().to_owned()];
+        all.extend(args.iter().map(OsString::from));
+        Served::launch(llm, &all).await
+    }
+
+    /// Starts the serve example on port 0 with these arguments (its store among them) and its
+    /// model on `llm`; waits for its `listening on` line.
+    pub(crate) async fn launch(llm: &FakeLlm, args: &[OsString]) -> Served {
         let mut child = Command::new(SERVE)
-            .args(["--port", "0", "--db"])
-            .arg(db)
+            .args(["--port", "0"])
             .args(args)
             .env("WEFT_MODEL", "openai:gpt-4o")
             .env("OPENAI_BASE_URL", llm.openai_base_url())
@@ -64,12 +72,17 @@ impl Served {
         Served { child, url: line }
     }
 
-    fn at(&self, path: &str) -> String {
+    pub(crate) fn at(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }
 
+    /// The process id, for signals.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL, and reap it.
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
@@ -205,7 +218,7 @@ async fn kill_and_resume(name: &str, point: Point, second: Option<usize>) -> usi
 }
 
 /// The seq of the last event the client got (0: none).
-fn last_seq(seen: &[SseEvent]) -> u64 {
+pub(crate) fn last_seq(seen: &[SseEvent]) -> u64 {
     seen.iter()
         .rev()
         .find_map(|event| event.id.as_ref())
@@ -213,7 +226,11 @@ fn last_seq(seen: &[SseEvent]) -> u64 {
 }
 
 /// The events after `last` (`None`: `204`, nothing left).
-async fn reconnect(served: &Served, run_id: &str, last: u64) -> Option<reqwest::Response> {
+pub(crate) async fn reconnect(
+    served: &Served,
+    run_id: &str,
+    last: u64,
+) -> Option<reqwest::Response> {
     let response = client()
         .get(served.at(&format!("/v1/runs/{run_id}/events")))
         .header("Last-Event-ID", last.to_string())

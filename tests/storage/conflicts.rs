@@ -241,3 +241,11 @@ async fn edits_between_runs_are_merged_or_reported_on_sled() {
     let dir = TempDir::new("between");
     edits_between_runs_are_merged_or_reported(Arc::new(SledStorage::open(dir.db()).unwrap())).await;
 }
+
+#[tokio::test]
+async fn edits_between_runs_are_merged_or_reported_on_postgres() {
+    let Some((store, _schema)) = crate::postgres::store(Default::default()).await else {
+        return;
+    };
+    edits_between_runs_are_merged_or_reported(Arc::new(store)).await;
+}

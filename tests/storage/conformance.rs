@@ -1,5 +1,11 @@
-//! The event log and journal contract of `WorkflowStorage`, run against both stores: each
-//! check is one generic function, called from a test per store (`conformance!`).
+//! The `WorkflowStorage` contract, run against every store: each check is one generic
+//! function, called from a test per store (`conformance!`): memory, sled (two durability
+//! modes) and PostgreSQL (when `WEFT_TEST_POSTGRES_URL` names a database; each test in a
+//! schema of its own). The event log and journal checks are here; sessions and runs in
+//! `sessions_and_runs`, claims and fencing in `claims`.
+
+mod claims;
+mod sessions_and_runs;
 
 use serde_json::json;
 use weft::storage::{JournalEntry, JournalKind, LogHead, LogLimits, LoggedEvent};
@@ -7,29 +13,44 @@ use weft::{MemoryStorage, RunResponse, RunStatus, SledStorage, StorageRef, Workf
 
 use crate::fixtures::*;
 
-/// A store under test, and the directory it lives in (sled).
+/// A store under test, and what it lives in: a directory (sled), a schema (Postgres), both
+/// removed after the store is dropped.
 struct Store {
     store: StorageRef,
     _dir: Option<TempDir>,
+    _schema: Option<crate::postgres::Schema>,
 }
 
-fn memory(limits: LogLimits) -> Store {
-    Store {
+async fn memory(limits: LogLimits) -> Option<Store> {
+    Some(Store {
         store: std::sync::Arc::new(MemoryStorage::with_log_limits(limits)),
         _dir: None,
-    }
+        _schema: None,
+    })
 }
 
-fn sled(limits: LogLimits) -> Store {
+async fn sled(limits: LogLimits) -> Option<Store> {
     let dir = TempDir::new("conformance");
     let store = SledStorage::builder(dir.db())
         .log_limits(limits)
         .open()
         .unwrap();
-    Store {
+    Some(Store {
         store: std::sync::Arc::new(store),
         _dir: Some(dir),
-    }
+        _schema: None,
+    })
+}
+
+/// A PostgreSQL store in a fresh schema; `None` (the test is skipped, saying so) when
+/// `WEFT_TEST_POSTGRES_URL` is not set.
+async fn postgres(limits: LogLimits) -> Option<Store> {
+    let (store, schema) = crate::postgres::store(limits).await?;
+    Some(Store {
+        store: std::sync::Arc::new(store),
+        _dir: None,
+        _schema: Some(schema),
+    })
 }
 
 fn item(run_id: &str, seq: u64) -> LoggedEvent {
@@ -76,18 +97,21 @@ async fn everything(
 /// items come back as they were written.
 async fn append_and_read_after_in_pages(store: &dyn WorkflowStorage) {
     store
-        .append_log("r", items("r", 1..=3), Vec::new())
+        .append_log("r", 0, items("r", 1..=3), Vec::new())
         .await
         .unwrap();
     store
-        .append_log("r", items("r", 4..=7), Vec::new())
+        .append_log("r", 0, items("r", 4..=7), Vec::new())
         .await
         .unwrap();
     store
-        .append_log("other", items("other", 1..=2), Vec::new())
+        .append_log("other", 0, items("other", 1..=2), Vec::new())
         .await
         .unwrap();
-    store.append_log("r", Vec::new(), Vec::new()).await.unwrap();
+    store
+        .append_log("r", 0, Vec::new(), Vec::new())
+        .await
+        .unwrap();
 
     let all = store.read_events("r", 0, 100).await.unwrap();
     assert_eq!(all, items("r", 1..=7), "read back as written");
@@ -137,32 +161,38 @@ async fn gaps_and_overlaps_are_refused_whole(store: &dyn WorkflowStorage) {
         );
     };
     refused(
-        store.append_log("r", items("r", 2..=3), Vec::new()).await,
+        store
+            .append_log("r", 0, items("r", 2..=3), Vec::new())
+            .await,
         "first seq 2",
     );
     store
-        .append_log("r", items("r", 1..=3), Vec::new())
+        .append_log("r", 0, items("r", 1..=3), Vec::new())
         .await
         .unwrap();
     let before = everything(store, "r").await;
     refused(
-        store.append_log("r", items("r", 5..=6), Vec::new()).await,
+        store
+            .append_log("r", 0, items("r", 5..=6), Vec::new())
+            .await,
         "gap",
     );
     refused(
-        store.append_log("r", items("r", 3..=4), Vec::new()).await,
+        store
+            .append_log("r", 0, items("r", 3..=4), Vec::new())
+            .await,
         "overlap",
     );
     refused(
         store
-            .append_log("r", vec![item("r", 4), item("r", 6)], Vec::new())
+            .append_log("r", 0, vec![item("r", 4), item("r", 6)], Vec::new())
             .await,
         "gap inside the batch",
     );
     let mut odd = item("r", 4);
     odd.item.seq = Some(5);
     refused(
-        store.append_log("r", vec![odd], Vec::new()).await,
+        store.append_log("r", 0, vec![odd], Vec::new()).await,
         "item.seq differs",
     );
     assert_eq!(
@@ -171,7 +201,7 @@ async fn gaps_and_overlaps_are_refused_whole(store: &dyn WorkflowStorage) {
         "nothing of a refused batch"
     );
     store
-        .append_log("r", items("r", 4..=4), Vec::new())
+        .append_log("r", 0, items("r", 4..=4), Vec::new())
         .await
         .unwrap();
 }
@@ -182,32 +212,35 @@ async fn gaps_and_overlaps_are_refused_whole(store: &dyn WorkflowStorage) {
 async fn reservations_cover_the_seqs_asked_for(store: &dyn WorkflowStorage) {
     assert_eq!(store.log_head("r").await.unwrap(), LogHead::default());
     store
-        .append_log("r", items("r", 1..=3), Vec::new())
+        .append_log("r", 0, items("r", 1..=3), Vec::new())
         .await
         .unwrap();
-    let reserved = store.reserve_seqs("r", 3).await.unwrap();
+    let reserved = store.reserve_seqs("r", 0, 3).await.unwrap();
     assert!(reserved >= 3, "{reserved}");
     let head = store.log_head("r").await.unwrap();
     assert_eq!(head.last_seq, 3);
     if head.reserved_seq == 0 {
         // Nothing written: every append is durable, no seq can be given twice.
         assert_eq!(reserved, 3);
-        assert!(store.reserve_seqs("r", 2).await.unwrap() >= 2);
+        assert!(store.reserve_seqs("r", 0, 2).await.unwrap() >= 2);
         assert_eq!(store.log_head("r").await.unwrap().reserved_seq, 0);
         return;
     }
     assert_eq!(head.reserved_seq, reserved);
     // Covered already: nothing moves.
-    assert_eq!(store.reserve_seqs("r", 1).await.unwrap(), reserved);
-    assert_eq!(store.reserve_seqs("r", reserved).await.unwrap(), reserved);
+    assert_eq!(store.reserve_seqs("r", 0, 1).await.unwrap(), reserved);
+    assert_eq!(
+        store.reserve_seqs("r", 0, reserved).await.unwrap(),
+        reserved
+    );
     assert_eq!(store.log_head("r").await.unwrap(), head);
     // Above it: a new block.
-    let next = store.reserve_seqs("r", reserved + 1).await.unwrap();
+    let next = store.reserve_seqs("r", 0, reserved + 1).await.unwrap();
     assert!(next > reserved, "{next} after {reserved}");
     assert_eq!(store.log_head("r").await.unwrap().reserved_seq, next);
     // Appends go on as before within the reservation, and keep it.
     store
-        .append_log("r", items("r", 4..=5), Vec::new())
+        .append_log("r", 0, items("r", 4..=5), Vec::new())
         .await
         .unwrap();
     assert_eq!(
@@ -232,29 +265,31 @@ async fn the_log_jumps_only_right_above_the_reservation(store: &dyn WorkflowStor
         );
     };
     store
-        .append_log("r", items("r", 1..=3), Vec::new())
+        .append_log("r", 0, items("r", 1..=3), Vec::new())
         .await
         .unwrap();
     // Reserved ahead of the log, as a writer that showed seq 4 whose append was then lost.
-    let reserved = store.reserve_seqs("r", 4).await.unwrap();
+    let reserved = store.reserve_seqs("r", 0, 4).await.unwrap();
     assert!(reserved >= 4, "{reserved}");
     let head = store.log_head("r").await.unwrap();
     let before = everything(store, "r").await;
     refused(
-        store.append_log("r", items("r", 5..=5), Vec::new()).await,
+        store
+            .append_log("r", 0, items("r", 5..=5), Vec::new())
+            .await,
         "a jump below the reservation",
     );
     if head.reserved_seq <= head.last_seq {
         // No reservation written: the log continues at 4, and only there.
         refused(
             store
-                .append_log("r", items("r", reserved + 2..=reserved + 2), Vec::new())
+                .append_log("r", 0, items("r", reserved + 2..=reserved + 2), Vec::new())
                 .await,
             "a jump without a reservation",
         );
         assert_eq!(everything(store, "r").await, before);
         store
-            .append_log("r", items("r", 4..=4), Vec::new())
+            .append_log("r", 0, items("r", 4..=4), Vec::new())
             .await
             .unwrap();
         return;
@@ -263,13 +298,18 @@ async fn the_log_jumps_only_right_above_the_reservation(store: &dyn WorkflowStor
     let jump = reserved + 1;
     refused(
         store
-            .append_log("r", items("r", jump + 1..=jump + 1), Vec::new())
+            .append_log("r", 0, items("r", jump + 1..=jump + 1), Vec::new())
             .await,
         "a jump past the reservation + 1",
     );
     refused(
         store
-            .append_log("r", items("r", jump..=jump), vec![entry("inside", vec![4])])
+            .append_log(
+                "r",
+                0,
+                items("r", jump..=jump),
+                vec![entry("inside", vec![4])],
+            )
             .await,
         "a journal entry naming a seq inside the jump",
     );
@@ -282,6 +322,7 @@ async fn the_log_jumps_only_right_above_the_reservation(store: &dyn WorkflowStor
     store
         .append_log(
             "r",
+            0,
             items("r", jump..=jump + 1),
             vec![entry("across", vec![3, jump, jump + 1])],
         )
@@ -308,11 +349,11 @@ async fn the_log_jumps_only_right_above_the_reservation(store: &dyn WorkflowStor
         vec![1, 2, 3, jump]
     );
     // Once the log is above the reservation, it is gapless again: no second jump.
-    let reserved_again = store.reserve_seqs("r", jump + 1).await.unwrap();
+    let reserved_again = store.reserve_seqs("r", 0, jump + 1).await.unwrap();
     let before = everything(store, "r").await;
     refused(
         store
-            .append_log("r", items("r", jump + 3..=jump + 3), Vec::new())
+            .append_log("r", 0, items("r", jump + 3..=jump + 3), Vec::new())
             .await,
         "a gap after the jump",
     );
@@ -322,6 +363,7 @@ async fn the_log_jumps_only_right_above_the_reservation(store: &dyn WorkflowStor
             store
                 .append_log(
                     "r",
+                    0,
                     items("r", reserved_again + 2..=reserved_again + 2),
                     Vec::new(),
                 )
@@ -331,7 +373,7 @@ async fn the_log_jumps_only_right_above_the_reservation(store: &dyn WorkflowStor
     }
     assert_eq!(everything(store, "r").await, before);
     store
-        .append_log("r", items("r", jump + 2..=jump + 2), Vec::new())
+        .append_log("r", 0, items("r", jump + 2..=jump + 2), Vec::new())
         .await
         .unwrap();
 }
@@ -340,7 +382,7 @@ async fn the_log_jumps_only_right_above_the_reservation(store: &dyn WorkflowStor
 /// whole batch (its items too) is refused.
 async fn a_journal_entry_without_its_items_is_refused(store: &dyn WorkflowStorage) {
     store
-        .append_log("r", items("r", 1..=2), Vec::new())
+        .append_log("r", 0, items("r", 1..=2), Vec::new())
         .await
         .unwrap();
     let before = everything(store, "r").await;
@@ -362,7 +404,7 @@ async fn a_journal_entry_without_its_items_is_refused(store: &dyn WorkflowStorag
             vec![entry("tool:a:1", vec![3]), entry("tool:b:1", vec![9])],
         ),
     ] {
-        let result = store.append_log("r", events, journal).await;
+        let result = store.append_log("r", 0, events, journal).await;
         assert!(
             matches!(result, Err(weft::Error::Storage { .. })),
             "{case}: {result:?}"
@@ -375,12 +417,13 @@ async fn a_journal_entry_without_its_items_is_refused(store: &dyn WorkflowStorag
     }
     // Items already logged, or logged in the same batch, may be named; none at all too.
     store
-        .append_log("r", Vec::new(), vec![entry("tool:a:1", vec![1, 2])])
+        .append_log("r", 0, Vec::new(), vec![entry("tool:a:1", vec![1, 2])])
         .await
         .unwrap();
     store
         .append_log(
             "r",
+            0,
             items("r", 3..=4),
             vec![entry("tool:b:1", vec![2, 4]), entry("step:s:1", vec![])],
         )
@@ -395,23 +438,24 @@ async fn a_journal_entry_without_its_items_is_refused(store: &dyn WorkflowStorag
 async fn the_journal_reads_in_written_order(store: &dyn WorkflowStorage) {
     let keys = ["tool:z:1", "model:a:ff:1", "step:m:1", "model:a:00:1"];
     store
-        .append_log("r", items("r", 1..=1), vec![entry(keys[0], vec![1])])
+        .append_log("r", 0, items("r", 1..=1), vec![entry(keys[0], vec![1])])
         .await
         .unwrap();
     store
         .append_log(
             "r",
+            0,
             Vec::new(),
             vec![entry(keys[1], vec![]), entry(keys[2], vec![1])],
         )
         .await
         .unwrap();
     store
-        .append_log("other", items("other", 1..=1), vec![entry("x", vec![1])])
+        .append_log("other", 0, items("other", 1..=1), vec![entry("x", vec![1])])
         .await
         .unwrap();
     store
-        .append_log("r", items("r", 2..=2), vec![entry(keys[3], vec![2])])
+        .append_log("r", 0, items("r", 2..=2), vec![entry(keys[3], vec![2])])
         .await
         .unwrap();
     let journal = store.read_journal("r").await.unwrap();
@@ -440,6 +484,7 @@ async fn deleting_a_session_deletes_its_logs_and_journals(store: &dyn WorkflowSt
         store
             .append_log(
                 run_id,
+                0,
                 items(run_id, 1..=3),
                 vec![entry("tool:a:1", vec![1, 2])],
             )
@@ -461,7 +506,7 @@ async fn deleting_a_session_deletes_its_logs_and_journals(store: &dyn WorkflowSt
         "the other session's run"
     );
     store
-        .append_log("r1", items("r1", 1..=1), Vec::new())
+        .append_log("r1", 0, items("r1", 1..=1), Vec::new())
         .await
         .unwrap();
 }
@@ -484,6 +529,7 @@ async fn limits_refuse_large_records_whole(store: &dyn WorkflowStorage, limits: 
     let result = store
         .append_log(
             "r",
+            0,
             vec![item("r", 1), too_big],
             vec![entry("tool:a:1", vec![1])],
         )
@@ -522,7 +568,7 @@ async fn limits_refuse_large_records_whole(store: &dyn WorkflowStorage, limits: 
     let base = serde_json::to_vec(&large_entry).unwrap().len();
     large_entry.output = json!("y".repeat(limits.max_journal_entry_bytes - base + 1));
     let result = store
-        .append_log("r", vec![item("r", 1)], vec![large_entry])
+        .append_log("r", 0, vec![item("r", 1)], vec![large_entry])
         .await;
     assert!(
         matches!(&result, Err(weft::Error::LogRecordTooLarge { limit: "max_journal_entry_bytes", name, .. }) if name == "model:a:h:1"),
@@ -540,7 +586,7 @@ async fn limits_refuse_large_records_whole(store: &dyn WorkflowStorage, limits: 
     );
 
     store
-        .append_log("r", vec![item("r", 1), big], Vec::new())
+        .append_log("r", 0, vec![item("r", 1), big], Vec::new())
         .await
         .unwrap();
     assert_eq!(
@@ -555,56 +601,48 @@ const SMALL: LogLimits = LogLimits {
     max_journal_entry_bytes: 1_000,
 };
 
+/// A test of one generic check (`module::check`, or a check of this file) on a fresh store
+/// made by `$store` (`None`: skipped), with the default limits.
+macro_rules! check {
+    ($store:ident, $module:ident :: $name:ident) => {
+        #[tokio::test]
+        async fn $name() {
+            let Some(store) = super::$store(LogLimits::default()).await else {
+                return;
+            };
+            super::$module::$name(&*store.store).await;
+        }
+    };
+    ($store:ident, $name:ident) => {
+        #[tokio::test]
+        async fn $name() {
+            let Some(store) = super::$store(LogLimits::default()).await else {
+                return;
+            };
+            super::$name(&*store.store).await;
+        }
+    };
+}
+
+/// One test per check, against the store `$store` makes (`None`: skipped).
 macro_rules! conformance {
     ($store:ident) => {
         mod $store {
             use super::*;
 
-            #[tokio::test]
-            async fn append_and_read_after_in_pages() {
-                let store = super::$store(LogLimits::default());
-                super::append_and_read_after_in_pages(&*store.store).await;
-            }
-
-            #[tokio::test]
-            async fn gaps_and_overlaps_are_refused_whole() {
-                let store = super::$store(LogLimits::default());
-                super::gaps_and_overlaps_are_refused_whole(&*store.store).await;
-            }
-
-            #[tokio::test]
-            async fn reservations_cover_the_seqs_asked_for() {
-                let store = super::$store(LogLimits::default());
-                super::reservations_cover_the_seqs_asked_for(&*store.store).await;
-            }
-
-            #[tokio::test]
-            async fn the_log_jumps_only_right_above_the_reservation() {
-                let store = super::$store(LogLimits::default());
-                super::the_log_jumps_only_right_above_the_reservation(&*store.store).await;
-            }
-
-            #[tokio::test]
-            async fn a_journal_entry_without_its_items_is_refused() {
-                let store = super::$store(LogLimits::default());
-                super::a_journal_entry_without_its_items_is_refused(&*store.store).await;
-            }
-
-            #[tokio::test]
-            async fn the_journal_reads_in_written_order() {
-                let store = super::$store(LogLimits::default());
-                super::the_journal_reads_in_written_order(&*store.store).await;
-            }
-
-            #[tokio::test]
-            async fn deleting_a_session_deletes_its_logs_and_journals() {
-                let store = super::$store(LogLimits::default());
-                super::deleting_a_session_deletes_its_logs_and_journals(&*store.store).await;
-            }
+            check!($store, append_and_read_after_in_pages);
+            check!($store, gaps_and_overlaps_are_refused_whole);
+            check!($store, reservations_cover_the_seqs_asked_for);
+            check!($store, the_log_jumps_only_right_above_the_reservation);
+            check!($store, a_journal_entry_without_its_items_is_refused);
+            check!($store, the_journal_reads_in_written_order);
+            check!($store, deleting_a_session_deletes_its_logs_and_journals);
 
             #[tokio::test]
             async fn limits_refuse_large_records_whole() {
-                let store = super::$store(SMALL);
+                let Some(store) = super::$store(SMALL).await else {
+                    return;
+                };
                 super::limits_refuse_large_records_whole(&*store.store, SMALL).await;
             }
 
@@ -616,25 +654,53 @@ macro_rules! conformance {
                     (1 << 20, 16 << 20)
                 );
             }
+
+            // Sessions and runs.
+            check!($store, sessions_and_runs::session_writes_are_compare_and_swap);
+            check!($store, sessions_and_runs::sessions_list_by_workflow_and_user_newest_first_with_pagination);
+            check!($store, sessions_and_runs::deleting_a_session_deletes_everything_of_it);
+            check!($store, sessions_and_runs::runs_list_in_first_put_order_and_are_replaced_in_place);
+
+            /// Agno #7479: concurrent writers on one session, on worker threads.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn two_writers_on_one_session_lose_nothing() {
+                let Some(store) = super::$store(LogLimits::default()).await else {
+                    return;
+                };
+                super::sessions_and_runs::two_writers_on_one_session_lose_nothing(
+                    store.store.clone(),
+                )
+                .await;
+            }
+
+            // Claims and fencing.
+            check!($store, claims::the_first_claim_has_fence_one_and_a_live_claim_refuses_another);
+            check!($store, claims::a_zero_lease_lapses_at_once_and_the_next_claim_gets_the_next_fence);
+            check!($store, claims::every_fenced_write_with_a_stale_fence_is_refused_and_writes_nothing);
+            check!($store, claims::renewing_with_a_stale_fence_is_fenced);
+            check!($store, claims::a_final_run_record_releases_its_claim);
+            check!($store, claims::a_worker_paused_past_its_lease_cannot_write_after_its_successor_claimed_the_run);
         }
     };
 }
 
 conformance!(memory);
 conformance!(sled);
+conformance!(postgres);
 
 /// sled's `EveryEvent` store: the conformance checks where nothing is ever reserved.
-fn sled_every_event(limits: LogLimits) -> Store {
+async fn sled_every_event(limits: LogLimits) -> Option<Store> {
     let dir = TempDir::new("conformance-every-event");
     let store = SledStorage::builder(dir.db())
         .log_limits(limits)
         .durability(weft::Durability::EveryEvent)
         .open()
         .unwrap();
-    Store {
+    Some(Store {
         store: std::sync::Arc::new(store),
         _dir: Some(dir),
-    }
+        _schema: None,
+    })
 }
 
 conformance!(sled_every_event);
@@ -647,12 +713,12 @@ async fn sled_reserves_blocks_of_seqs_that_survive_a_reopen() {
     {
         let store = SledStorage::open(dir.db()).unwrap();
         store
-            .append_log("r", items("r", 1..=1), Vec::new())
+            .append_log("r", 0, items("r", 1..=1), Vec::new())
             .await
             .unwrap();
-        assert_eq!(store.reserve_seqs("r", 1).await.unwrap(), 64);
-        assert_eq!(store.reserve_seqs("r", 64).await.unwrap(), 64);
-        assert_eq!(store.reserve_seqs("r", 65).await.unwrap(), 128);
+        assert_eq!(store.reserve_seqs("r", 0, 1).await.unwrap(), 64);
+        assert_eq!(store.reserve_seqs("r", 0, 64).await.unwrap(), 64);
+        assert_eq!(store.reserve_seqs("r", 0, 65).await.unwrap(), 128);
     }
     {
         let store = SledStorage::builder(dir.db())
@@ -668,10 +734,10 @@ async fn sled_reserves_blocks_of_seqs_that_survive_a_reopen() {
             "kept across a reopen"
         );
         store
-            .append_log("s", items("s", 1..=2), Vec::new())
+            .append_log("s", 0, items("s", 1..=2), Vec::new())
             .await
             .unwrap();
-        assert_eq!(store.reserve_seqs("s", 2).await.unwrap(), 2);
+        assert_eq!(store.reserve_seqs("s", 0, 2).await.unwrap(), 2);
         assert_eq!(store.log_head("s").await.unwrap().reserved_seq, 0);
     }
 }

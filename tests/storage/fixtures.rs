@@ -74,6 +74,7 @@ pub fn run(run_id: &str, session_id: &str, status: RunStatus) -> RunRecord {
         error: None,
         created_at: 1,
         updated_at: 1,
+        fence: 0,
     }
 }
 

@@ -190,11 +190,11 @@ async fn a_store_of_weft_0_1_0_reads_as_it_is_and_migrates_at_a_writable_open() 
         stale.seq = 4;
         stale.item.seq = Some(4);
         assert!(store
-            .append_log("r-done", vec![stale], Vec::new())
+            .append_log("r-done", 0, vec![stale], Vec::new())
             .await
             .is_err());
         store
-            .append_log("r-done", vec![next], Vec::new())
+            .append_log("r-done", 0, vec![next], Vec::new())
             .await
             .unwrap();
     }

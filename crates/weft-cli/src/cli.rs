@@ -1,11 +1,13 @@
 //! Arguments and what each command does.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use futures::executor::block_on;
+use weft_postgres::PostgresStorage;
 use weft_runtime::storage::LoggedEvent;
-use weft_runtime::{SessionFilter, SledStorage, WorkflowStorage};
+use weft_runtime::{SessionFilter, SledStorage, StorageRef};
 
 use crate::output;
 
@@ -82,44 +84,127 @@ enum RunsCommand {
     },
 }
 
-/// Which store to open.
+/// Which store to open: a sled store (`--db PATH`) or a PostgreSQL database
+/// (`--postgres URL`).
 #[derive(Args, Debug)]
 struct Store {
     /// The store's path (what `SledStorage::open` was given).
-    #[arg(long)]
-    db: PathBuf,
-    /// The tree prefix the store was opened with.
+    #[arg(
+        long,
+        required_unless_present = "postgres",
+        conflicts_with = "postgres"
+    )]
+    db: Option<PathBuf>,
+    /// The tree prefix the sled store was opened with.
     #[arg(long, default_value = weft_runtime::storage::DEFAULT_PREFIX)]
     prefix: String,
+    /// A PostgreSQL database weft keeps its store in, as a URL
+    /// (`postgres://user:password@host:5432/db`; `WEFT_POSTGRES_URL` if set).
+    #[arg(long, env = "WEFT_POSTGRES_URL", hide_env_values = true)]
+    postgres: Option<String>,
+    /// The schema weft's tables are in, when not the database's default (`PostgresStorage`'s
+    /// `.schema(..)`, the serve example's `--postgres-schema`).
+    #[arg(long, requires = "postgres")]
+    postgres_schema: Option<String>,
+}
+
+/// An open store, and the sled store behind it if it is one (flushed after a change).
+struct Opened {
+    storage: StorageRef,
+    sled: Option<SledStorage>,
+}
+
+impl Opened {
+    /// Makes a change durable: sled flushes; PostgreSQL's commits are durable already.
+    fn flush(&self) -> weft_runtime::Result<()> {
+        match &self.sled {
+            Some(sled) => sled.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Store {
-    /// Opens the store to read it: nothing in it changes, not even runs a dead process left
-    /// `running` (they show as they are).
-    fn open_read_only(&self) -> weft_runtime::Result<SledStorage> {
-        SledStorage::builder(&self.db)
-            .prefix(&self.prefix)
-            .read_only()
-            .open()
+    /// Opens the store to read it: nothing in a sled store changes, not even runs a dead
+    /// process left `running` (they show as they are).
+    fn open_read_only(&self) -> weft_runtime::Result<Opened> {
+        match &self.db {
+            Some(db) => self.sled(
+                SledStorage::builder(db)
+                    .prefix(&self.prefix)
+                    .read_only()
+                    .open()?,
+            ),
+            None => self.postgres(),
+        }
     }
 
-    /// Opens the store to change it (which also marks runs of a dead process `interrupted`).
-    fn open_writable(&self) -> weft_runtime::Result<SledStorage> {
-        if !Path::new(&self.db).exists() {
-            return Err(not_found(format!(
-                "there is no store at `{}`; check the path",
-                self.db.display()
-            )));
+    /// Opens the store to change it (which also marks runs of a dead process `interrupted`
+    /// in a sled store).
+    fn open_writable(&self) -> weft_runtime::Result<Opened> {
+        match &self.db {
+            Some(db) => {
+                if !Path::new(db).exists() {
+                    return Err(not_found(format!(
+                        "there is no store at `{}`; check the path",
+                        db.display()
+                    )));
+                }
+                self.sled(SledStorage::builder(db).prefix(&self.prefix).open()?)
+            }
+            None => self.postgres(),
         }
-        SledStorage::builder(&self.db).prefix(&self.prefix).open()
     }
+
+    fn sled(&self, sled: SledStorage) -> weft_runtime::Result<Opened> {
+        Ok(Opened {
+            storage: Arc::new(sled.clone()),
+            sled: Some(sled),
+        })
+    }
+
+    fn postgres(&self) -> weft_runtime::Result<Opened> {
+        let url = self.postgres.as_deref().ok_or_else(|| {
+            weft_runtime::Error::Config("give a store: `--db PATH` or `--postgres URL`".into())
+        })?;
+        let mut builder = PostgresStorage::builder(url).pool_size(2);
+        if let Some(schema) = &self.postgres_schema {
+            builder = builder.schema(schema);
+        }
+        let storage = block_on(builder.connect())?;
+        Ok(Opened {
+            storage: Arc::new(storage),
+            sled: None,
+        })
+    }
+}
+
+/// Runs `future` to completion on the CLI's runtime (PostgreSQL's connections need Tokio).
+fn block_on<F: Future>(future: F) -> F::Output {
+    runtime().block_on(future)
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(err) => {
+                eprintln!("error: could not start the async runtime: {err}");
+                std::process::exit(1)
+            }
+        }
+    })
 }
 
 /// How many logged items `runs show` reads at a time.
 const PAGE: usize = 512;
 
 /// A run's whole event log, read page by page.
-fn read_log(storage: &SledStorage, run_id: &str) -> weft_runtime::Result<Vec<LoggedEvent>> {
+fn read_log(storage: &StorageRef, run_id: &str) -> weft_runtime::Result<Vec<LoggedEvent>> {
     let mut items: Vec<LoggedEvent> = Vec::new();
     loop {
         let after = items.last().map_or(0, |item| item.seq);
@@ -162,7 +247,7 @@ pub fn run(cli: Cli, printed: &mut Output) -> weft_runtime::Result<()> {
             offset,
             json,
         }) => {
-            let storage = store.open_read_only()?;
+            let storage = store.open_read_only()?.storage;
             let filter = SessionFilter {
                 workflow_id: workflow,
                 user_id: user,
@@ -183,17 +268,18 @@ pub fn run(cli: Cli, printed: &mut Output) -> weft_runtime::Result<()> {
             output::sessions_list(out, &rows, listing.skipped, json)
         }
         Command::Sessions(SessionsCommand::Show { id, store, json }) => {
-            let storage = store.open_read_only()?;
+            let storage = store.open_read_only()?.storage;
             let session = block_on(storage.read_session(&id))?
                 .ok_or_else(|| not_found(format!("there is no session `{id}` in this store")))?;
             let runs = block_on(storage.read_runs(&id))?;
             output::session_show(out, &session, &runs, json)
         }
         Command::Sessions(SessionsCommand::Rm { id, store }) => {
-            let storage = store.open_writable()?;
+            let opened = store.open_writable()?;
+            let storage = &opened.storage;
             let runs = block_on(storage.count_runs(&id))?;
             if block_on(storage.delete_session(&id))? {
-                storage.flush()?;
+                opened.flush()?;
                 out.push_str(&format!("deleted session {id} and its {runs} run(s)\n"));
                 Ok(())
             } else {
@@ -207,7 +293,7 @@ pub fn run(cli: Cli, printed: &mut Output) -> weft_runtime::Result<()> {
             store,
             json,
         }) => {
-            let storage = store.open_read_only()?;
+            let storage = store.open_read_only()?.storage;
             let run = block_on(storage.read_run(&run_id))?
                 .ok_or_else(|| not_found(format!("there is no run `{run_id}` in this store")))?;
             let items = read_log(&storage, &run_id)?;

@@ -7,7 +7,9 @@
 //! weft runs show RUN_ID --db PATH [--json]
 //! ```
 //!
-//! Every command takes `--prefix` for stores opened with a non-default tree prefix. Output
+//! Every command takes `--postgres URL` (or `WEFT_POSTGRES_URL`) instead of `--db PATH` for a
+//! store kept in PostgreSQL, and `--prefix` for sled stores opened with a non-default tree
+//! prefix. Output
 //! formats, human and `--json`, are described in [`output`]. `list` and `show` open the store
 //! read-only: they change nothing in it (a run left `running` by a process that died stays
 //! `running` until a program opens the store to write).

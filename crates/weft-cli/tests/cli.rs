@@ -17,7 +17,11 @@ use weft_runtime::{
 const WEFT: &str = env!("CARGO_BIN_EXE_weft");
 
 struct Store {
-    dir: PathBuf,
+    /// The sled store's directory (removed when the test ends); `None` for a store in
+    /// PostgreSQL.
+    dir: Option<PathBuf>,
+    /// Set for a store in PostgreSQL: the URL and the schema its tables are in.
+    postgres: Option<(String, String)>,
 }
 
 /// The event log of `run-1`: started, a content delta, a tool call, completed.
@@ -52,32 +56,34 @@ fn run_log() -> Vec<LoggedEvent> {
     ]
 }
 
-impl Store {
-    /// A store with two sessions of `research` (one named, for user ada) and one run.
-    fn new(label: &str) -> Store {
-        let dir = std::env::temp_dir().join(format!("weft-cli-{}-{label}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let storage = SledStorage::open(dir.join("db")).unwrap();
-        let session = |id: &str, user: Option<&str>, name: Option<&str>, at: u64| WorkflowSession {
-            session_id: id.into(),
-            workflow_id: "research".into(),
-            workflow_name: "research".into(),
-            session_name: name.map(str::to_string),
-            user_id: user.map(str::to_string),
-            session_state: json!({"topic": "sled"}),
-            version: 0,
-            created_at: at,
-            updated_at: at,
-        };
-        block_on(storage.upsert_session(session("s-old", None, None, 1_795_271_100_000))).unwrap();
-        block_on(storage.upsert_session(session(
+/// Two sessions of `research` (one named, for user ada) and one run with its event log.
+async fn fill(storage: &dyn WorkflowStorage) {
+    let session = |id: &str, user: Option<&str>, name: Option<&str>, at: u64| WorkflowSession {
+        session_id: id.into(),
+        workflow_id: "research".into(),
+        workflow_name: "research".into(),
+        session_name: name.map(str::to_string),
+        user_id: user.map(str::to_string),
+        session_state: json!({"topic": "sled"}),
+        version: 0,
+        created_at: at,
+        updated_at: at,
+    };
+    storage
+        .upsert_session(session("s-old", None, None, 1_795_271_100_000))
+        .await
+        .unwrap();
+    storage
+        .upsert_session(session(
             "s-new",
             Some("ada"),
             Some("Ada's research"),
             1_795_271_160_000,
-        )))
+        ))
+        .await
         .unwrap();
-        block_on(storage.put_run(RunRecord {
+    storage
+        .put_run(RunRecord {
             run_id: "run-1".into(),
             session_id: "s-new".into(),
             workflow_id: "research".into(),
@@ -98,18 +104,66 @@ impl Store {
             error: None,
             created_at: 1_795_271_150_000,
             updated_at: 1_795_271_160_000,
-        }))
+            fence: 0,
+        })
+        .await
         .unwrap();
-        block_on(storage.append_log("run-1", run_log(), Vec::new())).unwrap();
+    storage
+        .append_log("run-1", 0, run_log(), Vec::new())
+        .await
+        .unwrap();
+}
+
+impl Store {
+    /// A store with two sessions of `research` (one named, for user ada) and one run.
+    fn new(label: &str) -> Store {
+        let dir = std::env::temp_dir().join(format!("weft-cli-{}-{label}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let storage = SledStorage::open(dir.join("db")).unwrap();
+        block_on(fill(&storage));
         storage.flush().unwrap();
         drop(storage);
-        let store = Store { dir };
+        let store = Store {
+            dir: Some(dir),
+            postgres: None,
+        };
         store.wait_until_unlocked();
         store
     }
 
+    /// The same store in PostgreSQL (`WEFT_TEST_POSTGRES_URL`, a schema of its own); `None`
+    /// when no database is given (the test is skipped, and says so).
+    fn postgres(test: &str) -> Option<Store> {
+        let url = weft_testkit::postgres::test_url(test)?;
+        let schema = weft_testkit::postgres::fresh_schema("weft_cli");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let storage = weft_postgres::PostgresStorage::builder(&url)
+                .schema(&schema)
+                .connect()
+                .await
+                .unwrap();
+            fill(&storage).await;
+        });
+        Some(Store {
+            dir: None,
+            postgres: Some((url, schema)),
+        })
+    }
+
+    /// The sled store's path (a sled store only).
+    fn path(&self) -> PathBuf {
+        self.dir
+            .as_ref()
+            .expect("a sled store has a directory")
+            .join("db")
+    }
+
     fn db(&self) -> String {
-        self.dir.join("db").display().to_string()
+        self.path().display().to_string()
     }
 
     /// Runs `weft` on the store, once no handle of this process holds its lock any more.
@@ -120,15 +174,19 @@ impl Store {
 
     /// Runs `weft` on the store at once, whoever holds it.
     fn weft_now(&self, args: &[&str]) -> Output {
-        Command::new(WEFT)
-            .args(args)
-            .args(["--db", &self.db()])
-            .output()
-            .unwrap()
+        let mut command = Command::new(WEFT);
+        command.args(args).env_remove("WEFT_POSTGRES_URL");
+        match &self.postgres {
+            Some((url, schema)) => command.args(["--postgres", url, "--postgres-schema", schema]),
+            None => command.args(["--db", &self.db()]),
+        };
+        command.output().unwrap()
     }
 
     fn wait_until_unlocked(&self) {
-        wait_until_unlocked(&self.dir.join("db"));
+        if self.postgres.is_none() {
+            wait_until_unlocked(&self.path());
+        }
     }
 }
 
@@ -158,7 +216,9 @@ fn wait_until_unlocked(path: &Path) {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -173,7 +233,17 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn sessions_list_prints_a_table_and_stable_json() {
-    let store = Store::new("list");
+    sessions_list_prints_a_table_and_stable_json_from(&Store::new("list"));
+}
+
+#[test]
+fn sessions_list_prints_a_table_and_stable_json_on_postgres() {
+    if let Some(store) = Store::postgres("sessions_list_on_postgres") {
+        sessions_list_prints_a_table_and_stable_json_from(&store);
+    }
+}
+
+fn sessions_list_prints_a_table_and_stable_json_from(store: &Store) {
     let table = stdout(&store.weft(&["sessions", "list"]));
     let lines: Vec<&str> = table.lines().collect();
     assert!(
@@ -281,7 +351,17 @@ fn keys(value: &Value) -> Vec<String> {
 
 #[test]
 fn runs_show_and_sessions_rm() {
-    let store = Store::new("rm");
+    runs_show_and_sessions_rm_from(&Store::new("rm"));
+}
+
+#[test]
+fn runs_show_and_sessions_rm_on_postgres() {
+    if let Some(store) = Store::postgres("runs_show_and_sessions_rm_on_postgres") {
+        runs_show_and_sessions_rm_from(&store);
+    }
+}
+
+fn runs_show_and_sessions_rm_from(store: &Store) {
     let report = stdout(&store.weft(&["runs", "show", "run-1"]));
     assert!(
         report.contains("status    completed") && report.contains("31 in / 54 out"),
@@ -351,7 +431,7 @@ fn runs_show_and_sessions_rm() {
 #[test]
 fn a_store_in_use_gives_the_clear_locked_error() {
     let store = Store::new("locked");
-    let held = SledStorage::open(store.dir.join("db")).unwrap();
+    let held = SledStorage::open(store.path()).unwrap();
     let output = store.weft_now(&["sessions", "list"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -436,7 +516,7 @@ fn raw_contents(path: &std::path::Path) -> Vec<RawTree> {
 fn read_only_commands_leave_the_store_unchanged() {
     let store = Store::new("read-only");
     {
-        let storage = SledStorage::open(store.dir.join("db")).unwrap();
+        let storage = SledStorage::open(store.path()).unwrap();
         let mut run = block_on(storage.read_run("run-1")).unwrap().unwrap();
         run.run_id = "run-left-running".into();
         run.status = RunStatus::Running;
@@ -445,7 +525,7 @@ fn read_only_commands_leave_the_store_unchanged() {
         // Dropped without finishing the run, as a process that died would leave it.
     }
     store.wait_until_unlocked();
-    let before = raw_contents(&store.dir.join("db"));
+    let before = raw_contents(&store.path());
     let listed = stdout(&store.weft(&["sessions", "list"]));
     assert!(listed.contains("s-new"), "{listed}");
     stdout(&store.weft(&["sessions", "list", "--json"]));
@@ -455,13 +535,13 @@ fn read_only_commands_leave_the_store_unchanged() {
     let run = stdout(&store.weft(&["runs", "show", "run-left-running"]));
     assert!(run.contains("status    running"), "{run}");
     assert_eq!(
-        raw_contents(&store.dir.join("db")),
+        raw_contents(&store.path()),
         before,
         "list and show wrote nothing"
     );
 
     // A writable open is what marks it interrupted.
-    let storage = SledStorage::open(store.dir.join("db")).unwrap();
+    let storage = SledStorage::open(store.path()).unwrap();
     let run = block_on(storage.read_run("run-left-running"))
         .unwrap()
         .unwrap();
@@ -473,7 +553,7 @@ fn read_only_commands_leave_the_store_unchanged() {
 fn sessions_list_skips_an_unreadable_session_and_says_so() {
     let store = Store::new("corrupt");
     {
-        let db = open_raw(&store.dir.join("db"));
+        let db = open_raw(&store.path());
         db.open_tree("weft_sessions")
             .unwrap()
             .insert("s-old", &b"\x00not a weft record"[..])

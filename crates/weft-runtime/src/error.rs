@@ -221,9 +221,24 @@ pub enum Error {
         run_id: String,
     },
 
+    /// Another worker took the run over (its claim's lease ran out and the run was claimed
+    /// again, with a higher fencing token): this worker's writes to the run are refused, so
+    /// it can never overwrite its successor. Nothing to do: the run goes on, once, in the
+    /// worker that holds the current claim.
+    #[error("run `{run_id}` was taken over by another worker (fencing token {current}; this worker holds {fence}): its writes to the run are refused, the run goes on there")]
+    Fenced {
+        /// The run.
+        run_id: String,
+        /// The fencing token this worker wrote with.
+        fence: u64,
+        /// The run's current fencing token.
+        current: u64,
+    },
+
     /// `Workflow::resume` was given a run that cannot be resumed: only a run of this workflow
-    /// left `interrupted` by a process that died can be (`WorkflowStorage::interrupted_runs`
-    /// lists them).
+    /// left `interrupted` (by a process that died, or a shutdown), or on a shared store left
+    /// `running` by a worker whose claim lapsed, can be (`WorkflowStorage::interrupted_runs`
+    /// lists them). A run another worker holds a live claim on is refused.
     #[error("run `{run_id}` cannot be resumed: {reason}")]
     NotResumable {
         /// The run asked for.
@@ -354,6 +369,15 @@ impl Error {
             Error::Cancelled => Error::Cancelled,
             Error::Interrupted { run_id } => Error::Interrupted {
                 run_id: run_id.clone(),
+            },
+            Error::Fenced {
+                run_id,
+                fence,
+                current,
+            } => Error::Fenced {
+                run_id: run_id.clone(),
+                fence: *fence,
+                current: *current,
             },
             Error::NotResumable { run_id, reason } => Error::NotResumable {
                 run_id: run_id.clone(),

@@ -30,6 +30,9 @@ pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How long a shutdown waits for runs in flight before it interrupts them (to be resumed by
 /// the next start).
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often an event stream of a run that another server runs reads the store for new
+/// items (a store shared by many servers): the most a live item waits before it is sent.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Hosts workflows over HTTP (routes in the [crate docs](crate)).
 ///
@@ -56,6 +59,8 @@ pub struct Server {
     keep_alive: Duration,
     resume_interrupted: bool,
     shutdown_grace: Duration,
+    poll_interval: Duration,
+    takeover_interval: Option<Duration>,
 }
 
 impl Server {
@@ -71,6 +76,8 @@ impl Server {
             keep_alive: DEFAULT_KEEP_ALIVE,
             resume_interrupted: true,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            takeover_interval: None,
         }
     }
 
@@ -144,6 +151,23 @@ impl Server {
         self
     }
 
+    /// How often an event stream of a run that another server runs reads the store for new
+    /// items (default [`DEFAULT_POLL_INTERVAL`], 50 ms). Only a store shared by many servers
+    /// (one with a lease, such as Postgres) has such runs.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// On a store shared by many servers (one with a lease, such as Postgres): how often the
+    /// server looks for runs whose worker died or stalled (a claim that lapsed) or that a
+    /// shutdown interrupted, and takes them over (default: half the store's lease). A run is
+    /// taken over by one server only. Off with [`resume_interrupted(false)`](Self::resume_interrupted).
+    pub fn takeover_interval(mut self, interval: Duration) -> Self {
+        self.takeover_interval = Some(interval.max(Duration::from_millis(1)));
+        self
+    }
+
     /// The ids of the hosted workflows.
     pub fn workflow_ids(&self) -> impl Iterator<Item = &str> {
         self.workflows.keys().map(String::as_str)
@@ -168,10 +192,17 @@ impl Server {
             workflows: self.workflows,
             runs: RunTable::default(),
             keep_alive: self.keep_alive,
+            poll_interval: self.poll_interval,
             shutting_down: AtomicBool::new(false),
         });
         if self.resume_interrupted {
             resume_interrupted(&state).await?;
+            let every = self
+                .takeover_interval
+                .or_else(|| state.storage.lease().map(|lease| lease / 2));
+            if let (Some(every), Some(_)) = (every, state.storage.lease()) {
+                tokio::spawn(take_over_lapsed_runs(Arc::downgrade(&state), every));
+            }
         }
         let mut router = api::router(Arc::clone(&state), self.keys, self.body_limit);
         if let Some(cors) = self.cors {
@@ -312,15 +343,25 @@ impl std::fmt::Debug for Server {
     }
 }
 
-/// Resumes every interrupted run of a hosted workflow (oldest first); a run that cannot be
-/// resumed is logged and left as it is.
+/// Resumes every interrupted run of a hosted workflow (oldest first), and on a shared store
+/// every run whose claim lapsed; a run that cannot be resumed is logged and left as it is (a
+/// run another server took first is not worth a warning).
 async fn resume_interrupted(state: &Shared) -> Result<()> {
     for id in state.workflows.keys() {
         for run in state.storage.interrupted_runs(Some(id)).await? {
+            if state.shutting_down.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            if state.runs.get(&run.run_id).is_some() {
+                continue;
+            }
             let run_id = run.run_id.clone();
             match api::resume_run(state, run).await {
                 Ok(_) => {
                     tracing::info!(run_id = %run_id, workflow = %id, "resumed an interrupted run")
+                }
+                Err(err) if err.code == "not_resumable" => {
+                    tracing::debug!(run_id = %run_id, error = %err, "not resumed here (another server has it)")
                 }
                 Err(err) => {
                     tracing::warn!(run_id = %run_id, error = %err, "could not resume an interrupted run")
@@ -329,6 +370,23 @@ async fn resume_interrupted(state: &Shared) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every `every`, takes over the runs of the hosted workflows left by a server that died,
+/// stalled or shut down, until this server shuts down (or its state is gone).
+async fn take_over_lapsed_runs(state: std::sync::Weak<AppState>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        if state.shutting_down.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Err(err) = resume_interrupted(&state).await {
+            tracing::warn!(error = %err, "could not look for runs to take over; trying again");
+        }
+    }
 }
 
 /// SIGINT (Ctrl-C) or, on Unix, SIGTERM.

@@ -50,6 +50,10 @@
 //!   (`"anthropic:claude-sonnet-4-5"`) via [`model_from_spec`]; [`model_from_env`] for examples.
 //! - Streams: [`RunResponse::content_text`] concatenated over a stream is the whole answer,
 //!   exactly once.
+//! - Storage: [`MemoryStorage`] (always there); `SledStorage`, embedded on disk (feature
+//!   `sled`, default); `PostgresStorage` and `PostgresStorageBuilder`, a PostgreSQL database
+//!   many processes share, with claims that fence each run to one worker (feature
+//!   `postgres`, not default: `weft = { version = "0.1", features = ["postgres"] }`).
 
 // The public surface, by name: a new runtime item is public here only when listed.
 #[cfg(feature = "web")]
@@ -61,6 +65,8 @@ pub use weft_runtime::{tool, workflow};
 #[cfg(feature = "server")]
 pub use weft_server as serve;
 
+#[cfg(feature = "postgres")]
+pub use weft_postgres::{PostgresStorage, PostgresStorageBuilder};
 #[cfg(any(feature = "openai", feature = "anthropic", feature = "ollama"))]
 pub use weft_runtime::ApiKey;
 #[cfg(feature = "anthropic")]

@@ -92,7 +92,12 @@ impl LogWriter {
         };
         let store = Arc::clone(self.scope.store());
         store
-            .append_log(self.scope.run_id(), vec![event], Vec::new())
+            .append_log(
+                self.scope.run_id(),
+                self.scope.fence(),
+                vec![event],
+                Vec::new(),
+            )
             .await?;
         fault_point("log.appended");
         self.jump_after = None;
@@ -106,7 +111,9 @@ impl LogWriter {
         }
         if seq > self.reserved {
             // Not shown to anyone before a crash can no longer give its seq to another item.
-            self.reserved = store.reserve_seqs(self.scope.run_id(), seq).await?;
+            self.reserved = store
+                .reserve_seqs(self.scope.run_id(), self.scope.fence(), seq)
+                .await?;
         }
         self.scope.live().logged(seq);
         Ok(item)

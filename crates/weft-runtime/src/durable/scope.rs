@@ -30,6 +30,8 @@ pub(crate) struct LogState {
 /// length of the run.
 pub(crate) struct RunScope {
     run_id: String,
+    /// The fencing token of this worker's claim on the run: every write of the run carries it.
+    fence: u64,
     store: StorageRef,
     /// The journal, by key: loaded when a run resumes, empty for a new run.
     journal: Mutex<HashMap<String, JournalEntry>>,
@@ -51,6 +53,7 @@ impl RunScope {
     /// one.
     pub fn new(
         run_id: String,
+        fence: u64,
         store: StorageRef,
         journal: Vec<JournalEntry>,
         log: LogState,
@@ -62,6 +65,7 @@ impl RunScope {
             .collect();
         Arc::new(RunScope {
             run_id,
+            fence,
             store,
             journal: Mutex::new(journal),
             counters: Mutex::new(HashMap::new()),
@@ -72,6 +76,11 @@ impl RunScope {
 
     pub fn run_id(&self) -> &str {
         &self.run_id
+    }
+
+    /// The fencing token the run's writes carry.
+    pub fn fence(&self) -> u64 {
+        self.fence
     }
 
     pub fn store(&self) -> &StorageRef {
@@ -129,7 +138,7 @@ impl RunScope {
             created_at: now_millis(),
         };
         self.store
-            .append_log(&self.run_id, Vec::new(), vec![entry.clone()])
+            .append_log(&self.run_id, self.fence, Vec::new(), vec![entry.clone()])
             .await?;
         fault_point("journal.written");
         lock(&self.journal).insert(entry.key.clone(), entry);

@@ -2,13 +2,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use futures::future::{self, BoxFuture};
 use futures::FutureExt;
 
 use super::{
-    JournalEntry, LogHead, LogLimits, LoggedEvent, RunRecord, RunStatus, SessionFilter,
-    WorkflowSession, WorkflowStorage,
+    ClaimTable, JournalEntry, LogHead, LogLimits, LoggedEvent, RunClaim, RunRecord, RunStatus,
+    SessionFilter, WorkflowSession, WorkflowStorage,
 };
 use crate::{Error, Result};
 
@@ -20,6 +21,7 @@ use crate::{Error, Result};
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStorage {
     inner: Arc<Mutex<Inner>>,
+    claims: ClaimTable,
     limits: LogLimits,
 }
 
@@ -86,6 +88,8 @@ impl MemoryStorage {
         for run in inner.runs.values_mut() {
             if run.status == RunStatus::Running {
                 run.status = RunStatus::Interrupted;
+                // The dead process's claim lapses; its fencing token stays refused.
+                self.claims.lapse(&run.run_id);
                 count += 1;
             }
         }
@@ -95,9 +99,11 @@ impl MemoryStorage {
     fn append_log_now(
         &self,
         run_id: &str,
+        fence: u64,
         events: Vec<LoggedEvent>,
         journal: Vec<JournalEntry>,
     ) -> Result<()> {
+        self.claims.check(run_id, fence)?;
         // Measured as the sled store measures them: the record's JSON.
         for event in &events {
             self.limits.check_event(run_id, event, json_len(event)?)?;
@@ -130,7 +136,13 @@ impl MemoryStorage {
         Ok(())
     }
 
-    fn put_run_now(&self, run: RunRecord) {
+    fn put_run_now(&self, run: RunRecord) -> Result<()> {
+        self.claims.check(&run.run_id, run.fence)?;
+        match run.status {
+            RunStatus::Running => {}
+            RunStatus::Interrupted => self.claims.release(&run.run_id, run.fence),
+            _ => self.claims.end(&run.run_id, run.fence),
+        }
         let mut inner = self.lock();
         let key = match inner.run_keys.get(&run.run_id) {
             Some(key) => key.clone(),
@@ -142,6 +154,7 @@ impl MemoryStorage {
             }
         };
         inner.runs.insert(key, run);
+        Ok(())
     }
 }
 
@@ -182,13 +195,17 @@ impl WorkflowStorage for MemoryStorage {
             .range((session_id.to_string(), 0)..=(session_id.to_string(), u64::MAX))
             .map(|(key, _)| key.clone())
             .collect();
+        let mut deleted = Vec::new();
         for key in keys {
             if let Some(run) = inner.runs.remove(&key) {
                 inner.run_keys.remove(&run.run_id);
                 inner.events.remove(&run.run_id);
                 inner.journals.remove(&run.run_id);
+                deleted.push(run.run_id);
             }
         }
+        drop(inner);
+        self.claims.forget(&deleted);
         future::ready(Ok(existed)).boxed()
     }
 
@@ -220,8 +237,7 @@ impl WorkflowStorage for MemoryStorage {
     }
 
     fn put_run(&self, run: RunRecord) -> BoxFuture<'_, Result<()>> {
-        self.put_run_now(run);
-        future::ready(Ok(())).boxed()
+        future::ready(self.put_run_now(run)).boxed()
     }
 
     fn read_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Vec<RunRecord>>> {
@@ -247,15 +263,21 @@ impl WorkflowStorage for MemoryStorage {
     fn append_log<'a>(
         &'a self,
         run_id: &'a str,
+        fence: u64,
         events: Vec<LoggedEvent>,
         journal: Vec<JournalEntry>,
     ) -> BoxFuture<'a, Result<()>> {
-        future::ready(self.append_log_now(run_id, events, journal)).boxed()
+        future::ready(self.append_log_now(run_id, fence, events, journal)).boxed()
     }
 
-    fn reserve_seqs<'a>(&'a self, _run_id: &'a str, seq: u64) -> BoxFuture<'a, Result<u64>> {
+    fn reserve_seqs<'a>(
+        &'a self,
+        run_id: &'a str,
+        fence: u64,
+        seq: u64,
+    ) -> BoxFuture<'a, Result<u64>> {
         // Every append is kept as long as the process: nothing to reserve.
-        future::ready(Ok(seq)).boxed()
+        future::ready(self.claims.check(run_id, fence).map(|()| seq)).boxed()
     }
 
     fn log_head<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<LogHead>> {
@@ -313,12 +335,44 @@ impl WorkflowStorage for MemoryStorage {
         future::ready(Ok(runs)).boxed()
     }
 
+    fn claim_run<'a>(
+        &'a self,
+        run_id: &'a str,
+        owner: &'a str,
+        lease: Option<Duration>,
+    ) -> BoxFuture<'a, Result<Option<RunClaim>>> {
+        future::ready(Ok(self.claims.claim(run_id, owner, lease))).boxed()
+    }
+
+    fn renew_claim<'a>(
+        &'a self,
+        run_id: &'a str,
+        fence: u64,
+        lease: Option<Duration>,
+    ) -> BoxFuture<'a, Result<()>> {
+        future::ready(self.claims.renew(run_id, fence, lease)).boxed()
+    }
+
+    fn upsert_session_for_run<'a>(
+        &'a self,
+        session: WorkflowSession,
+        run_id: &'a str,
+        fence: u64,
+    ) -> BoxFuture<'a, Result<WorkflowSession>> {
+        let stored = self
+            .claims
+            .check(run_id, fence)
+            .and_then(|()| self.upsert_now(session));
+        future::ready(stored).boxed()
+    }
+
     fn save_blocking(
         &self,
         session: Option<WorkflowSession>,
         run: RunRecord,
     ) -> Result<Option<WorkflowSession>> {
-        self.put_run_now(run);
+        self.claims.check(&run.run_id, run.fence)?;
+        self.put_run_now(run)?;
         session.map(|s| self.upsert_now(s)).transpose()
     }
 }

@@ -6,9 +6,14 @@
 //! are compare-and-swap on [`WorkflowSession::version`], so two writers never silently lose an
 //! update: the loser gets [`Error::Conflict`](crate::Error::Conflict).
 //!
+//! Many workers may share one store (`weft-postgres`): a worker claims a run before it writes
+//! it ([`WorkflowStorage::claim_run`]), and every write of the run carries the claim's fencing
+//! token, so a worker whose claim lapsed and was taken over can never overwrite its successor.
+//!
 //! [`MemoryStorage`] keeps everything in process (tests, demos); `SledStorage` (embedded, on
 //! disk) is the persistent default.
 
+mod claims;
 #[cfg(any(feature = "sled", test))]
 pub(crate) mod envelope;
 mod memory;
@@ -18,6 +23,7 @@ mod sled;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 
@@ -27,6 +33,8 @@ use crate::Result;
 pub use self::sled::{
     Durability, SledStorage, SledStorageBuilder, DEFAULT_LOCK_WAIT, DEFAULT_PREFIX,
 };
+pub(crate) use claims::ClaimTable;
+pub use claims::{check_fence, worker_id, RunClaim};
 pub use memory::MemoryStorage;
 pub use records::{
     JournalEntry, JournalKind, LogHead, LoggedEvent, RunRecord, RunStatus, SessionFilter,
@@ -50,6 +58,17 @@ pub type StorageRef = Arc<dyn WorkflowStorage>;
 ///   async executor: a workflow calls them from `Drop` when its consumer drops a run stream.
 ///   The defaults poll the async methods to completion on the current thread, which is right
 ///   for in-process stores (memory, sled); a networked store should override both.
+/// - Claims and fencing: a run is written by the worker holding its claim
+///   ([`claim_run`](Self::claim_run)). Every write of a run carries the claim's fencing token
+///   (`RunRecord::fence` for [`put_run`](Self::put_run) and
+///   [`save_blocking`](Self::save_blocking); the `fence` argument of
+///   [`upsert_session_for_run`](Self::upsert_session_for_run),
+///   [`append_log`](Self::append_log) and [`reserve_seqs`](Self::reserve_seqs)) and is refused
+///   with [`Error::Fenced`](crate::Error::Fenced), writing nothing, when the run's current
+///   claim has another token, or when the run has no claim and the write carries a token
+///   ([`check_fence`]). A run record written `interrupted` releases the claim it was written
+///   with (another worker may claim it at once); one written `completed`, `failed` or
+///   `cancelled` ends it (a store may forget it, refusing that token from then on).
 pub trait WorkflowStorage: Send + Sync + fmt::Debug {
     /// The session, if it exists.
     fn read_session<'a>(
@@ -85,7 +104,7 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
         })
     }
 
-    /// Inserts or replaces a run record.
+    /// Inserts or replaces a run record (fenced by `run.fence`, see above).
     fn put_run(&self, run: RunRecord) -> BoxFuture<'_, Result<()>>;
 
     /// A session's runs, oldest first.
@@ -113,6 +132,7 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
     fn append_log<'a>(
         &'a self,
         run_id: &'a str,
+        fence: u64,
         events: Vec<LoggedEvent>,
         journal: Vec<JournalEntry>,
     ) -> BoxFuture<'a, Result<()>>;
@@ -131,7 +151,12 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
     /// durable seq when `seq` is already logged). [`log_head`](Self::log_head) reads the
     /// reservation back; [`append_log`](Self::append_log) then lets the log jump once to
     /// `reserved + 1` when a crash left the reservation above the last seq.
-    fn reserve_seqs<'a>(&'a self, run_id: &'a str, seq: u64) -> BoxFuture<'a, Result<u64>>;
+    fn reserve_seqs<'a>(
+        &'a self,
+        run_id: &'a str,
+        fence: u64,
+        seq: u64,
+    ) -> BoxFuture<'a, Result<u64>>;
 
     /// The run's last logged seq and its durable seq reservation (zeros for an unknown run).
     fn log_head<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<LogHead>>;
@@ -149,12 +174,57 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
     /// A run's journal, in the order it was written.
     fn read_journal<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<Vec<JournalEntry>>>;
 
-    /// Runs left `interrupted` by a process that died, oldest first; only those of
-    /// `workflow_id` when given.
+    /// Runs to resume, oldest first; only those of `workflow_id` when given: runs left
+    /// `interrupted` (by a process that died, found at the next open, or by a shutdown), and
+    /// on a store with a [`lease`](Self::lease), runs still `running` whose claim lapsed
+    /// (their worker died or stalled).
     fn interrupted_runs<'a>(
         &'a self,
         workflow_id: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<RunRecord>>>;
+
+    /// How long a claim lasts unless its worker renews it; `None` (the default) for a store
+    /// that lives in one process, where a claim is held until released and a process that
+    /// dies takes its claims with it. A store shared by many processes returns its lease: a
+    /// run's worker renews its claim well within it, and a worker that finds a run `running`
+    /// with a lapsed claim takes the run over ([`interrupted_runs`](Self::interrupted_runs)
+    /// lists it).
+    fn lease(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Claims `run_id` for `owner` until `lease` from now (`None`: until released): taken
+    /// when nobody holds the run (never claimed, its claim lapsed, or released), with a
+    /// fencing token above any the run was claimed with before; `None` while another claim
+    /// is live. A run need not be stored yet: a new run is claimed before it is first
+    /// written.
+    fn claim_run<'a>(
+        &'a self,
+        run_id: &'a str,
+        owner: &'a str,
+        lease: Option<Duration>,
+    ) -> BoxFuture<'a, Result<Option<RunClaim>>>;
+
+    /// Extends the claim with `fence` to `lease` from now; [`Error::Fenced`](crate::Error::Fenced)
+    /// if the run was claimed again since. A released claim (the run's record was written
+    /// with an end status) stays released.
+    fn renew_claim<'a>(
+        &'a self,
+        run_id: &'a str,
+        fence: u64,
+        lease: Option<Duration>,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Writes the session (compare-and-swap, as [`upsert_session`](Self::upsert_session))
+    /// for the run `run_id`, which saves its state: refused with
+    /// [`Error::Fenced`](crate::Error::Fenced), writing nothing, when `fence` is not the run's
+    /// current claim, so a worker that lost the run cannot save over its successor.
+    fn upsert_session_for_run<'a>(
+        &'a self,
+        session: WorkflowSession,
+        run_id: &'a str,
+        fence: u64,
+    ) -> BoxFuture<'a, Result<WorkflowSession>>;
 
     /// [`read_session`](Self::read_session) without an async executor, for the same `Drop`
     /// path as [`save_blocking`](Self::save_blocking) (re-reading after a lost
@@ -163,18 +233,24 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
         futures::executor::block_on(self.read_session(session_id))
     }
 
-    /// Writes a run record and, if given, the session, without an async executor.
+    /// Writes a run record and, if given, the session, without an async executor; fenced by
+    /// `run.fence` (the session too). The default polls the async methods on the current
+    /// thread.
     fn save_blocking(
         &self,
         session: Option<WorkflowSession>,
         run: RunRecord,
     ) -> Result<Option<WorkflowSession>> {
         futures::executor::block_on(async {
+            let stored = match session {
+                Some(session) => Some(
+                    self.upsert_session_for_run(session, &run.run_id, run.fence)
+                        .await?,
+                ),
+                None => None,
+            };
             self.put_run(run).await?;
-            match session {
-                Some(session) => self.upsert_session(session).await.map(Some),
-                None => Ok(None),
-            }
+            Ok(stored)
         })
     }
 }
@@ -274,8 +350,10 @@ impl Default for LogLimits {
 }
 
 impl LogLimits {
-    /// Refuses a logged event whose stored JSON is `size` bytes, if over the limit.
-    pub(crate) fn check_event(&self, run_id: &str, event: &LoggedEvent, size: usize) -> Result<()> {
+    /// Refuses a logged event whose stored JSON is `size` bytes, if over the limit, with
+    /// [`Error::LogRecordTooLarge`](crate::Error::LogRecordTooLarge) (for stores outside this
+    /// crate too, such as `weft-postgres`).
+    pub fn check_event(&self, run_id: &str, event: &LoggedEvent, size: usize) -> Result<()> {
         if size > self.max_event_bytes {
             return Err(crate::Error::LogRecordTooLarge {
                 run_id: run_id.to_string(),
@@ -289,13 +367,9 @@ impl LogLimits {
         Ok(())
     }
 
-    /// Refuses a journal entry whose stored JSON is `size` bytes, if over the limit.
-    pub(crate) fn check_entry(
-        &self,
-        run_id: &str,
-        entry: &JournalEntry,
-        size: usize,
-    ) -> Result<()> {
+    /// Refuses a journal entry whose stored JSON is `size` bytes, if over the limit, with
+    /// [`Error::LogRecordTooLarge`](crate::Error::LogRecordTooLarge).
+    pub fn check_entry(&self, run_id: &str, entry: &JournalEntry, size: usize) -> Result<()> {
         if size > self.max_journal_entry_bytes {
             return Err(crate::Error::LogRecordTooLarge {
                 run_id: run_id.to_string(),

@@ -163,6 +163,14 @@ pub struct RunRecord {
     pub created_at: u64,
     /// Milliseconds since the Unix epoch.
     pub updated_at: u64,
+    /// The fencing token of the claim this record was written under (0: written without a
+    /// claim); see [`RunClaim`](super::RunClaim).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fence: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// Which sessions to list.

@@ -189,9 +189,13 @@ pub trait Workflow: WorkflowDefinition + Sized {
     /// seqs jump once, and no seq a client saw names another item. The run
     /// then ends like any run (`completed`, `failed` or `cancelled`, state saved, its changes
     /// merged onto the stored session); its last item is not yielded again if the
-    /// interrupted try logged it (a client that reconnects gets it from the log). A run that
-    /// is not `interrupted`, or is another workflow's, ends the stream with a `RunError` item
-    /// and [`Error::NotResumable`](crate::Error::NotResumable).
+    /// interrupted try logged it (a client that reconnects gets it from the log). The run is
+    /// claimed first ([`WorkflowStorage::claim_run`](crate::WorkflowStorage::claim_run)): on a
+    /// store many workers share, a `running` run whose worker's claim lapsed is taken over
+    /// the same way, and of workers resuming one run at once, one gets it. A run that is not
+    /// `interrupted` (or `running` with its claim lapsed), is claimed by another worker, or is
+    /// another workflow's, ends the stream with a `RunError` item and
+    /// [`Error::NotResumable`](crate::Error::NotResumable).
     fn resume(&mut self, run_id: &str) -> RunStream<'_> {
         runner::resume_stream(self, run_id.to_string())
     }

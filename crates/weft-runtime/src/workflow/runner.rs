@@ -17,7 +17,9 @@ use crate::durable::log::LogWriter;
 use crate::durable::resume::{self, discard_content};
 use crate::durable::scope::{LogState, RunScope};
 use crate::response::{now_millis, Content, Metrics, RunEvent, RunResponse, RunStream};
-use crate::storage::{LoggedEvent, RunRecord, RunStatus, StorageRef, WorkflowSession};
+use crate::storage::{
+    worker_id, LoggedEvent, RunClaim, RunRecord, RunStatus, StorageRef, WorkflowSession,
+};
 use crate::{Error, Result};
 
 /// How a run begins: anew with its input, or by resuming an interrupted run.
@@ -145,6 +147,9 @@ struct RunGuard<'a, W: Workflow> {
     ending: Option<(RunStatus, Option<String>)>,
     /// Set once the run is recorded with its final status.
     finished: bool,
+    /// Renews the run's claim while the run goes on (a store with a lease only); stopped
+    /// when the guard is dropped.
+    renewal: Option<Renewal>,
 }
 
 /// What a run's merge compares against: the session as last read.
@@ -193,8 +198,17 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             .run_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let Some(claim) = claim_run(&storage, &run_id).await? else {
+            return Err(Error::Storage {
+                message: format!(
+                    "run `{run_id}` is claimed by another worker already; start the run with a new id"
+                ),
+                source: None,
+            });
+        };
         let scope = RunScope::new(
             run_id,
+            claim.fence,
             storage,
             Vec::new(),
             LogState::default(),
@@ -234,12 +248,19 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                 W::NAME
             )));
         }
-        if record.status != RunStatus::Interrupted {
-            return Err(refuse(format!(
-                "it is {}; only a run left interrupted by a process that died can be resumed",
-                status_name(record.status)
-            )));
-        }
+        refuse_unless_resumable(&record, &refuse)?;
+        // Claimed before anything is taken from the record: of the workers that find the run,
+        // one gets it, and the record is read again under the claim.
+        let Some(claim) = claim_run(&storage, &run_id).await? else {
+            return Err(refuse(
+                "it is running in another worker, whose claim on it is live".into(),
+            ));
+        };
+        let record = storage
+            .read_run(&run_id)
+            .await?
+            .ok_or_else(|| refuse("it was deleted while it was being claimed".into()))?;
+        refuse_unless_resumable(&record, &refuse)?;
         let Some(start_state) = record.start_state.clone() else {
             return Err(refuse(
                 "it was recorded by an earlier release of weft, which kept no start state".into(),
@@ -302,6 +323,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         tracing::debug!(%run_id, logged = events.len(), journaled = journal.len(), reserved = head.reserved_seq, discard_from = ?restart.discard_from, "resuming an interrupted run");
         let scope = RunScope::new(
             run_id,
+            claim.fence,
             storage,
             journal,
             replay.log,
@@ -353,6 +375,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             ending: None,
             // Not recorded yet: nothing to save if this write fails.
             finished: true,
+            renewal: None,
         };
         let storage = Arc::clone(guard.scope.store());
         storage
@@ -360,6 +383,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             .await?;
         let mut guard = guard;
         guard.finished = false;
+        guard.renewal = renew_while_running(&guard.scope);
         for agent in guard.workflow.agents() {
             agent.enter_scope(&guard.scope);
         }
@@ -425,6 +449,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             error,
             created_at: self.created_at,
             updated_at: now_millis(),
+            fence: self.scope.fence(),
         }
     }
 
@@ -486,7 +511,10 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         }
         for attempt in 0..=MERGE_RETRIES {
             let snapshot = session::snapshot(self.workflow)?;
-            match storage.upsert_session(snapshot).await {
+            let saved = storage
+                .upsert_session_for_run(snapshot, &self.stamp.run_id, self.scope.fence())
+                .await;
+            match saved {
                 Ok(stored) => {
                     session::saved(self.workflow, &stored);
                     return Ok(());
@@ -512,6 +540,8 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         writer: &mut LogWriter,
         failure: Option<Error>,
     ) -> Vec<Result<RunResponse>> {
+        // Nothing renews the claim past the run's last writes.
+        self.renewal = None;
         let (status, error) = match &failure {
             None => (RunStatus::Completed, None),
             Some(err) => (RunStatus::Failed, Some(err.to_string())),
@@ -667,6 +697,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
 impl<W: Workflow> Drop for RunGuard<'_, W> {
     fn drop(&mut self) {
         self.leave();
+        self.renewal = None;
         if self.finished {
             return;
         }
@@ -696,6 +727,65 @@ struct Parts {
     base: Base,
     created_at: u64,
     merge_first: bool,
+}
+
+/// Refuses a run that is not `interrupted` (a process that died, or an interrupt) or
+/// `running` (a claim that lapsed: its worker died or stalled).
+fn refuse_unless_resumable(record: &RunRecord, refuse: &dyn Fn(String) -> Error) -> Result<()> {
+    match record.status {
+        RunStatus::Interrupted | RunStatus::Running => Ok(()),
+        other => Err(refuse(format!(
+            "it is {}; only a run left interrupted (or running, by a worker whose claim lapsed) can be resumed",
+            status_name(other)
+        ))),
+    }
+}
+
+/// Claims `run_id` for this process, with the store's lease.
+async fn claim_run(storage: &StorageRef, run_id: &str) -> Result<Option<RunClaim>> {
+    storage
+        .claim_run(run_id, worker_id(), storage.lease())
+        .await
+}
+
+/// The task renewing a run's claim; aborted when dropped.
+#[derive(Debug)]
+struct Renewal(tokio::task::JoinHandle<()>);
+
+impl Drop for Renewal {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Starts renewing the run's claim every third of the store's lease, when the store has one
+/// and a tokio runtime runs. Stops at the first renewal refused as fenced: the run was taken
+/// over, and its next write fails with [`Error::Fenced`].
+fn renew_while_running(scope: &Arc<RunScope>) -> Option<Renewal> {
+    let lease = scope.store().lease()?;
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!(run_id = %scope.run_id(), "no tokio runtime: the run's claim is not renewed and lapses after {lease:?}");
+        return None;
+    };
+    let store = Arc::clone(scope.store());
+    let run_id = scope.run_id().to_string();
+    let fence = scope.fence();
+    let every = (lease / 3).max(std::time::Duration::from_millis(1));
+    Some(Renewal(runtime.spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match store.renew_claim(&run_id, fence, Some(lease)).await {
+                Ok(()) => {}
+                Err(err @ Error::Fenced { .. }) => {
+                    tracing::warn!(%run_id, error = %err, "the run was taken over by another worker");
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(%run_id, error = %err, "could not renew the run's claim; trying again");
+                }
+            }
+        }
+    })))
 }
 
 /// A status as a sentence names it.

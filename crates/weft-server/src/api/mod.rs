@@ -31,6 +31,8 @@ pub(crate) struct AppState {
     pub workflows: BTreeMap<String, Arc<dyn Hosted>>,
     pub runs: RunTable,
     pub keep_alive: Duration,
+    /// How often a stream of a run another server runs reads the store.
+    pub poll_interval: Duration,
     /// Set when a shutdown begins: no new run starts or resumes from then on.
     pub shutting_down: AtomicBool,
 }

@@ -86,6 +86,32 @@ pub(super) async fn events(
         ));
     }
     let run = record(&state, &run_id).await?;
+    if elsewhere(&state, &run) {
+        // Another server runs it (or will take it over): its items reach the store, and this
+        // stream reads them from there as they come.
+        let end = {
+            let state = Arc::clone(&state);
+            let run_id = run_id.clone();
+            async move {
+                let cancelled = matches!(
+                    state.storage.read_run(&run_id).await,
+                    Ok(Some(run)) if run.status == RunStatus::Cancelled
+                );
+                cancelled.then(|| sse::cancelled(&run_id))
+            }
+        };
+        return Ok(sse::respond(
+            polled(
+                state.storage.clone(),
+                run_id.clone(),
+                after,
+                state.poll_interval,
+            ),
+            end,
+            state.keep_alive,
+            &run_id,
+        ));
+    }
     if after >= run.last_seq {
         // No run here will add to it (ended, or interrupted and not resumed): `204` tells a
         // browser's EventSource to stop reconnecting.
@@ -104,6 +130,16 @@ pub(super) async fn events(
     ))
 }
 
+/// Whether a run no handle here follows goes on elsewhere: `running` (in another server), or
+/// on a store shared by many servers, `interrupted` (one of them takes it over).
+fn elsewhere(state: &Shared, run: &RunRecord) -> bool {
+    match run.status {
+        RunStatus::Running => true,
+        RunStatus::Interrupted => state.storage.lease().is_some(),
+        _ => false,
+    }
+}
+
 /// The items of a run no handle here follows, read from the store after `after`.
 fn stored(storage: StorageRef, run_id: String, after: u64) -> RunStream<'static> {
     Box::pin(async_stream::try_stream! {
@@ -112,6 +148,40 @@ fn stored(storage: StorageRef, run_id: String, after: u64) -> RunStream<'static>
             let page = storage.read_events(&run_id, cursor, PAGE).await?;
             if page.is_empty() {
                 break;
+            }
+            for event in page {
+                cursor = event.seq;
+                yield event.item;
+            }
+        }
+    })
+}
+
+/// The items of a run that another server runs: read from the store after `after`, then
+/// every `interval` while the run goes on; the stream ends once the run has ended and its
+/// last items are read (a run logs its last item before it records its end).
+fn polled(
+    storage: StorageRef,
+    run_id: String,
+    after: u64,
+    interval: std::time::Duration,
+) -> RunStream<'static> {
+    Box::pin(async_stream::try_stream! {
+        let mut cursor = after;
+        let mut ended = false;
+        loop {
+            let page = storage.read_events(&run_id, cursor, PAGE).await?;
+            if page.is_empty() {
+                if ended {
+                    break;
+                }
+                ended = storage.read_run(&run_id).await?.is_none_or(|run| {
+                    !matches!(run.status, RunStatus::Running | RunStatus::Interrupted)
+                });
+                if !ended {
+                    tokio::time::sleep(interval).await;
+                }
+                continue;
             }
             for event in page {
                 cursor = event.seq;
@@ -172,7 +242,10 @@ pub(super) async fn resume(
         ));
     }
     let run = record(&state, &run_id).await?;
-    if run.status != RunStatus::Interrupted {
+    // On a store shared by many servers a `running` run whose worker died is resumable too:
+    // the run's claim decides (a live one is `409 not_resumable`).
+    let shared_running = run.status == RunStatus::Running && state.storage.lease().is_some();
+    if run.status != RunStatus::Interrupted && !shared_running {
         return Err(ApiError::conflict(
             "not_resumable",
             format!(

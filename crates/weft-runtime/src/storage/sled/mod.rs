@@ -44,8 +44,8 @@ use futures::FutureExt;
 use sled::transaction::TransactionError;
 
 use super::{
-    JournalEntry, LogHead, LogLimits, LoggedEvent, RunRecord, SessionFilter, SessionListing,
-    WorkflowSession, WorkflowStorage,
+    ClaimTable, JournalEntry, LogHead, LogLimits, LoggedEvent, RunClaim, RunRecord, SessionFilter,
+    SessionListing, WorkflowSession, WorkflowStorage,
 };
 use crate::{Error, Result};
 
@@ -163,6 +163,10 @@ pub struct SledStorage {
     /// Read-only, and the store is not (entirely) migrated: run records of format 1 may
     /// still hold their items, which `read_events` then serves.
     legacy: bool,
+    /// The claims on this prefix's runs: in process, shared by every handle on the database
+    /// (sled's lock keeps any other process out, and a process that dies takes its claims
+    /// with it).
+    claims: ClaimTable,
     /// How many flushes the durability mode asked for (tests count them).
     #[cfg(test)]
     flushes: Arc<AtomicUsize>,
@@ -193,6 +197,8 @@ struct OpenDb {
     /// keyed by the events tree's name and the run's length-prefixed id: shared by every
     /// handle on the database, so appends through any of them check against the same head.
     heads: Mutex<HashMap<Vec<u8>, keys::Head>>,
+    /// Each prefix's claims on its runs.
+    claims: Mutex<HashMap<String, ClaimTable>>,
 }
 
 /// The trees of one prefix; the layout is in `keys`.
@@ -340,7 +346,15 @@ impl SledStorageBuilder {
             log,
         };
         let legacy = self.read_only && !migrate::is_current(trees.log.as_ref())?;
+        let claims = db
+            .claims
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(self.prefix.clone())
+            .or_default()
+            .clone();
         let storage = SledStorage {
+            claims,
             db: Arc::clone(&db),
             trees: Arc::new(trees),
             durability: self.durability,
@@ -482,6 +496,7 @@ fn open_shared(canonical: &Path, shown: &str) -> Result<Arc<OpenDb>> {
         path: canonical.to_path_buf(),
         reconciled: Mutex::new(HashSet::new()),
         heads: Mutex::new(HashMap::new()),
+        claims: Mutex::new(HashMap::new()),
     });
     open.retain(|_, weak| weak.strong_count() > 0);
     open.insert(canonical.to_path_buf(), Arc::downgrade(&db));
@@ -598,14 +613,62 @@ impl WorkflowStorage for SledStorage {
     fn append_log<'a>(
         &'a self,
         run_id: &'a str,
+        fence: u64,
         events: Vec<LoggedEvent>,
         journal: Vec<JournalEntry>,
     ) -> BoxFuture<'a, Result<()>> {
-        future::ready(self.append_log_now(run_id, &events, &journal)).boxed()
+        let appended = self
+            .claims
+            .check(run_id, fence)
+            .and_then(|()| self.append_log_now(run_id, &events, &journal));
+        future::ready(appended).boxed()
     }
 
-    fn reserve_seqs<'a>(&'a self, run_id: &'a str, seq: u64) -> BoxFuture<'a, Result<u64>> {
-        future::ready(self.reserve_now(run_id, seq)).boxed()
+    fn reserve_seqs<'a>(
+        &'a self,
+        run_id: &'a str,
+        fence: u64,
+        seq: u64,
+    ) -> BoxFuture<'a, Result<u64>> {
+        let reserved = self
+            .claims
+            .check(run_id, fence)
+            .and_then(|()| self.reserve_now(run_id, seq));
+        future::ready(reserved).boxed()
+    }
+
+    fn claim_run<'a>(
+        &'a self,
+        run_id: &'a str,
+        owner: &'a str,
+        lease: Option<Duration>,
+    ) -> BoxFuture<'a, Result<Option<RunClaim>>> {
+        let claimed = self
+            .writable()
+            .map(|()| self.claims.claim(run_id, owner, lease));
+        future::ready(claimed).boxed()
+    }
+
+    fn renew_claim<'a>(
+        &'a self,
+        run_id: &'a str,
+        fence: u64,
+        lease: Option<Duration>,
+    ) -> BoxFuture<'a, Result<()>> {
+        future::ready(self.claims.renew(run_id, fence, lease)).boxed()
+    }
+
+    fn upsert_session_for_run<'a>(
+        &'a self,
+        session: WorkflowSession,
+        run_id: &'a str,
+        fence: u64,
+    ) -> BoxFuture<'a, Result<WorkflowSession>> {
+        let stored = self
+            .claims
+            .check(run_id, fence)
+            .and_then(|()| self.upsert_now(session));
+        future::ready(stored).boxed()
     }
 
     fn log_head<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<LogHead>> {
@@ -641,6 +704,8 @@ impl WorkflowStorage for SledStorage {
         session: Option<WorkflowSession>,
         run: RunRecord,
     ) -> Result<Option<WorkflowSession>> {
+        // Fenced before the session is written: a worker that lost the run saves nothing.
+        self.claims.check(&run.run_id, run.fence)?;
         let stored = session.map(|s| self.upsert_now(s)).transpose();
         self.put_run_now(run)?;
         stored

@@ -62,6 +62,7 @@ pub(super) fn has_ended(status: RunStatus) -> bool {
 impl SledStorage {
     pub(super) fn put_run_now(&self, run: RunRecord) -> Result<()> {
         let log = self.log_trees()?;
+        self.claims.check(&run.run_id, run.fence)?;
         let key = match self.trees.run_ids.get(&run.run_id).map_err(storage_error)? {
             Some(key) => key.to_vec(),
             None => keys::run_key(
@@ -98,6 +99,11 @@ impl SledStorage {
                 Ok::<_, ConflictableTransactionError<Error>>(())
             });
         transaction_result(result)?;
+        match run.status {
+            RunStatus::Running => {}
+            RunStatus::Interrupted => self.claims.release(&run.run_id, run.fence),
+            _ => self.claims.end(&run.run_id, run.fence),
+        }
         if run.status != RunStatus::Running {
             // Its log is complete (or waits for a resume): the cache keeps heads of runs in
             // flight only.
@@ -184,6 +190,8 @@ impl SledStorage {
             if run.status == RunStatus::Running {
                 run.status = RunStatus::Interrupted;
                 run.updated_at = now_millis();
+                // The dead process's claim died with it: nothing holds the run now.
+                run.fence = 0;
                 self.put_run_now(run)?;
                 changed += 1;
             } else {

@@ -393,6 +393,7 @@ mod tests {
             error: None,
             created_at: 1,
             updated_at: 1,
+            fence: 0,
         }
     }
 

@@ -54,6 +54,7 @@ fn run(run_id: &str, status: RunStatus) -> RunRecord {
         error: None,
         created_at: 1,
         updated_at: 1,
+        fence: 0,
     }
 }
 

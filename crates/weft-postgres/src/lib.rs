@@ -1,0 +1,103 @@
+//! # weft-postgres
+//!
+//! [`PostgresStorage`]: weft's [`WorkflowStorage`](weft_runtime::WorkflowStorage) in a
+//! PostgreSQL database (11 or later; tested with 15) that many processes share: sessions,
+//! runs, each run's event log and journal, and the claims that let several workers take runs
+//! over from one another safely.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use weft_postgres::PostgresStorage;
+//!
+//! # async fn example() -> weft_runtime::Result<()> {
+//! // The defaults: a pool of 16 connections, 30 s leases, the tables in `public`.
+//! let store = PostgresStorage::connect("postgres://weft:secret@localhost:5432/app").await?;
+//!
+//! // Or configured, here with the tables in a schema of their own.
+//! let store = PostgresStorage::builder("postgres://weft:secret@localhost:5432/app")
+//!     .schema("weft")
+//!     .pool_size(32)
+//!     .lease(Duration::from_secs(10))
+//!     .connect()
+//!     .await?;
+//! // Hand it to a workflow: `MyWorkflow::builder().storage(store.clone())`.
+//! # drop(store); Ok(()) }
+//! ```
+//!
+//! ## Connecting
+//! [`PostgresStorage::connect`] (or [`PostgresStorageBuilder::connect`]) opens a
+//! [deadpool](deadpool_postgres) pool of tokio-postgres connections, creates the schema if one
+//! was set ([`PostgresStorageBuilder::schema`]; every connection then sets its `search_path`
+//! to it) and brings weft's tables to the version this crate knows ([`SCHEMA_VERSION`]): the
+//! migrations are SQL embedded in the crate, applied in one transaction under an advisory
+//! lock, so processes that connect at once apply each one once, and recorded in
+//! `weft_schema_version`. A database whose schema is newer than this crate knows is refused
+//! with [`Error::Storage`](weft_runtime::Error::Storage) ("upgrade weft"), and left untouched.
+//!
+//! TLS is not wired yet: connections are plain TCP (or Unix sockets), for a server on the
+//! same host or a private network. Error messages and `Debug` output name the server as
+//! `postgres://user@host:port/database`, never with the password.
+//!
+//! ## Schema
+//! - `weft_sessions`: one row per session, its fields as columns (`session_state` as JSON
+//!   text), indexed newest first overall, by workflow and by user.
+//! - `weft_runs`: one row per run, the record as JSON text, with its id, session, workflow,
+//!   status and times as columns; `position` (an identity column) orders a session's runs as
+//!   first written.
+//! - `weft_events` (`run_id`, `seq`) and `weft_journal` (`run_id`, `position`): each run's
+//!   event log and journal, one row per item or entry, as JSON text; `weft_log_heads`: each
+//!   run's last seq and journal length.
+//! - `weft_claims`: one row per run in flight or waiting to be resumed: owner, fencing token,
+//!   and when the claim lapses (a `timestamptz`, compared with the database's `now()`);
+//!   `weft_fences`, the sequence every token comes from.
+//! - Three PL/pgSQL functions (`weft_upsert_session`, `weft_put_run`, `weft_append_log`) do
+//!   the checked writes in one round trip each.
+//!
+//! JSON is kept in `text` columns rather than `jsonb`: `jsonb` refuses the `\u0000` escape a
+//! model's or tool's output may hold, and text is stored and read back without being parsed
+//! again. Cast to `jsonb` to query into it.
+//!
+//! ## How the calls are done
+//! Every call takes a pooled connection and a statement prepared once per connection, and is
+//! one round trip and one transaction:
+//! - session writes are compare-and-swap on `version` (the loser gets
+//!   [`Error::Conflict`](weft_runtime::Error::Conflict) and writes nothing);
+//!   `delete_session` deletes the session, its runs, their logs, journals, heads and claims in
+//!   one statement;
+//! - `claim_run` is one `INSERT … ON CONFLICT DO UPDATE … WHERE` the held claim lapsed, with
+//!   a new fencing token from one sequence for all runs (tokens only ever grow: a token is
+//!   never handed out twice, even for a run whose claim ended or was deleted); leases are
+//!   timed by the database's clock, so workers whose clocks disagree agree on when a claim
+//!   lapses;
+//! - every write of a run (`put_run`, `append_log`, `reserve_seqs`,
+//!   `upsert_session_for_run`, `save_blocking`) checks the run's claim in its transaction
+//!   (`FOR SHARE`, so a claim taken meanwhile waits for the write) and is refused with
+//!   [`Error::Fenced`](weft_runtime::Error::Fenced), writing nothing, when the claim has
+//!   another token, or when the run has none and the write carries one
+//!   ([`check_fence`](weft_runtime::storage::check_fence)); a run record written
+//!   `interrupted` releases its claim (the next claim takes the run at once), one written
+//!   `completed`, `failed` or `cancelled` ends it (deletes it, so its token is refused);
+//! - `append_log` checks the batch here, then the fence and the run's head in the database,
+//!   under the head's row lock. A commit is durable when it returns, so no seq is ever
+//!   reserved (`reserve_seqs` only checks the fence) and the log never jumps;
+//! - `interrupted_runs` lists runs left `interrupted`, and runs `running` whose claim lapsed
+//!   (their worker died or stalled), oldest first. Renewing a claim with a stale token is one
+//!   more round trip, to name the current token in the error.
+//!
+//! `save_blocking` and `read_session_blocking` (called from `Drop`, with or without an async
+//! runtime) run on a dedicated thread with a connection of its own, never on the caller's
+//! runtime.
+
+mod blocking;
+mod builder;
+mod claims;
+mod error;
+mod log;
+mod migrate;
+mod runs;
+mod sessions;
+mod store;
+
+pub use builder::{PostgresStorageBuilder, DEFAULT_LEASE, DEFAULT_POOL_SIZE};
+pub use migrate::SCHEMA_VERSION;
+pub use store::PostgresStorage;

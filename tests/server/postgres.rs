@@ -1,0 +1,240 @@
+//! Three serve examples on one PostgreSQL database (`WEFT_TEST_POSTGRES_URL`, each test in a
+//! schema of its own): runs in flight on a server that is SIGKILLed, or stopped past its
+//! lease (SIGSTOP), are taken over by the others and complete exactly once; no completed
+//! model call is asked again; a client follows each run from another server with
+//! `Last-Event-ID` and gets the rest; a stopped server that wakes up cannot write to a run
+//! it lost.
+//!
+//! The runs are `ReviewWorkflow`s (a draft, then its review: two model calls). Each review is
+//! held by a fake-LLM gate after 3 deltas, so the kill comes with the draft journaled and the
+//! review half streamed; the review's second ask is scripted before the kill, and nothing
+//! waits on a clock: the tests wait for runs to end (with a 60 s deadline for hangs).
+
+use std::ffi::OsString;
+use std::process::Command;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use weft_testkit::postgres::{fresh_schema, test_url};
+use weft_testkit::{FakeLlm, Gate, Reply};
+
+use crate::crash::{last_seq, reconnect, Served};
+use crate::support::{answer_of, get_json, post_json, within, SseEvent, SseReader};
+
+/// Each server's lease: long enough that a busy CI machine never lets a live server's claim
+/// lapse (it renews every third of it), short enough for a quick takeover.
+const LEASE_MS: &str = "3000";
+
+fn draft(topic: &str) -> Vec<String> {
+    (1..=6).map(|i| format!("{topic}-draft{i} ")).collect()
+}
+
+fn edit(topic: &str) -> Vec<String> {
+    (1..=12).map(|i| format!("{topic}-edit{i} ")).collect()
+}
+
+/// What a client reassembles from an uninterrupted run: the draft, then the edited post.
+fn whole_answer(topic: &str) -> String {
+    format!("{}{}", draft(topic).concat(), edit(topic).concat())
+}
+
+/// Scripts one run on `topic`: its draft whole, its review held at `gate` after 3 deltas,
+/// and the review's second ask (by the server that takes the run over) whole.
+fn script(llm: &FakeLlm, topic: &str, gate: &Gate) {
+    llm.route(
+        &format!("Draft a post about {topic}."),
+        Reply::chunks(draft(topic)),
+    );
+    let review = format!("Edit this draft about {topic}:");
+    llm.route(
+        &review,
+        Reply::chunks(edit(topic)).hold_after(3, gate.clone()),
+    );
+    llm.route(&review, Reply::chunks(edit(topic)));
+}
+
+async fn server(llm: &FakeLlm, url: &str, schema: &str) -> Served {
+    let args: Vec<OsString> = [
+        "--postgres",
+        url,
+        "--postgres-schema",
+        schema,
+        "--lease-ms",
+        LEASE_MS,
+        "--grace",
+        "0",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    Served::launch(llm, &args).await
+}
+
+/// A run started on `served` and followed until its review is held at `gate` with 3 of
+/// its deltas seen: its id, and what the client saw.
+async fn start_held(
+    served: &Served,
+    topic: &str,
+    gate: &Gate,
+) -> (String, SseReader, Vec<SseEvent>) {
+    let response = post_json(
+        &served.at("/v1/workflows/ReviewWorkflow/runs"),
+        &json!({"input": topic, "session_id": format!("s-{topic}")}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let run_id = response.headers()["x-weft-run-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let mut reader = SseReader::new(response);
+    within(gate.reached()).await;
+    let wanted = draft(topic).len() + 3;
+    let mut seen = Vec::new();
+    while deltas(&seen) < wanted {
+        seen.push(within(reader.next()).await.unwrap());
+    }
+    (run_id, reader, seen)
+}
+
+fn deltas(seen: &[SseEvent]) -> usize {
+    seen.iter()
+        .filter(|event| event.event.as_deref() == Some("RunContent"))
+        .count()
+}
+
+/// Follows `run_id` on `served` after what `seen` holds, to its end.
+async fn follow_rest(served: &Served, run_id: &str, seen: &mut Vec<SseEvent>) {
+    if let Some(response) = reconnect(served, run_id, last_seq(seen)).await {
+        seen.extend(within(SseReader::new(response).rest()).await);
+    }
+}
+
+/// The run completed once, with the whole answer in its record and log, one
+/// `WorkflowCompleted`, seqs once each in order, and its session's state saved once.
+async fn assert_completed_once(served: &Served, run_id: &str, topic: &str, seen: &[SseEvent]) {
+    assert_eq!(
+        answer_of(seen),
+        whole_answer(topic),
+        "{topic}: what the client reassembled"
+    );
+    let ids: Vec<u64> = seen
+        .iter()
+        .filter_map(|event| event.id.as_ref())
+        .map(|id| id.parse().unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "{topic}: seqs once each, in order: {ids:?}"
+    );
+    let run: Value = get_json(&served.at(&format!("/v1/runs/{run_id}"))).await;
+    assert_eq!(run["run"]["status"], "completed", "{topic}: {run}");
+    assert_eq!(run["run"]["content"], whole_answer(topic), "{topic}");
+    // The whole log, from the start, from this server.
+    let response = reconnect(served, run_id, 0).await.unwrap();
+    let log = within(SseReader::new(response).rest()).await;
+    let completed = log
+        .iter()
+        .filter(|event| event.event.as_deref() == Some("WorkflowCompleted"))
+        .count();
+    assert_eq!(completed, 1, "{topic}: the run completed once");
+    assert_eq!(
+        answer_of(&log),
+        whole_answer(topic),
+        "{topic}: the log's answer"
+    );
+    let session: Value = get_json(&served.at(&format!("/v1/sessions/s-{topic}"))).await;
+    assert_eq!(
+        session["session"]["session_state"]["reviews"], 1,
+        "{topic}: state saved once: {session}"
+    );
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to a server.
+fn signal(served: &Served, signal: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), served.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal}");
+}
+
+#[tokio::test]
+async fn three_servers_on_one_database_finish_a_killed_servers_runs_exactly_once() {
+    let Some(url) = test_url("three_servers_on_one_database") else {
+        return;
+    };
+    let schema = fresh_schema("weft_srv_kill");
+    let llm = FakeLlm::start().await.unwrap();
+    let topics = ["looms", "shuttles", "warps"];
+    let gates: Vec<Gate> = topics.iter().map(|_| Gate::new()).collect();
+    for (topic, gate) in topics.iter().zip(&gates) {
+        script(&llm, topic, gate);
+    }
+    let doomed = server(&llm, &url, &schema).await;
+    let others = [
+        server(&llm, &url, &schema).await,
+        server(&llm, &url, &schema).await,
+    ];
+
+    let mut runs = Vec::new();
+    for (topic, gate) in topics.iter().zip(&gates) {
+        let (run_id, reader, seen) = start_held(&doomed, topic, gate).await;
+        drop(reader);
+        runs.push((run_id, seen));
+    }
+    doomed.kill();
+
+    // Each client reconnects to another server with the last seq it saw and gets the rest,
+    // once one of them has taken the run over and finished it.
+    for (i, ((run_id, seen), topic)) in runs.iter_mut().zip(topics).enumerate() {
+        let other = &others[i % 2];
+        follow_rest(other, run_id, seen).await;
+        assert_completed_once(other, run_id, topic, seen).await;
+        assert_completed_once(&others[(i + 1) % 2], run_id, topic, seen).await;
+    }
+    // Per run: the draft once (journaled before the kill), the review twice (the killed
+    // ask never finished).
+    assert_eq!(
+        llm.request_count(),
+        topics.len() * 3,
+        "no completed model call asked again"
+    );
+}
+
+#[tokio::test]
+async fn a_server_stopped_past_its_lease_cannot_write_to_the_run_another_took_over() {
+    let Some(url) = test_url("a_server_stopped_past_its_lease") else {
+        return;
+    };
+    let schema = fresh_schema("weft_srv_stop");
+    let llm = FakeLlm::start().await.unwrap();
+    let topic = "bobbins";
+    let gate = Gate::new();
+    script(&llm, topic, &gate);
+    let stalled = server(&llm, &url, &schema).await;
+    let other = server(&llm, &url, &schema).await;
+
+    let (run_id, mut stalled_reader, mut seen) = start_held(&stalled, topic, &gate).await;
+    // Not killed: stopped, so its claim lapses while it still holds the run in memory.
+    signal(&stalled, "STOP");
+    follow_rest(&other, &run_id, &mut seen).await;
+    assert_completed_once(&other, &run_id, topic, &seen).await;
+
+    // It wakes up, and its review goes on: its first write is refused as fenced, so its
+    // stream ends with that error, and the store keeps the other server's run as it was.
+    signal(&stalled, "CONT");
+    gate.open();
+    let rest = within(stalled_reader.rest()).await;
+    let last = rest
+        .last()
+        .expect("the stalled server's stream ends with an error");
+    assert_eq!(last.event.as_deref(), Some("RunError"), "{rest:?}");
+    assert!(
+        last.data.contains("taken over by another worker"),
+        "the stalled server's run was fenced: {}",
+        last.data
+    );
+    assert_completed_once(&other, &run_id, topic, &seen).await;
+    assert_eq!(llm.request_count(), 3, "draft once, review twice");
+}
