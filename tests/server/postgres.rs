@@ -3,7 +3,7 @@
 //! lease (SIGSTOP), are taken over by the others and complete exactly once; no completed
 //! model call is asked again; a client follows each run from another server with
 //! `Last-Event-ID` and gets the rest; a stopped server that wakes up cannot write to a run
-//! it lost.
+//! it lost, stops it, and serves it from the store.
 //!
 //! The runs are `ReviewWorkflow`s (a draft, then its review: two model calls). Each review is
 //! held by a fake-LLM gate after 3 deltas, so the kill comes with the draft journaled and the
@@ -221,20 +221,28 @@ async fn a_server_stopped_past_its_lease_cannot_write_to_the_run_another_took_ov
     follow_rest(&other, &run_id, &mut seen).await;
     assert_completed_once(&other, &run_id, topic, &seen).await;
 
-    // It wakes up, and its review goes on: its first write is refused as fenced, so its
-    // stream ends with that error, and the store keeps the other server's run as it was.
+    // It wakes up, and its review goes on: its claim's renewal or its first write is
+    // refused as fenced, so it stops the run; its client's stream ends without an end of
+    // its own (the run did not end: it goes on elsewhere), and a reconnect to the same
+    // server follows the run from the store, where it completed.
     signal(&stalled, "CONT");
     gate.open();
     let rest = within(stalled_reader.rest()).await;
-    let last = rest
-        .last()
-        .expect("the stalled server's stream ends with an error");
-    assert_eq!(last.event.as_deref(), Some("RunError"), "{rest:?}");
     assert!(
-        last.data.contains("taken over by another worker"),
-        "the stalled server's run was fenced: {}",
-        last.data
+        rest.iter()
+            .all(|event| event.event.as_deref() != Some("RunError")
+                && event.event.as_deref() != Some("RunContent")),
+        "the stalled server showed nothing more, and no failure: {rest:?}"
     );
+    assert!(
+        reconnect(&stalled, &run_id, last_seq(&seen))
+            .await
+            .is_none(),
+        "the stalled server follows the run from the store: nothing left after the end"
+    );
+    let from_stalled: Value = get_json(&stalled.at(&format!("/v1/runs/{run_id}"))).await;
+    assert_eq!(from_stalled["run"]["status"], "completed");
     assert_completed_once(&other, &run_id, topic, &seen).await;
+    assert_completed_once(&stalled, &run_id, topic, &seen).await;
     assert_eq!(llm.request_count(), 3, "draft once, review twice");
 }

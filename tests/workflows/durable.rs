@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use weft::durable::answer;
 use weft::prelude::*;
-use weft::{JournalKind, LoggedEvent, RunStatus, StorageRef};
+use weft::{JournalKind, LoggedEvent, RunRecord, RunStatus, StorageRef};
 use weft_testkit::{FakeLlm, Reply};
 
 use crate::drain::drain;
@@ -523,6 +523,67 @@ async fn only_an_interrupted_run_of_the_same_workflow_can_be_resumed() {
     );
     let record = memory.read_run(&completed).await.unwrap().unwrap();
     assert_eq!(record.status, RunStatus::Completed);
+}
+
+/// A run that can never be resumed (no start state, an input that no longer fits) is
+/// recorded `failed` with why, once, by the worker that claimed it: no worker tries it again.
+#[tokio::test]
+async fn a_run_that_can_never_be_resumed_is_recorded_failed() {
+    let memory = MemoryStorage::new();
+    let interrupted = |run_id: &str, input: Value, start_state| RunRecord {
+        run_id: run_id.into(),
+        session_id: "s".into(),
+        workflow_id: "Teller".into(),
+        input,
+        status: RunStatus::Interrupted,
+        content: String::new(),
+        last_seq: 0,
+        start_state,
+        metrics: Default::default(),
+        error: None,
+        created_at: 1,
+        updated_at: 1,
+        fence: 0,
+    };
+    memory
+        .put_run(interrupted("old", json!("x"), None))
+        .await
+        .unwrap();
+    memory
+        .put_run(interrupted("mistyped", json!(42), Some(json!({}))))
+        .await
+        .unwrap();
+    let mut teller = Teller::builder()
+        .session_id("s")
+        .storage(memory.clone())
+        .build()
+        .unwrap();
+    for (run_id, why) in [
+        ("old", "kept no start state"),
+        ("mistyped", "input no longer fits"),
+    ] {
+        let (_, error) = drain(teller.resume(run_id)).await;
+        match error {
+            Some(weft::Error::NotResumable { reason, .. }) => {
+                assert!(reason.contains(why), "{run_id}: {reason}")
+            }
+            other => panic!("{run_id}: expected NotResumable, got {other:?}"),
+        }
+        let record = memory.read_run(run_id).await.unwrap().unwrap();
+        assert_eq!(record.status, RunStatus::Failed, "{run_id}");
+        assert!(
+            record
+                .error
+                .as_deref()
+                .is_some_and(|error| error.contains("cannot be resumed") && error.contains(why)),
+            "{run_id}: {:?}",
+            record.error
+        );
+    }
+    assert!(
+        memory.interrupted_runs(None).await.unwrap().is_empty(),
+        "no worker tries them again"
+    );
 }
 
 async fn items_len_of_completed(memory: &MemoryStorage, run_id: &str) -> usize {

@@ -91,7 +91,12 @@ impl RunTable {
 
     /// The handle of run `run_id`, if it is in flight here.
     pub fn get(&self, run_id: &str) -> Option<RunHandle> {
-        self.lock().runs.get(run_id).cloned()
+        // A run another server took over goes on there: this handle no longer follows it.
+        self.lock()
+            .runs
+            .get(run_id)
+            .filter(|handle| !handle.taken_over())
+            .cloned()
     }
 
     /// Every run in flight.

@@ -40,6 +40,9 @@ pub(crate) struct Live {
     /// Set by [`RunHandle::interrupt`]: the run stops like a cancelled one, but is recorded
     /// `interrupted` with the session left as it was, to be resumed later.
     interrupt: AtomicBool,
+    /// Set when another worker took the run over (a renewal of its claim was refused): the
+    /// fencing token this worker held and the run's current one.
+    taken_over: Mutex<Option<(u64, u64)>>,
     outcome: Mutex<Option<Result<RunRecord>>>,
 }
 
@@ -49,6 +52,7 @@ impl Live {
             state: watch::Sender::new(LiveState::default()),
             cancel: watch::Sender::new(false),
             interrupt: AtomicBool::new(false),
+            taken_over: Mutex::new(None),
             outcome: Mutex::new(None),
         })
     }
@@ -63,9 +67,34 @@ impl Live {
         self.state.send_modify(|state| state.last_seq = seq);
     }
 
-    /// Whether the run is being stopped by [`RunHandle::interrupt`].
+    /// Whether the run is being stopped by [`RunHandle::interrupt`] (or because another
+    /// worker took it over).
     pub fn interrupting(&self) -> bool {
         self.interrupt.load(Ordering::SeqCst)
+    }
+
+    /// Another worker took the run over (this worker held `fence`, the run is at `current`):
+    /// the run stops here, as if interrupted, and its outcome is [`Error::Fenced`]. Its
+    /// writes are refused anyway; stopping saves the work the other worker does too.
+    pub fn taken_over(&self, fence: u64, current: u64) {
+        *self
+            .taken_over
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((fence, current));
+        self.interrupt.store(true, Ordering::SeqCst);
+        self.cancel.send_replace(true);
+    }
+
+    fn fenced(&self, run_id: &str) -> Option<Error> {
+        let taken = *self
+            .taken_over
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        taken.map(|(fence, current)| Error::Fenced {
+            run_id: run_id.to_string(),
+            fence,
+            current,
+        })
     }
 
     fn outcome(&self) -> MutexGuard<'_, Option<Result<RunRecord>>> {
@@ -125,6 +154,16 @@ impl RunHandle {
     /// returns at once.
     pub fn is_finished(&self) -> bool {
         self.shared.live.state.borrow().ended
+    }
+
+    /// Whether another worker took the run over (on a store many workers share): this handle
+    /// ended with [`Error::Fenced`], and the run goes on elsewhere; follow it from the store.
+    pub fn taken_over(&self) -> bool {
+        self.is_finished()
+            && matches!(
+                &*self.shared.live.outcome(),
+                Some(Err(Error::Fenced { .. }))
+            )
     }
 
     /// The run's items with `seq > after_seq`: those already logged (read from the store),
@@ -287,9 +326,10 @@ where
             }
             // Dropped here: a run not finished saves its state and is recorded `cancelled`.
         }
-        let outcome = match failure {
-            Some(err) => Err(err),
-            None => match storage.read_run(&run_id).await {
+        let outcome = match (live.fenced(&run_id), failure) {
+            (Some(fenced), _) => Err(fenced),
+            (None, Some(err)) => Err(err),
+            (None, None) => match storage.read_run(&run_id).await {
                 Ok(Some(record)) if record.status == RunStatus::Completed => Ok(record),
                 Ok(_) if cancelled && live.interrupting() => Err(Error::Interrupted {
                     run_id: run_id.clone(),

@@ -138,11 +138,7 @@ impl MemoryStorage {
 
     fn put_run_now(&self, run: RunRecord) -> Result<()> {
         self.claims.check(&run.run_id, run.fence)?;
-        match run.status {
-            RunStatus::Running => {}
-            RunStatus::Interrupted => self.claims.release(&run.run_id, run.fence),
-            _ => self.claims.end(&run.run_id, run.fence),
-        }
+        let (run_id, fence, status) = (run.run_id.clone(), run.fence, run.status);
         let mut inner = self.lock();
         let key = match inner.run_keys.get(&run.run_id) {
             Some(key) => key.clone(),
@@ -154,6 +150,14 @@ impl MemoryStorage {
             }
         };
         inner.runs.insert(key, run);
+        drop(inner);
+        // After the record is in: a claim released first could let a resume in between,
+        // whose record this one would then overwrite.
+        match status {
+            RunStatus::Running => {}
+            RunStatus::Interrupted => self.claims.release(&run_id, fence),
+            _ => self.claims.end(&run_id, fence),
+        }
         Ok(())
     }
 }

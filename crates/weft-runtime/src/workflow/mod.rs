@@ -49,7 +49,7 @@ use crate::storage::StorageRef;
 use crate::Result;
 
 pub use builder::WorkflowBuilder;
-pub(crate) use merge::three_way;
+pub(crate) use merge::{three_way, SameChange};
 pub(crate) use state::merge_stored_over_initial;
 pub use state::{SessionState, WorkflowState};
 

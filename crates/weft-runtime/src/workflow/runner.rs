@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use futures::{FutureExt, StreamExt};
 
-use super::{session, three_way, Workflow, WorkflowMeta};
+use super::{session, three_way, SameChange, Workflow, WorkflowMeta};
 use crate::agent::AgentUsage;
 use crate::durable::faults::fault_point;
 use crate::durable::handle::Live;
@@ -206,6 +206,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                 source: None,
             });
         };
+        let renewal = renew_while_running(&storage, &run_id, claim.fence, &launch.live);
         let scope = RunScope::new(
             run_id,
             claim.fence,
@@ -220,6 +221,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             base,
             created_at: now_millis(),
             merge_first: false,
+            renewal,
         };
         Self::enter(workflow, scope, parts).await
     }
@@ -256,17 +258,33 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                 "it is running in another worker, whose claim on it is live".into(),
             ));
         };
+        let renewal = renew_while_running(&storage, &run_id, claim.fence, &launch.live);
         let record = storage
             .read_run(&run_id)
             .await?
             .ok_or_else(|| refuse("it was deleted while it was being claimed".into()))?;
         refuse_unless_resumable(&record, &refuse)?;
         let Some(start_state) = record.start_state.clone() else {
-            return Err(refuse(
-                "it was recorded by an earlier release of weft, which kept no start state".into(),
-            ));
+            let reason = "it was recorded by an earlier release of weft, which kept no start state";
+            return Err(give_up(&storage, record, claim.fence, reason.into()).await);
         };
-        let input: W::Input = input_from_json(record.input.clone())?;
+        let input: W::Input = match input_from_json(record.input.clone()) {
+            Ok(input) => input,
+            Err(err) => {
+                let reason = format!("its input no longer fits the workflow's input type: {err}");
+                return Err(give_up(&storage, record, claim.fence, reason).await);
+            }
+        };
+        let start = match serde_json::from_value::<W::State>(start_state.clone()) {
+            Ok(start) => start,
+            Err(err) => {
+                let reason = format!(
+                    "the state it started with does not fit `{}`'s state type: {err}",
+                    W::NAME
+                );
+                return Err(give_up(&storage, record, claim.fence, reason).await);
+            }
+        };
         {
             let context = workflow.context();
             if *context.session_id != record.session_id {
@@ -278,14 +296,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         }
         session::load_session(workflow).await?;
         let context = workflow.context();
-        *context.session_state =
-            serde_json::from_value(start_state.clone()).map_err(|err| Error::Corrupt {
-                key: format!("runs/{run_id}"),
-                reason: format!(
-                    "the state the run started with does not fit `{}`'s state type: {err}",
-                    W::NAME
-                ),
-            })?;
+        *context.session_state = start;
         // The run's changes are measured from the state it started with and merged onto the
         // stored session when it ends: a writer that saved the session since keeps its
         // changes. (Edits the interrupted process made to `session_state` between runs and
@@ -335,6 +346,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             base,
             created_at: record.created_at,
             merge_first: true,
+            renewal,
         };
         let guard = Self::enter(workflow, scope, parts).await?;
         Ok((guard, input, restart))
@@ -375,7 +387,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             ending: None,
             // Not recorded yet: nothing to save if this write fails.
             finished: true,
-            renewal: None,
+            renewal: parts.renewal,
         };
         let storage = Arc::clone(guard.scope.store());
         storage
@@ -383,7 +395,6 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             .await?;
         let mut guard = guard;
         guard.finished = false;
-        guard.renewal = renew_while_running(&guard.scope);
         for agent in guard.workflow.agents() {
             agent.enter_scope(&guard.scope);
         }
@@ -457,7 +468,11 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
     /// to `session_state` before it) on top of `theirs`, key by key for the state; the
     /// session's name and user are this instance's only if it changed them. If both changed
     /// the same key, the instance takes in `theirs` as it is and the error names the keys.
-    fn merge_onto(&mut self, theirs: Option<WorkflowSession>) -> Result<()> {
+    ///
+    /// `same` says how a key both changed to the same value is taken: as one change only for
+    /// a resumed run's first merge, where `theirs` may hold its interrupted try's own save;
+    /// after a lost compare-and-swap it is another writer's change, and a conflict.
+    fn merge_onto(&mut self, theirs: Option<WorkflowSession>, same: SameChange) -> Result<()> {
         let context = self.workflow.context();
         let mine = serde_json::to_value(&*context.session_state)?;
         let their_version = theirs.as_ref().map_or(0, |theirs| theirs.version);
@@ -474,7 +489,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                 user_id: self.base.user_id.clone(),
             },
         };
-        let merged = match three_way(&self.base.state, &mine, &theirs.state) {
+        let merged = match three_way(&self.base.state, &mine, &theirs.state, same) {
             Ok(merged) => merged,
             Err(keys) => {
                 *context.session_state = serde_json::from_value(theirs.state.clone())?;
@@ -506,7 +521,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         let storage = self.storage();
         if self.merge_first {
             let theirs = storage.read_session(&self.stamp.session_id).await?;
-            self.merge_onto(theirs)?;
+            self.merge_onto(theirs, SameChange::Agrees)?;
             self.merge_first = false;
         }
         for attempt in 0..=MERGE_RETRIES {
@@ -521,7 +536,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                 }
                 Err(Error::Conflict { session_id, .. }) if attempt < MERGE_RETRIES => {
                     let theirs = storage.read_session(&session_id).await?;
-                    self.merge_onto(theirs)?;
+                    self.merge_onto(theirs, SameChange::Conflicts)?;
                 }
                 Err(err) => return Err(err),
             }
@@ -540,8 +555,6 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         writer: &mut LogWriter,
         failure: Option<Error>,
     ) -> Vec<Result<RunResponse>> {
-        // Nothing renews the claim past the run's last writes.
-        self.renewal = None;
         let (status, error) = match &failure {
             None => (RunStatus::Completed, None),
             Some(err) => (RunStatus::Failed, Some(err.to_string())),
@@ -603,7 +616,11 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         let record = self.record(status, error);
         fault_point("run.final_record");
         match self.storage().put_run(record).await {
-            Ok(()) => self.finished = true,
+            Ok(()) => {
+                self.finished = true;
+                // The claim ended with that write: nothing to renew.
+                self.renewal = None;
+            }
             Err(err) => {
                 // Not recorded: the guard's `Drop` tries again with the status it was ending
                 // with.
@@ -668,7 +685,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         let storage = self.storage();
         if self.merge_first {
             let theirs = storage.read_session_blocking(&self.stamp.session_id)?;
-            self.merge_onto(theirs)?;
+            self.merge_onto(theirs, SameChange::Agrees)?;
             self.merge_first = false;
         }
         for attempt in 0..=MERGE_RETRIES {
@@ -682,7 +699,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                 Ok(None) => return Ok(()),
                 Err(Error::Conflict { session_id, .. }) if attempt < MERGE_RETRIES => {
                     let theirs = storage.read_session_blocking(&session_id)?;
-                    self.merge_onto(theirs)?;
+                    self.merge_onto(theirs, SameChange::Conflicts)?;
                 }
                 Err(err) => return Err(err),
             }
@@ -697,13 +714,14 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
 impl<W: Workflow> Drop for RunGuard<'_, W> {
     fn drop(&mut self) {
         self.leave();
-        self.renewal = None;
         if self.finished {
             return;
         }
         if let Err(err) = self.save_dropped() {
             tracing::error!(run_id = %self.stamp.run_id, error = %err, "could not save a dropped run");
         }
+        // Renewed through the last write: the claim ends (or is released) with it.
+        self.renewal = None;
     }
 }
 
@@ -727,6 +745,8 @@ struct Parts {
     base: Base,
     created_at: u64,
     merge_first: bool,
+    /// Renews the run's claim from the moment it was taken.
+    renewal: Option<Renewal>,
 }
 
 /// Refuses a run that is not `interrupted` (a process that died, or an interrupt) or
@@ -758,26 +778,33 @@ impl Drop for Renewal {
     }
 }
 
-/// Starts renewing the run's claim every third of the store's lease, when the store has one
-/// and a tokio runtime runs. Stops at the first renewal refused as fenced: the run was taken
-/// over, and its next write fails with [`Error::Fenced`].
-fn renew_while_running(scope: &Arc<RunScope>) -> Option<Renewal> {
-    let lease = scope.store().lease()?;
+/// Starts renewing the claim with `fence` on `run_id` every third of the store's lease,
+/// when the store has one and a tokio runtime runs. At the first renewal refused as fenced
+/// the run was taken over by another worker: the renewal stops the run here (through
+/// `live`), before it does more work that the other worker does too.
+fn renew_while_running(
+    storage: &StorageRef,
+    run_id: &str,
+    fence: u64,
+    live: &Arc<Live>,
+) -> Option<Renewal> {
+    let lease = storage.lease()?;
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        tracing::warn!(run_id = %scope.run_id(), "no tokio runtime: the run's claim is not renewed and lapses after {lease:?}");
+        tracing::warn!(%run_id, "no tokio runtime: the run's claim is not renewed and lapses after {lease:?}");
         return None;
     };
-    let store = Arc::clone(scope.store());
-    let run_id = scope.run_id().to_string();
-    let fence = scope.fence();
+    let store = Arc::clone(storage);
+    let run_id = run_id.to_string();
+    let live = Arc::clone(live);
     let every = (lease / 3).max(std::time::Duration::from_millis(1));
     Some(Renewal(runtime.spawn(async move {
         loop {
             tokio::time::sleep(every).await;
             match store.renew_claim(&run_id, fence, Some(lease)).await {
                 Ok(()) => {}
-                Err(err @ Error::Fenced { .. }) => {
-                    tracing::warn!(%run_id, error = %err, "the run was taken over by another worker");
+                Err(Error::Fenced { fence, current, .. }) => {
+                    tracing::warn!(%run_id, fence, current, "the run was taken over by another worker: stopping it here");
+                    live.taken_over(fence, current);
                     return;
                 }
                 Err(err) => {
@@ -786,6 +813,20 @@ fn renew_while_running(scope: &Arc<RunScope>) -> Option<Renewal> {
             }
         }
     })))
+}
+
+/// Records a claimed run that can never be resumed as `failed`, with why, so that no worker
+/// tries it again; returns the refusal.
+async fn give_up(storage: &StorageRef, mut record: RunRecord, fence: u64, reason: String) -> Error {
+    record.status = RunStatus::Failed;
+    record.error = Some(format!("it cannot be resumed: {reason}"));
+    record.updated_at = now_millis();
+    record.fence = fence;
+    let run_id = record.run_id.clone();
+    if let Err(err) = storage.put_run(record).await {
+        tracing::error!(error = %err, "could not record a run that cannot be resumed as failed");
+    }
+    Error::NotResumable { run_id, reason }
 }
 
 /// A status as a sentence names it.

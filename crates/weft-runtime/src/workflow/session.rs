@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::{
-    merge_stored_over_initial, three_way, WorkflowContext, WorkflowDefinition, WorkflowMeta,
+    merge_stored_over_initial, three_way, SameChange, WorkflowContext, WorkflowDefinition,
+    WorkflowMeta,
 };
 use crate::response::now_millis;
 use crate::storage::{RunRecord, SessionFilter, StorageRef, WorkflowSession};
@@ -29,7 +30,8 @@ pub(crate) fn adopt<W: WorkflowDefinition>(
                 ))
             } else {
                 let base = context.meta.base.as_ref().unwrap_or(&mine);
-                three_way(base, &mine, &stored.session_state)
+                // Edits made between runs: the same edit made twice is one edit.
+                three_way(base, &mine, &stored.session_state, SameChange::Agrees)
             };
             match merged {
                 Ok(state) => take_in::<W>(context, stored, state),

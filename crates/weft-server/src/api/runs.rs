@@ -197,7 +197,9 @@ fn polled(
 pub(super) fn end_marker(handle: RunHandle) -> BoxFuture<'static, Option<Event>> {
     async move {
         match handle.wait().await {
-            Ok(_) | Err(Error::Interrupted { .. }) => None,
+            // Taken over by another server: no end here, the client reconnects and follows
+            // the run from the store.
+            Ok(_) | Err(Error::Interrupted { .. } | Error::Fenced { .. }) => None,
             Err(Error::Cancelled) => Some(sse::cancelled(handle.run_id())),
             Err(err) => Some(sse::run_failed(handle.run_id(), &err)),
         }
