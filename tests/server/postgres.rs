@@ -77,9 +77,19 @@ async fn start_held(
     topic: &str,
     gate: &Gate,
 ) -> (String, SseReader, Vec<SseEvent>) {
+    start_held_in(served, &format!("s-{topic}"), topic, gate).await
+}
+
+/// [`start_held`] in the session `session_id`.
+async fn start_held_in(
+    served: &Served,
+    session_id: &str,
+    topic: &str,
+    gate: &Gate,
+) -> (String, SseReader, Vec<SseEvent>) {
     let response = post_json(
         &served.at("/v1/workflows/ReviewWorkflow/runs"),
-        &json!({"input": topic, "session_id": format!("s-{topic}")}),
+        &json!({"input": topic, "session_id": session_id}),
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -245,4 +255,71 @@ async fn a_server_stopped_past_its_lease_cannot_write_to_the_run_another_took_ov
     assert_completed_once(&other, &run_id, topic, &seen).await;
     assert_completed_once(&stalled, &run_id, topic, &seen).await;
     assert_eq!(llm.request_count(), 3, "draft once, review twice");
+}
+
+/// Agno #7479 (two runs saving one session at once lose one of them), on two servers: two
+/// runs of one session end at once on two servers; both are kept with their answers, the
+/// first one's state change is saved, and the second's, which changed the same key from the
+/// same base, is reported as a conflict naming it, never dropped silently.
+#[tokio::test]
+async fn two_servers_running_one_session_at_once_keep_both_runs() {
+    let Some(url) = test_url("two_servers_running_one_session_at_once") else {
+        return;
+    };
+    let schema = fresh_schema("weft_srv_session");
+    let llm = FakeLlm::start().await.unwrap();
+    let (first_gate, second_gate) = (Gate::new(), Gate::new());
+    script(&llm, "warp", &first_gate);
+    script(&llm, "weft", &second_gate);
+    let a = server(&llm, &url, &schema).await;
+    let b = server(&llm, &url, &schema).await;
+
+    let (first, mut first_reader, mut first_seen) =
+        start_held_in(&a, "shared", "warp", &first_gate).await;
+    let (second, mut second_reader, mut second_seen) =
+        start_held_in(&b, "shared", "weft", &second_gate).await;
+    // Both runs began from the same stored session; the first ends, then the second.
+    first_gate.open();
+    first_seen.extend(within(first_reader.rest()).await);
+    second_gate.open();
+    second_seen.extend(within(second_reader.rest()).await);
+
+    assert_eq!(answer_of(&first_seen), whole_answer("warp"));
+    assert_eq!(answer_of(&second_seen), whole_answer("weft"));
+    let session: Value = get_json(&a.at("/v1/sessions/shared")).await;
+    let runs: Vec<(String, String)> = session["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| {
+            (
+                run["run_id"].as_str().unwrap().to_string(),
+                run["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            (first.clone(), "completed".to_string()),
+            (second.clone(), "failed".to_string())
+        ],
+        "both runs kept, in the order they began: {session}"
+    );
+    assert_eq!(
+        session["session"]["session_state"]["reviews"], 1,
+        "{session}"
+    );
+    let second_run: Value = get_json(&b.at(&format!("/v1/runs/{second}"))).await;
+    let error = second_run["run"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("reviews"),
+        "the conflict names the key: {second_run}"
+    );
+    assert_eq!(
+        second_run["run"]["content"],
+        whole_answer("weft"),
+        "its answer is kept"
+    );
+    assert_eq!(llm.request_count(), 4, "a draft and a review each");
 }
