@@ -208,7 +208,9 @@ async fn gaps_and_overlaps_are_refused_whole(store: &dyn WorkflowStorage) {
 
 /// `reserve_seqs` covers at least the seq asked for, and `log_head` reads it back: a store
 /// that writes a reservation keeps it (monotone, written only when the seq is above it); one
-/// whose appends are all durable writes none.
+/// whose appends are all durable writes none, and may answer any `r >= seq` (memory and sled's
+/// `EveryEvent` answer `seq`, PostgreSQL `u64::MAX`: no crash loses an item, so every seq is
+/// covered), while its log still continues right after its last item, never above `r`.
 async fn reservations_cover_the_seqs_asked_for(store: &dyn WorkflowStorage) {
     assert_eq!(store.log_head("r").await.unwrap(), LogHead::default());
     store
@@ -220,10 +222,23 @@ async fn reservations_cover_the_seqs_asked_for(store: &dyn WorkflowStorage) {
     let head = store.log_head("r").await.unwrap();
     assert_eq!(head.last_seq, 3);
     if head.reserved_seq == 0 {
-        // Nothing written: every append is durable, no seq can be given twice.
-        assert_eq!(reserved, 3);
+        // Nothing written: every append is durable, no seq can be given twice, whatever the
+        // answer (at least the seq asked for).
         assert!(store.reserve_seqs("r", 0, 2).await.unwrap() >= 2);
         assert_eq!(store.log_head("r").await.unwrap().reserved_seq, 0);
+        // The log goes on right after its last item, not after the answer.
+        store
+            .append_log("r", 0, items("r", 4..=4), Vec::new())
+            .await
+            .unwrap();
+        assert!(store.reserve_seqs("r", 0, 4).await.unwrap() >= 4);
+        assert_eq!(
+            store.log_head("r").await.unwrap(),
+            LogHead {
+                last_seq: 4,
+                reserved_seq: 0
+            }
+        );
         return;
     }
     assert_eq!(head.reserved_seq, reserved);
@@ -280,13 +295,18 @@ async fn the_log_jumps_only_right_above_the_reservation(store: &dyn WorkflowStor
         "a jump below the reservation",
     );
     if head.reserved_seq <= head.last_seq {
-        // No reservation written: the log continues at 4, and only there.
-        refused(
-            store
-                .append_log("r", 0, items("r", reserved + 2..=reserved + 2), Vec::new())
-                .await,
-            "a jump without a reservation",
-        );
+        // No reservation written (the answer may be anything from 4 up, `u64::MAX` even): the
+        // log continues at 4, and only there.
+        for seq in [6, reserved.saturating_add(1), reserved.saturating_add(2)] {
+            if seq > 4 {
+                refused(
+                    store
+                        .append_log("r", 0, items("r", seq..=seq), Vec::new())
+                        .await,
+                    "a jump without a reservation",
+                );
+            }
+        }
         assert_eq!(everything(store, "r").await, before);
         store
             .append_log("r", 0, items("r", 4..=4), Vec::new())
@@ -680,6 +700,7 @@ macro_rules! conformance {
             check!($store, claims::renewing_with_a_stale_fence_is_fenced);
             check!($store, claims::a_final_run_record_releases_its_claim);
             check!($store, claims::a_worker_paused_past_its_lease_cannot_write_after_its_successor_claimed_the_run);
+            check!($store, claims::deleting_a_session_ends_the_claims_of_its_runs);
         }
     };
 }

@@ -3,11 +3,11 @@
 //! a database shared by many processes has: migrations, the blocking worker thread,
 //! connection errors, runs whose claim lapsed listed for a takeover.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_postgres::NoTls;
-use weft::storage::LogLimits;
-use weft::{PostgresStorage, RunStatus, WorkflowStorage};
+use weft::storage::{LogHead, LogLimits, LoggedEvent};
+use weft::{PostgresStorage, RunRecord, RunResponse, RunStatus, WorkflowStorage};
 
 use crate::fixtures::*;
 
@@ -51,6 +51,23 @@ impl Schema {
         let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await.unwrap();
         tokio::spawn(connection);
         client
+    }
+
+    /// A plain connection working in this schema (its `search_path`), as the store's do.
+    pub async fn raw_in(&self) -> tokio_postgres::Client {
+        let client = self.raw().await;
+        client
+            .batch_execute(&format!("SET search_path TO {}", self.name))
+            .await
+            .unwrap();
+        client
+    }
+
+    /// The URL with this schema's name as `application_name`, so that a test finds the
+    /// connections of its own store in `pg_stat_activity`.
+    pub fn url_named(&self) -> String {
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{separator}application_name={}", self.url, self.name)
     }
 }
 
@@ -112,6 +129,11 @@ async fn versions(client: &tokio_postgres::Client, schema: &str) -> Vec<i32> {
         .iter()
         .map(|row| row.get(0))
         .collect()
+}
+
+/// Every version this weft knows, as `weft_schema_version` records them once migrated.
+fn all_versions() -> Vec<i32> {
+    (1..=weft_postgres::SCHEMA_VERSION).collect()
 }
 
 /// `interrupted_runs` lists the runs waiting for a worker: those left `interrupted`, and
@@ -273,13 +295,17 @@ async fn three_concurrent_connects_to_a_fresh_schema_all_succeed() {
         c.unwrap().unwrap(),
     );
     let raw = schema.raw().await;
-    assert_eq!(versions(&raw, &schema.name).await, [1], "migrated once");
+    assert_eq!(
+        versions(&raw, &schema.name).await,
+        all_versions(),
+        "migrated once"
+    );
     a.upsert_session(session("s", "wf", None, 1)).await.unwrap();
     assert_eq!(b.read_session("s").await.unwrap().unwrap().version, 1);
     assert_eq!(c.list_sessions(Default::default()).await.unwrap().len(), 1);
     // Connecting again finds nothing to do.
     drop(schema.connect(LogLimits::default()).await);
-    assert_eq!(versions(&raw, &schema.name).await, [1]);
+    assert_eq!(versions(&raw, &schema.name).await, all_versions());
 }
 
 /// `save_blocking` and `read_session_blocking` from a plain thread, with no runtime at all
@@ -524,7 +550,7 @@ async fn without_a_schema_setting_the_tables_go_in_the_default_schema() {
             .await
             .unwrap();
     }
-    assert_eq!(versions(&raw, &schema.name).await, [1]);
+    assert_eq!(versions(&raw, &schema.name).await, all_versions());
     assert!(tables(&raw, &schema.name)
         .await
         .contains(&"weft_sessions".to_string()));
@@ -537,4 +563,573 @@ async fn without_a_schema_setting_the_tables_go_in_the_default_schema() {
         .unwrap()
         .get(0);
     assert_eq!(count, 2);
+}
+
+/// The version-1 schema, as weft-postgres created it before `weft_delete_session`.
+const SCHEMA_V1: &str = include_str!("../../crates/weft-postgres/src/migrations/0001_init.sql");
+
+/// weft's tables, each with how many rows it holds.
+async fn row_counts(raw: &tokio_postgres::Client, schema: &str) -> Vec<(&'static str, i64)> {
+    let mut counts = Vec::new();
+    for table in [
+        "weft_sessions",
+        "weft_runs",
+        "weft_events",
+        "weft_journal",
+        "weft_log_heads",
+        "weft_claims",
+    ] {
+        let count: i64 = raw
+            .query_one(&format!("SELECT count(*) FROM {schema}.{table}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        counts.push((table, count));
+    }
+    counts
+}
+
+/// Every table empty.
+fn nothing() -> Vec<(&'static str, i64)> {
+    [
+        "weft_sessions",
+        "weft_runs",
+        "weft_events",
+        "weft_journal",
+        "weft_log_heads",
+        "weft_claims",
+    ]
+    .into_iter()
+    .map(|table| (table, 0))
+    .collect()
+}
+
+/// Item `seq` of run `run_id`'s log.
+fn logged(run_id: &str, seq: u64) -> LoggedEvent {
+    let mut item = RunResponse::text(format!("delta {seq}"));
+    item.run_id = run_id.into();
+    item.seq = Some(seq);
+    LoggedEvent {
+        seq,
+        identity: format!("item:{seq}#0"),
+        item,
+    }
+}
+
+/// Waits until a connection named `name` (`Schema::url_named`) waits for a lock (failing
+/// after 60 s: a hang, not a slow machine).
+async fn until_waiting_for_a_lock(raw: &tokio_postgres::Client, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let waiting: i64 = raw
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                &[&name],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no connection of {name} waits for a lock"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `weft_append_log` called by hand: the items `seqs` of run `run_id` with token `fence`.
+async fn append_by_hand(
+    client: &impl tokio_postgres::GenericClient,
+    run_id: &str,
+    fence: u64,
+    seqs: std::ops::RangeInclusive<u64>,
+) -> i32 {
+    let events: Vec<LoggedEvent> = seqs.map(|seq| logged(run_id, seq)).collect();
+    let min_last = events[0].seq as i64 - 1;
+    let numbers: Vec<i64> = events.iter().map(|e| e.seq as i64).collect();
+    let identities: Vec<String> = events.iter().map(|e| e.identity.clone()).collect();
+    let json: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    let none: Vec<String> = Vec::new();
+    client
+        .query_one(
+            "SELECT o_outcome FROM weft_append_log($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &run_id,
+                &(fence as i64),
+                &min_last,
+                &numbers,
+                &identities,
+                &json,
+                &none,
+                &none,
+            ],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// `weft_put_run` called by hand: null when written, else the run's current token.
+async fn put_by_hand(
+    client: &impl tokio_postgres::GenericClient,
+    record: &RunRecord,
+) -> Option<i64> {
+    client
+        .query_one(
+            "SELECT weft_put_run($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &record.run_id,
+                &(record.fence as i64),
+                &record.session_id,
+                &record.workflow_id,
+                &record.status.as_str(),
+                &(record.created_at as i64),
+                &(record.updated_at as i64),
+                &serde_json::to_string(record).unwrap(),
+            ],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// `delete_session` while a worker's write of one of the session's runs is in flight (its
+/// transaction open, holding the run's claim, with log items the delete's first snapshot
+/// cannot see): the delete waits for it, the worker's next statement in that transaction (its
+/// run record: claim, then run row) is not a deadlock, and once both commit nothing of the
+/// session is left, the items the worker committed included. The worker's writes after that
+/// are `Fenced`: its claim went with the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_session_waits_for_a_write_in_flight_and_leaves_nothing_of_it() {
+    let Some(url) = url() else { return };
+    let schema = Schema::new(&url);
+    let store = PostgresStorage::builder(&schema.url_named())
+        .schema(&schema.name)
+        .connect()
+        .await
+        .unwrap();
+    let claim = store
+        .claim_run("r", "worker", Some(Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .unwrap();
+    let fence = claim.fence;
+    let mut record = run("r", "s", RunStatus::Running);
+    record.fence = fence;
+    store
+        .upsert_session_for_run(session("s", "wf", None, 1), "r", fence)
+        .await
+        .unwrap();
+    store.put_run(record.clone()).await.unwrap();
+    store
+        .append_log("r", fence, vec![logged("r", 1)], Vec::new())
+        .await
+        .unwrap();
+
+    // The worker's next writes, in a transaction still open.
+    let mut worker = schema.raw_in().await;
+    let tx = worker.transaction().await.unwrap();
+    assert_eq!(append_by_hand(&tx, "r", fence, 2..=3).await, 0, "appended");
+
+    let deleting = tokio::spawn({
+        let store = store.clone();
+        async move { store.delete_session("s").await }
+    });
+    let observer = schema.raw().await;
+    until_waiting_for_a_lock(&observer, &schema.name).await;
+    assert!(!deleting.is_finished(), "the delete waits for the write");
+    // With the runs locked before the claims, this deadlocked with the delete.
+    record.last_seq = 3;
+    assert_eq!(put_by_hand(&tx, &record).await, None, "written");
+    tx.commit().await.unwrap();
+    let deleted = tokio::time::timeout(Duration::from_secs(60), deleting)
+        .await
+        .expect("the delete goes on once the write committed")
+        .unwrap()
+        .unwrap();
+    assert!(deleted, "the session existed");
+    assert_eq!(
+        row_counts(&observer, &schema.name).await,
+        nothing(),
+        "nothing of the session, the committed items included"
+    );
+
+    // The worker carries on: refused, its claim is gone.
+    for result in [
+        store
+            .append_log("r", fence, vec![logged("r", 4)], Vec::new())
+            .await,
+        store
+            .append_log("r", fence, vec![logged("r", 1)], Vec::new())
+            .await,
+        store.put_run(record.clone()).await,
+    ] {
+        assert!(
+            matches!(result, Err(weft::Error::Fenced { current: 0, .. })),
+            "{result:?}"
+        );
+    }
+    assert_eq!(put_by_hand(&schema.raw_in().await, &record).await, Some(0));
+    assert_eq!(row_counts(&observer, &schema.name).await, nothing());
+}
+
+/// Workers writing the runs of a session (items and run records, each its own transaction,
+/// claim then log head or run row) while the session is deleted: no deadlock, no other error
+/// than `Fenced` (claim gone) for the writes after the delete, and nothing left of the
+/// session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deleting_a_session_while_its_runs_write_never_deadlocks_and_leaves_nothing() {
+    let Some((store, schema)) = store(LogLimits::default()).await else {
+        return;
+    };
+    store
+        .upsert_session(session("s", "wf", None, 1))
+        .await
+        .unwrap();
+    let mut workers = Vec::new();
+    for n in 0..6 {
+        let run_id = format!("r{n}");
+        let claim = store
+            .claim_run(&run_id, "worker", Some(Duration::from_secs(60)))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut record = run(&run_id, "s", RunStatus::Running);
+        record.fence = claim.fence;
+        store.put_run(record.clone()).await.unwrap();
+        let store = store.clone();
+        workers.push(tokio::spawn(async move {
+            for seq in 1..=1_000_000u64 {
+                let appended = store
+                    .append_log(
+                        &record.run_id,
+                        record.fence,
+                        vec![logged(&record.run_id, seq)],
+                        Vec::new(),
+                    )
+                    .await;
+                let written = match appended {
+                    Ok(()) => {
+                        record.last_seq = seq;
+                        store.put_run(record.clone()).await
+                    }
+                    Err(err) => Err(err),
+                };
+                match written {
+                    Ok(()) => {}
+                    Err(weft::Error::Fenced { current: 0, .. }) => return seq,
+                    Err(other) => panic!("{}: {other:?}", record.run_id),
+                }
+            }
+            panic!("{}: never refused", record.run_id)
+        }));
+    }
+    // Every worker is under way (failing after 60 s: a hang, not a slow machine).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for n in 0..6 {
+        while store.log_head(&format!("r{n}")).await.unwrap().last_seq < 3 {
+            assert!(Instant::now() < deadline, "r{n} does not write");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    assert!(store.delete_session("s").await.unwrap());
+    for worker in workers {
+        let refused_at = tokio::time::timeout(Duration::from_secs(60), worker)
+            .await
+            .expect("every worker is refused, none hangs")
+            .unwrap();
+        assert!(refused_at > 3, "{refused_at}");
+    }
+    assert_eq!(
+        row_counts(&schema.raw().await, &schema.name).await,
+        nothing()
+    );
+}
+
+/// A database at schema version 1 (before `weft_delete_session`) is brought to this weft's
+/// version when a store connects, its data kept, and deleting a session then works.
+#[tokio::test]
+async fn a_version_1_schema_is_migrated_to_the_current_version() {
+    let Some(url) = url() else { return };
+    let schema = Schema::new(&url);
+    let name = &schema.name;
+    let raw = schema.raw().await;
+    raw.batch_execute(&format!(
+        "CREATE SCHEMA {name}; SET search_path TO {name};
+         {SCHEMA_V1}
+         CREATE TABLE weft_schema_version (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+         INSERT INTO weft_schema_version (version, name) VALUES (1, 'init');
+         INSERT INTO weft_sessions VALUES ('old', 'wf', 'wf', NULL, NULL, '{{\"n\": 1}}', 1, 1, 1);
+         RESET search_path;"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(versions(&raw, name).await, [1]);
+
+    let store = schema.connect(LogLimits::default()).await;
+    assert_eq!(versions(&raw, name).await, all_versions());
+    assert_eq!(all_versions().last(), Some(&2));
+    let old = store.read_session("old").await.unwrap().unwrap();
+    assert_eq!(
+        (old.version, old.session_state.clone()),
+        (1, serde_json::json!({"n": 1}))
+    );
+    store
+        .put_run(run("old-run", "old", RunStatus::Completed))
+        .await
+        .unwrap();
+    store
+        .append_log("old-run", 0, vec![logged("old-run", 1)], Vec::new())
+        .await
+        .unwrap();
+    assert!(store.delete_session("old").await.unwrap());
+    assert!(!store.delete_session("old").await.unwrap());
+    assert_eq!(row_counts(&raw, name).await, nothing());
+}
+
+/// A lease out of 100 ms ..= 1 day is refused by `connect` with `Error::Config` naming the
+/// range (before anything is opened); the bounds themselves are taken. The store's
+/// `claim_run` still takes any lease, zero included (its callers' business).
+#[tokio::test]
+async fn a_lease_out_of_range_is_refused_at_connect() {
+    for lease in [
+        Duration::ZERO,
+        Duration::from_millis(99),
+        weft_postgres::MAX_LEASE + Duration::from_millis(1),
+    ] {
+        let err = PostgresStorage::builder("postgres://weft@127.0.0.1:1/db")
+            .lease(lease)
+            .connect()
+            .await
+            .unwrap_err();
+        match err {
+            weft::Error::Config(message) => {
+                assert!(message.contains("between 100 ms and 1 day"), "{message}")
+            }
+            other => panic!("{lease:?}: {other:?}"),
+        }
+    }
+    let Some(url) = url() else { return };
+    let schema = Schema::new(&url);
+    for lease in [weft_postgres::MIN_LEASE, weft_postgres::MAX_LEASE] {
+        let store = PostgresStorage::builder(&url)
+            .schema(&schema.name)
+            .lease(lease)
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!(store.lease(), Some(lease));
+    }
+    let store = schema.connect(LogLimits::default()).await;
+    let zero = store
+        .claim_run("r", "w", Some(Duration::ZERO))
+        .await
+        .unwrap()
+        .unwrap();
+    let next = store.claim_run("r", "w", None).await.unwrap().unwrap();
+    assert!(next.fence > zero.fence);
+}
+
+/// A pool whose every connection is busy (here its one connection, held by a call waiting
+/// for a lock) makes the next call fail after `pool_wait_timeout` with an `Error::Storage`
+/// saying so, instead of waiting for ever; the store works again once a connection is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_starved_pool_is_a_clear_error_after_the_wait_timeout() {
+    let Some(url) = url() else { return };
+    let schema = Schema::new(&url);
+    let store = PostgresStorage::builder(&schema.url_named())
+        .schema(&schema.name)
+        .pool_size(1)
+        .pool_wait_timeout(Duration::from_millis(300))
+        .connect()
+        .await
+        .unwrap();
+    let claim = store.claim_run("r", "w", None).await.unwrap().unwrap();
+    let mut locker = schema.raw_in().await;
+    let tx = locker.transaction().await.unwrap();
+    tx.execute(
+        "SELECT 1 FROM weft_claims WHERE run_id = 'r' FOR UPDATE",
+        &[],
+    )
+    .await
+    .unwrap();
+    let held = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .append_log("r", claim.fence, vec![logged("r", 1)], Vec::new())
+                .await
+        }
+    });
+    until_waiting_for_a_lock(&schema.raw().await, &schema.name).await;
+
+    let started = Instant::now();
+    let err = store.read_session("s").await.unwrap_err();
+    let elapsed = started.elapsed();
+    let message = err.to_string();
+    assert!(matches!(err, weft::Error::Storage { .. }), "{err:?}");
+    assert!(
+        message.contains("no free connection")
+            && message.contains("read session `s`")
+            && message.contains("pool_size"),
+        "{message}"
+    );
+    assert!(
+        // Not before the wait timeout; the upper bound only tells "gave up" from "hung".
+        elapsed >= Duration::from_millis(250) && elapsed < Duration::from_secs(60),
+        "{elapsed:?}"
+    );
+    tx.rollback().await.unwrap();
+    held.await.unwrap().unwrap();
+    assert!(store.read_session("s").await.unwrap().is_none());
+}
+
+/// A claim whose worker failed before the run's first record (a claim row, no run row) is
+/// never listed by `interrupted_runs`, lapsed or not: there is no run to resume.
+#[tokio::test]
+async fn interrupted_runs_never_lists_a_claim_without_a_run_record() {
+    let Some((store, _schema)) = store(LogLimits::default()).await else {
+        return;
+    };
+    store
+        .claim_run("lapsed-only", "dead-worker", Some(Duration::ZERO))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .claim_run("held-only", "live-worker", None)
+        .await
+        .unwrap()
+        .unwrap();
+    let lapsed = store
+        .claim_run("lapsed-run", "dead-worker", Some(Duration::ZERO))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut record = run("lapsed-run", "s", RunStatus::Running);
+    record.fence = lapsed.fence;
+    store.put_run(record).await.unwrap();
+    let listed: Vec<String> = store
+        .interrupted_runs(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.run_id)
+        .collect();
+    assert_eq!(listed, ["lapsed-run"]);
+}
+
+/// PostgreSQL's appends are durable at commit: `reserve_seqs` answers `u64::MAX` (every seq
+/// covered, so the log writer asks once per run, not once per item), writes nothing
+/// (`log_head` shows no reservation, the log goes on right after its last item) and still
+/// refuses a stale token.
+#[tokio::test]
+async fn reserve_seqs_covers_every_seq_at_once_and_is_still_fenced() {
+    let Some((store, _schema)) = store(LogLimits::default()).await else {
+        return;
+    };
+    let old = store
+        .claim_run("r", "a", Some(Duration::ZERO))
+        .await
+        .unwrap()
+        .unwrap();
+    let claim = store.claim_run("r", "b", None).await.unwrap().unwrap();
+    store
+        .append_log("r", claim.fence, vec![logged("r", 1)], Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.reserve_seqs("r", claim.fence, 1).await.unwrap(),
+        u64::MAX
+    );
+    assert_eq!(
+        store.log_head("r").await.unwrap(),
+        LogHead {
+            last_seq: 1,
+            reserved_seq: 0
+        }
+    );
+    store
+        .append_log("r", claim.fence, vec![logged("r", 2)], Vec::new())
+        .await
+        .unwrap();
+    let stale = store.reserve_seqs("r", old.fence, 3).await;
+    assert!(
+        matches!(stale, Err(weft::Error::Fenced { fence, current, .. }) if fence == old.fence && current == claim.fence),
+        "{stale:?}"
+    );
+}
+
+/// The blocking worker's connection killed by the server (a restart, an administrator, an
+/// idle timeout): the next save finds it out before sending anything, and is done on a new
+/// connection, once.
+#[test]
+fn the_blocking_worker_reconnects_when_the_server_closed_its_connection() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(url) = url() else { return };
+    let schema = Schema::new(&url);
+    let store = runtime
+        .block_on(
+            PostgresStorage::builder(&schema.url_named())
+                .schema(&schema.name)
+                .connect(),
+        )
+        .unwrap();
+    let claim = runtime
+        .block_on(store.claim_run("r", "w", None))
+        .unwrap()
+        .unwrap();
+    let mut record = run("r", "s", RunStatus::Running);
+    record.fence = claim.fence;
+    let saved = store
+        .save_blocking(Some(session("s", "wf", None, 1)), record.clone())
+        .unwrap()
+        .unwrap();
+    runtime.block_on(async {
+        let raw = schema.raw().await;
+        let killed: i64 = raw
+            .query_one(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1) t",
+                &[&schema.name],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(killed >= 1, "{killed}");
+    });
+    // The server closes the connection a moment after it was told to: wait until it has.
+    runtime.block_on(async {
+        let raw = schema.raw().await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left: i64 = raw
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                    &[&schema.name],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if left == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the backend was not terminated");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    record.content = "after the restart".into();
+    let again = store
+        .save_blocking(Some(saved.clone()), record.clone())
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.version, 2);
+    assert_eq!(store.read_session_blocking("s").unwrap(), Some(again));
+    drop(runtime);
+    drop(schema);
 }

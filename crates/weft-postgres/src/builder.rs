@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, Pool};
+use deadpool_postgres::{Manager, Pool, Runtime};
 use tokio_postgres::NoTls;
 use weft_runtime::storage::LogLimits;
 use weft_runtime::{Error, Result};
@@ -20,8 +20,37 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 /// ([`PostgresStorageBuilder::lease`]).
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
-/// How long opening a connection may take when the URL sets no `connect_timeout`.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The shortest lease [`PostgresStorageBuilder::lease`] takes: a worker renews its claim every
+/// third of it, a round trip each time.
+pub const MIN_LEASE: Duration = Duration::from_millis(100);
+
+/// The longest lease [`PostgresStorageBuilder::lease`] takes: a run whose worker died waits
+/// this long before another takes it over.
+pub const MAX_LEASE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How long a call waits for a free connection of the pool, by default
+/// ([`PostgresStorageBuilder::pool_wait_timeout`]).
+pub const DEFAULT_POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long opening a connection may take when the URL sets no `connect_timeout`: the TCP
+/// connection (per address), and opening a pooled connection as a whole (TCP, TLS-less
+/// startup and login).
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the pool may take to check a connection before handing it out again.
+const RECYCLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TCP keepalives (when the URL leaves them on, its default): a peer that vanished (a host
+/// down, a network cut, a NAT that forgot the connection) is noticed within about two minutes
+/// instead of the system's two hours: the first probe after a minute idle, then every 15 s, up
+/// to 4.
+const KEEPALIVES_IDLE: Duration = Duration::from_secs(60);
+const KEEPALIVES_INTERVAL: Duration = Duration::from_secs(15);
+const KEEPALIVES_RETRIES: u32 = 4;
+
+/// tokio-postgres' default idle time before the first keepalive probe (then the URL did not
+/// set one).
+const SYSTEM_KEEPALIVES_IDLE: Duration = Duration::from_secs(2 * 60 * 60);
 
 /// Configures a [`PostgresStorage`] before it connects; see [`PostgresStorage::builder`].
 ///
@@ -34,6 +63,7 @@ pub struct PostgresStorageBuilder {
     lease: Duration,
     limits: LogLimits,
     schema: Option<String>,
+    pool_wait_timeout: Duration,
 }
 
 impl PostgresStorageBuilder {
@@ -45,6 +75,7 @@ impl PostgresStorageBuilder {
             lease: DEFAULT_LEASE,
             limits: LogLimits::default(),
             schema: None,
+            pool_wait_timeout: DEFAULT_POOL_WAIT_TIMEOUT,
         }
     }
 
@@ -60,8 +91,20 @@ impl PostgresStorageBuilder {
     /// [`DEFAULT_LEASE`], 30 s): what [`lease`](weft_runtime::WorkflowStorage::lease)
     /// returns. A run's worker renews its claim every third of it; a run whose worker died or
     /// stalled past it is listed by `interrupted_runs` and taken over by the next claim.
+    ///
+    /// From [`MIN_LEASE`] (100 ms) to [`MAX_LEASE`] (1 day); another is refused by
+    /// [`connect`](Self::connect) with [`Error::Config`].
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
+        self
+    }
+
+    /// How long a call waits for a free connection when all `pool_size` are busy (default
+    /// [`DEFAULT_POOL_WAIT_TIMEOUT`], 30 s) before it fails with [`Error::Storage`] ("no free
+    /// connection"), rather than waiting on a starved pool for ever. (Opening a connection is
+    /// bounded apart: by the URL's `connect_timeout`, 10 s if it sets none.)
+    pub fn pool_wait_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_wait_timeout = timeout;
         self
     }
 
@@ -86,16 +129,55 @@ impl PostgresStorageBuilder {
     /// version (see the crate docs), and checks the server can be reached.
     ///
     /// # Errors
-    /// [`Error::Config`] for an invalid schema name; [`Error::Storage`] for an invalid URL,
+    /// [`Error::Config`] for an invalid schema name or a lease out of range; [`Error::Storage`] for an invalid URL,
     /// a server that cannot be reached or refuses the login, or a database whose weft
     /// schema is newer than this weft knows (left untouched). No message holds the password.
     pub async fn connect(self) -> Result<PostgresStorage> {
+        let config = self.config()?;
+        let target = Target::of(&config);
+        let pool = self.pool(&config, &target)?;
+        {
+            let mut client = pool
+                .get()
+                .await
+                .map_err(|err| error::pool(&target, &pool, "connect", err))?;
+            crate::migrate::run(&mut client, self.schema.as_deref(), &target).await?;
+        }
+        Ok(PostgresStorage::from_shared(Arc::new(Shared {
+            pool,
+            blocking: Blocking::new(config, target.clone()),
+            target,
+            schema: self.schema,
+            pool_size: self.pool_size,
+            lease: self.lease,
+            limits: self.limits,
+        })))
+    }
+
+    /// Checks the settings and makes the connections' configuration: the URL's, with a
+    /// connect timeout, keepalives, the application name and the schema as the URL leaves
+    /// them unset.
+    fn config(&self) -> Result<tokio_postgres::Config> {
         if let Some(schema) = &self.schema {
             validate_schema(schema)?;
         }
+        validate_lease(self.lease)?;
         let mut config = parse(&self.url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        // On unless the URL says `keepalives=0`; its own timings win.
+        if config.get_keepalives() {
+            config.keepalives(true);
+            if config.get_keepalives_idle() == SYSTEM_KEEPALIVES_IDLE {
+                config.keepalives_idle(KEEPALIVES_IDLE);
+            }
+            if config.get_keepalives_interval().is_none() {
+                config.keepalives_interval(KEEPALIVES_INTERVAL);
+            }
+            if config.get_keepalives_retries().is_none() {
+                config.keepalives_retries(KEEPALIVES_RETRIES);
+            }
         }
         if config.get_application_name().is_none() {
             config.application_name("weft");
@@ -109,30 +191,29 @@ impl PostgresStorageBuilder {
             };
             config.options(options);
         }
-        let target = Target::of(&config);
-        let pool = Pool::builder(Manager::new(config.clone(), NoTls))
+        Ok(config)
+    }
+
+    /// The pool (no connection opened yet), every wait in it bounded.
+    fn pool(&self, config: &tokio_postgres::Config, target: &Target) -> Result<Pool> {
+        // Opening a connection as a whole (the URL's `connect_timeout` bounds each TCP
+        // attempt only, not the startup and login after it).
+        let create_timeout = config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(CONNECT_TIMEOUT)
+            .max(CONNECT_TIMEOUT);
+        Pool::builder(Manager::new(config.clone(), NoTls))
             .max_size(self.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(self.pool_wait_timeout))
+            .create_timeout(Some(create_timeout))
+            .recycle_timeout(Some(RECYCLE_TIMEOUT))
             .build()
             .map_err(|err| Error::Storage {
                 message: format!("could not set up the connection pool for {target}"),
                 source: Some(Box::new(err)),
-            })?;
-        {
-            let mut client = pool
-                .get()
-                .await
-                .map_err(|err| error::pool(&target, "connect", err))?;
-            crate::migrate::run(&mut client, self.schema.as_deref(), &target).await?;
-        }
-        Ok(PostgresStorage::from_shared(Arc::new(Shared {
-            pool,
-            blocking: Blocking::new(config, target.clone()),
-            target,
-            schema: self.schema,
-            pool_size: self.pool_size,
-            lease: self.lease,
-            limits: self.limits,
-        })))
+            })
     }
 }
 
@@ -148,6 +229,7 @@ impl fmt::Debug for PostgresStorageBuilder {
             .field("lease", &self.lease)
             .field("limits", &self.limits)
             .field("schema", &self.schema)
+            .field("pool_wait_timeout", &self.pool_wait_timeout)
             .finish()
     }
 }
@@ -158,6 +240,17 @@ fn parse(url: &str) -> Result<tokio_postgres::Config> {
         message: "the PostgreSQL URL is not valid: write it as postgres://user:password@host:port/database (or as key=value pairs)".to_string(),
         source: Some(Box::new(err)),
     })
+}
+
+/// Refuses a lease out of [`MIN_LEASE`]..=[`MAX_LEASE`].
+fn validate_lease(lease: Duration) -> Result<()> {
+    if (MIN_LEASE..=MAX_LEASE).contains(&lease) {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "a lease of {lease:?} is out of range: give `PostgresStorageBuilder::lease` between 100 ms and 1 day (24 h)"
+        )))
+    }
 }
 
 /// Refuses a schema name that is not a plain lowercase identifier.
@@ -192,6 +285,71 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn leases_are_from_100_ms_to_a_day() {
+        for good in [MIN_LEASE, DEFAULT_LEASE, MAX_LEASE] {
+            validate_lease(good).unwrap();
+        }
+        for bad in [
+            Duration::ZERO,
+            Duration::from_millis(99),
+            MAX_LEASE + Duration::from_millis(1),
+            Duration::MAX,
+        ] {
+            match validate_lease(bad) {
+                Err(Error::Config(message)) => {
+                    assert!(message.contains("between 100 ms and 1 day"), "{message}")
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn connections_time_out_and_keep_alive_unless_the_url_says_otherwise() {
+        let builder = PostgresStorageBuilder::new("postgres://ada@db.example/weft").pool_size(3);
+        let config = builder.config().unwrap();
+        assert_eq!(config.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
+        assert!(config.get_keepalives());
+        assert_eq!(config.get_keepalives_idle(), KEEPALIVES_IDLE);
+        assert_eq!(config.get_keepalives_interval(), Some(KEEPALIVES_INTERVAL));
+        assert_eq!(config.get_keepalives_retries(), Some(KEEPALIVES_RETRIES));
+        assert_eq!(config.get_application_name(), Some("weft"));
+        let pool = builder.pool(&config, &Target::of(&config)).unwrap();
+        let timeouts = pool.timeouts();
+        assert_eq!(
+            (timeouts.wait, timeouts.create, timeouts.recycle),
+            (
+                Some(DEFAULT_POOL_WAIT_TIMEOUT),
+                Some(CONNECT_TIMEOUT),
+                Some(RECYCLE_TIMEOUT)
+            )
+        );
+        assert_eq!(pool.status().max_size, 3);
+
+        let builder = PostgresStorageBuilder::new(
+            "postgres://ada@db.example/weft?connect_timeout=30&keepalives_idle=300&application_name=app",
+        )
+        .pool_wait_timeout(Duration::from_secs(5));
+        let config = builder.config().unwrap();
+        assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(30)));
+        assert_eq!(config.get_keepalives_idle(), Duration::from_secs(300));
+        assert_eq!(config.get_application_name(), Some("app"));
+        let timeouts = builder
+            .pool(&config, &Target::of(&config))
+            .unwrap()
+            .timeouts();
+        assert_eq!(
+            (timeouts.wait, timeouts.create),
+            (Some(Duration::from_secs(5)), Some(Duration::from_secs(30)))
+        );
+
+        let config = PostgresStorageBuilder::new("postgres://ada@db.example/weft?keepalives=0")
+            .config()
+            .unwrap();
+        assert!(!config.get_keepalives());
     }
 
     #[test]

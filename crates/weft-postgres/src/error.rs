@@ -3,8 +3,9 @@
 //! by [`Target`], which has none.
 
 use std::fmt;
+use std::time::Duration;
 
-use deadpool_postgres::PoolError;
+use deadpool_postgres::{Pool, PoolError, TimeoutType};
 use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
 use weft_runtime::Error;
@@ -177,17 +178,37 @@ impl Failure {
 /// What an operation returns before its failure gets its context.
 pub(crate) type Outcome<T> = std::result::Result<T, Failure>;
 
-/// A pool error met while doing `doing`, as [`database`] says it.
-pub(crate) fn pool(target: &Target, doing: &str, err: PoolError) -> Error {
-    match err {
-        PoolError::Backend(err) => database(target, doing, err),
-        other => Error::Storage {
-            message: format!(
-                "no connection to PostgreSQL at {} to {doing} (the pool failed): is the server running?",
-                target.address()
-            ),
-            source: Some(Box::new(other)),
-        },
+/// A pool error met while taking a connection of `pool` to do `doing`: a database error as
+/// [`database`] says it, a timeout saying which and what to do.
+pub(crate) fn pool(target: &Target, pool: &Pool, doing: &str, err: PoolError) -> Error {
+    let address = target.address();
+    let timeouts = pool.timeouts();
+    let seconds = |timeout: Option<Duration>| timeout.map_or(0.0, |t| t.as_secs_f64());
+    let err = match err {
+        PoolError::Backend(err) => return database(target, doing, err),
+        other => other,
+    };
+    let message = match &err {
+        PoolError::Timeout(TimeoutType::Wait) => format!(
+            "no free connection to PostgreSQL at {address} to {doing}: all {} connections of the store's pool stayed busy for {:.1} s; raise `pool_size` (or `pool_wait_timeout`), or look for calls held up by long transactions or locks",
+            pool.status().max_size,
+            seconds(timeouts.wait)
+        ),
+        PoolError::Timeout(TimeoutType::Create) => format!(
+            "could not open a connection to PostgreSQL at {address} to {doing} within {:.1} s: is the server running and reachable, and not overloaded?",
+            seconds(timeouts.create)
+        ),
+        PoolError::Timeout(TimeoutType::Recycle) => format!(
+            "PostgreSQL at {address} did not answer within {:.1} s when a pooled connection was checked, to {doing}: is the server overloaded or unreachable?",
+            seconds(timeouts.recycle)
+        ),
+        _ => format!(
+            "no connection to PostgreSQL at {address} to {doing} (the pool failed): is the server running?"
+        ),
+    };
+    Error::Storage {
+        message,
+        source: Some(Box::new(err)),
     }
 }
 

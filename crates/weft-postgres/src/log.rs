@@ -6,7 +6,8 @@
 //! journal entries name only seqs of the log or of the batch, for the one head it can
 //! continue), and the database function checks the fence and that head under the head row's
 //! lock, then writes it all in one statement. Every commit is durable, so a run never holds a
-//! seq reservation: `reserve_seqs` writes nothing and the log never jumps.
+//! seq reservation: `reserve_seqs` writes nothing (and returns `u64::MAX`: every seq is
+//! covered) and the log never jumps.
 
 use tokio_postgres::{GenericClient, Row, Statement};
 use weft_runtime::storage::{

@@ -18,14 +18,22 @@ struct Migration {
 }
 
 /// Every migration, oldest first.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "delete_session",
+        sql: include_str!("migrations/0002_delete_session.sql"),
+    },
+];
 
-/// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i32 = 1;
+/// The schema version this build creates and understands: 1, the tables and the checked
+/// writes; 2, `weft_delete_session` (deleting a session safely while its runs write).
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Brings the store's schema (`schema`, or the connection's default one) to
 /// [`SCHEMA_VERSION`]; refuses a newer one, changing nothing.

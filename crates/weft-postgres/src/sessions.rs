@@ -24,22 +24,11 @@ pub(crate) const READ: &str = concat!(
 /// The compare-and-swap write, see `weft_upsert_session` in the migration.
 pub(crate) const UPSERT: &str = "SELECT o_outcome, o_fence, o_created_at FROM weft_upsert_session($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
-/// Deletes a session and its runs with their logs, journals, heads and claims: one
-/// statement, so one transaction. Returns whether the session existed.
-pub(crate) const DELETE: &str = "WITH runs AS (
-        DELETE FROM weft_runs WHERE session_id = $1 RETURNING run_id
-    ), events AS (
-        DELETE FROM weft_events WHERE run_id IN (SELECT run_id FROM runs)
-    ), journal AS (
-        DELETE FROM weft_journal WHERE run_id IN (SELECT run_id FROM runs)
-    ), heads AS (
-        DELETE FROM weft_log_heads WHERE run_id IN (SELECT run_id FROM runs)
-    ), claims AS (
-        DELETE FROM weft_claims WHERE run_id IN (SELECT run_id FROM runs)
-    ), session AS (
-        DELETE FROM weft_sessions WHERE session_id = $1 RETURNING 1
-    )
-    SELECT EXISTS (SELECT 1 FROM session)";
+/// Deletes a session and its runs with their logs, journals, heads and claims, see
+/// `weft_delete_session` in the second migration: the claims first (waiting for the runs'
+/// writes in flight, which hold them), then the rest in later statements that see what those
+/// writes committed. Returns whether the session existed.
+pub(crate) const DELETE: &str = "SELECT weft_delete_session($1)";
 
 /// Listings, newest first (ties by id): `$1` limit (null: none), `$2` offset, then the
 /// filters.

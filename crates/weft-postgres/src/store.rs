@@ -72,12 +72,10 @@ impl PostgresStorage {
         sql: &'static str,
         doing: impl Fn() -> String,
     ) -> Result<(Object, Statement)> {
-        let client = self
-            .shared
-            .pool
-            .get()
-            .await
-            .map_err(|err| error::pool(&self.shared.target, &doing(), err))?;
+        let client =
+            self.shared.pool.get().await.map_err(|err| {
+                error::pool(&self.shared.target, &self.shared.pool, &doing(), err)
+            })?;
         let statement = client
             .prepare_cached(sql)
             .await
@@ -275,16 +273,21 @@ impl WorkflowStorage for PostgresStorage {
         &'a self,
         run_id: &'a str,
         fence: u64,
-        seq: u64,
+        _seq: u64,
     ) -> BoxFuture<'a, Result<u64>> {
-        // Every append is durable once it returns: nothing to reserve, but still fenced.
+        // Every append is durable once it returns (committed), so a crash loses no item of
+        // the log and no seq, logged or to come, can ever name a second item: every seq is
+        // covered. `u64::MAX` says so, and the log writer then never asks again for this run
+        // (it asks whenever an item's seq is above what it was last told), instead of one
+        // round trip per item. Nothing is written (`log_head` keeps `reserved_seq` 0, so a
+        // resumed run continues right after its last item); the fence is still checked.
         Box::pin(async move {
             let doing = || format!("check the claim on run `{run_id}`");
             let (client, statement) = self.prepared(claims::FENCE, doing).await?;
             claims::check(&**client, &statement, run_id, fence)
                 .await
                 .map_err(self.fail(doing))?;
-            Ok(seq)
+            Ok(u64::MAX)
         })
     }
 

@@ -446,7 +446,7 @@ pub async fn a_final_run_record_releases_its_claim(store: &dyn WorkflowStorage) 
 pub async fn a_worker_paused_past_its_lease_cannot_write_after_its_successor_claimed_the_run(
     store: &dyn WorkflowStorage,
 ) {
-    let lease = Duration::from_millis(200);
+    let lease = Duration::from_secs(60);
     let a = store
         .claim_run("r", "worker-a", Some(lease))
         .await
@@ -478,8 +478,12 @@ pub async fn a_worker_paused_past_its_lease_cannot_write_after_its_successor_cla
         "a's claim is live"
     );
 
-    // Worker a pauses past its lease.
-    tokio::time::sleep(lease * 2).await;
+    // Worker a pauses past its lease. (No clock in the test: the lease running out is what
+    // a renewal to a zero lease leaves, a claim that has lapsed by now.)
+    store
+        .renew_claim("r", a.fence, Some(Duration::ZERO))
+        .await
+        .unwrap();
 
     let b = store
         .claim_run("r", "worker-b", Some(Duration::from_secs(60)))
@@ -561,4 +565,99 @@ pub async fn a_worker_paused_past_its_lease_cannot_write_after_its_successor_cla
     assert_eq!(snapshot(store).await, b_state, "b's work stands");
     assert_eq!(store.read_session("s").await.unwrap().unwrap(), b_session);
     assert_eq!(store.read_run("r").await.unwrap().unwrap(), b_record);
+}
+
+/// Deleting a session ends the claims of its runs: a worker still holding one is refused
+/// (`Fenced`, no claim) on every write it makes after, writing nothing (its run does not
+/// come back), and the next claim of the run id takes it at once, with a higher token.
+pub async fn deleting_a_session_ends_the_claims_of_its_runs(store: &dyn WorkflowStorage) {
+    let claim = store
+        .claim_run("r", "worker-a", Some(Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .upsert_session_for_run(session("s", "wf", None, 1), "r", claim.fence)
+        .await
+        .unwrap();
+    store
+        .put_run(fenced_run("r", RunStatus::Running, claim.fence))
+        .await
+        .unwrap();
+    store
+        .append_log(
+            "r",
+            claim.fence,
+            items("r", 1..=2),
+            vec![entry("tool:a:1", vec![1])],
+        )
+        .await
+        .unwrap();
+    assert!(store.delete_session("s").await.unwrap());
+
+    let fence = claim.fence;
+    // (The log is gone with the run: the batch that fits it starts at 1.)
+    assert_fenced(
+        store
+            .append_log("r", fence, items("r", 1..=1), Vec::new())
+            .await,
+        "r",
+        fence,
+        0,
+        "append_log after the delete",
+    );
+    assert_fenced(
+        store
+            .put_run(fenced_run("r", RunStatus::Completed, fence))
+            .await,
+        "r",
+        fence,
+        0,
+        "put_run after the delete",
+    );
+    assert_fenced(
+        store.reserve_seqs("r", fence, 3).await,
+        "r",
+        fence,
+        0,
+        "reserve_seqs after the delete",
+    );
+    assert_fenced(
+        store
+            .renew_claim("r", fence, Some(Duration::from_secs(60)))
+            .await,
+        "r",
+        fence,
+        0,
+        "renew_claim after the delete",
+    );
+    assert_fenced(
+        store
+            .upsert_session_for_run(session("s", "wf", None, 2), "r", fence)
+            .await,
+        "r",
+        fence,
+        0,
+        "upsert_session_for_run after the delete",
+    );
+    assert_fenced(
+        store.save_blocking(
+            Some(session("s", "wf", None, 2)),
+            fenced_run("r", RunStatus::Cancelled, fence),
+        ),
+        "r",
+        fence,
+        0,
+        "save_blocking after the delete",
+    );
+    assert!(store.read_session("s").await.unwrap().is_none());
+    assert!(store.read_run("r").await.unwrap().is_none());
+    assert_eq!(everything(store, "r").await, (Vec::new(), Vec::new()));
+    assert_eq!(store.log_head("r").await.unwrap(), weft::LogHead::default());
+    let next = store
+        .claim_run("r", "worker-b", None)
+        .await
+        .unwrap()
+        .expect("the deleted claim no longer holds the run");
+    assert!(next.fence > fence, "{next:?}");
 }

@@ -138,19 +138,21 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
     ) -> BoxFuture<'a, Result<()>>;
 
     /// Makes sure a crash can never give a seq up to `seq` to a new item of the run: after it
-    /// returns `Ok(r)` (`r >= seq`), whatever a crash loses of the run's log, its next new
-    /// item gets a seq above `r`. The log writer calls it before any client is shown the item
-    /// with seq `seq`, so a seq a client saw never names another item after a resume (a
-    /// client reconnecting with its last seq misses nothing and sees no seq twice).
+    /// returns `Ok(r)` (`r >= seq`), no seq up to `r` is ever given to an item other than the
+    /// one logged with it, whatever a crash loses. The log writer calls it before any client
+    /// is shown the item with seq `seq`, and again only for a seq above `r`, so a seq a
+    /// client saw never names another item after a resume (a client reconnecting with its
+    /// last seq misses nothing and sees no seq twice).
     ///
     /// A store whose appends may be lost in a crash records `reserved = max(reserved, seq +
     /// B - 1)` durably (flushed; `B` a block of seqs, so one write covers many items) when
     /// `seq` is above its current reservation, and returns the reservation; otherwise it
-    /// writes nothing. A store whose every append is durable when `append_log` returns
-    /// (memory, sled's `EveryEvent`) writes nothing and returns `seq` (at most the last
-    /// durable seq when `seq` is already logged). [`log_head`](Self::log_head) reads the
-    /// reservation back; [`append_log`](Self::append_log) then lets the log jump once to
-    /// `reserved + 1` when a crash left the reservation above the last seq.
+    /// writes nothing. A store whose every append is durable when `append_log` returns writes
+    /// no reservation: memory returns `seq`; Postgres returns `u64::MAX` (every seq is covered,
+    /// so the writer never asks again); sled's `EveryEvent` may still record one, which is
+    /// harmless. [`log_head`](Self::log_head) reads the reservation back;
+    /// [`append_log`](Self::append_log) then lets the log jump once to `reserved + 1` when a
+    /// crash left the reservation above the last seq.
     fn reserve_seqs<'a>(
         &'a self,
         run_id: &'a str,

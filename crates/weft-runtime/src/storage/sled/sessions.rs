@@ -181,6 +181,9 @@ impl SledStorage {
             let run_ids = plan.logged_last.keys().cloned().collect();
             Ok((plan, run_ids))
         })?;
+        // A worker still writing a deleted run finds no claim: its writes are refused.
+        let deleted: Vec<String> = plan.runs.iter().filter_map(|(_, id)| id.clone()).collect();
+        self.claims.forget(&deleted);
         self.flush_after(Written::Deletion)?;
         Ok(plan.session)
     }
