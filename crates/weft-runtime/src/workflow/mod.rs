@@ -20,9 +20,12 @@
 //! - **run end**: the state is saved (compare-and-swap on the version read) and the run record
 //!   updated to `completed`, or `failed` with the error when `run` returned one. If another
 //!   writer saved the session meanwhile, this run's changes are merged onto theirs key by key
-//!   (three-way) and the save retried; if both changed the same key the
-//!   run ends with `Error::Conflict` naming the keys, nothing is overwritten, and the instance
-//!   holds the stored version.
+//!   (three-way) and the save retried; if both changed the same key (even to the same value:
+//!   two runs that each counted `n` from 0 to 1 made two changes) the run ends with
+//!   `Error::Conflict` naming the keys, nothing is overwritten, and the instance holds the
+//!   stored version. (A resumed run's first merge takes a same-value change as its own: its
+//!   interrupted try may have saved it before it died.) The save carries the run's fencing
+//!   token: a worker whose run was taken over by another cannot save.
 //! - **`run` panics**: the panic is caught where the stream is polled; the run ends like any
 //!   failure (`failed`, with the panic's message; state saved; a `RunError` item, then
 //!   `Error::RunPanicked`).
