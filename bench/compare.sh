@@ -5,6 +5,7 @@
 #   bash bench/compare.sh                 # the defaults below
 #   RUNS=200 AGNO_RUNS=100 bash bench/compare.sh
 #   PARTS="sequential durable" MAX_LOAD=1.0 bash bench/compare.sh   # durable runs only, on a quiet machine
+#   PARTS=postgres bash bench/compare.sh  # weft and Agno on one PostgreSQL server
 #
 # It builds the release binaries, starts two weft-fake-llm processes on free ports of
 # 127.0.0.1 (one answering at once, one with 200 ms to first token and 5 ms per chunk), runs
@@ -16,7 +17,11 @@
 # with SqliteDb, and the resume of runs interrupted after their last model call); concurrent;
 # server (weft::serve against Agno's AgentOS over HTTP, streamed runs driven by `weft-load` at
 # SERVER_CONCURRENCY, 1000 at once against the paced fake LLM, and SUBSCRIBERS idle event
-# streams on one weft run).
+# streams on one weft run); postgres (weft's PostgresStorage against Agno's PostgresDb on the
+# same server, WEFT_BENCH_POSTGRES_URL, next to in-memory weft, sled and Agno's SqliteDb:
+# sequential runs, runs/s at PG_CONCURRENCY at a time, event-log appends, and what saving one
+# more run costs as a session grows; each side in a fresh schema of its own, dropped after;
+# it needs a PostgreSQL server: without one, leave it out of PARTS).
 # The durable table compares with the sequential part's rows: run both.
 # MAX_LOAD: before each part, wait until the 1-minute load average is below it (polled every
 # 20 s, for at most 15 minutes; then the part runs anyway and says so on stderr).
@@ -30,13 +35,25 @@ ITERATIONS="${ITERATIONS:-100000}"
 RESUME_ROUNDS="${RESUME_ROUNDS:-100}"   # resumes: one interrupted run per round
 # sled durability modes of the durable part (also: run-end, os)
 DURABILITIES="${DURABILITIES:-every-step every-event}"
-PARTS="${PARTS:-construction sequential durable concurrent server}"
+PARTS="${PARTS:-construction sequential durable concurrent server postgres}"
 SERVER_CONCURRENCY="${SERVER_CONCURRENCY:-1 100 1000}"
 SERVER_RUNS="${SERVER_RUNS:-2000}"      # streamed runs per weft row (3000 at concurrency 1000)
 AGNO_SERVER_RUNS="${AGNO_SERVER_RUNS:-300}"
 AGNO_WORKERS="${AGNO_WORKERS:-2}"       # AgentOS processes (2 cores)
 SUBSCRIBERS="${SUBSCRIBERS:-10000}"
 MAX_LOAD="${MAX_LOAD:-}"
+# The postgres part: the database (created by weft-bench when missing; the user must be allowed
+# to), runs/s at these concurrencies (PG_RUNS runs in all for weft, AGNO_PG_RUNS for Agno,
+# against the fake LLM that answers at once), APPEND_EVENTS items appended to each of 1 and
+# APPEND_CONCURRENCY runs, and a session grown to the largest of SESSION_SIZES runs.
+export WEFT_BENCH_POSTGRES_URL="${WEFT_BENCH_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432/weft_bench}"
+PG_CONCURRENCY="${PG_CONCURRENCY:-10 100}"
+PG_RUNS="${PG_RUNS:-1000}"
+AGNO_PG_RUNS="${AGNO_PG_RUNS:-200}"
+APPEND_EVENTS="${APPEND_EVENTS:-2000}"
+APPEND_CONCURRENCY="${APPEND_CONCURRENCY:-16}"
+SESSION_SIZES="${SESSION_SIZES:-1,10,100,1000}"
+SESSION_SAMPLES="${SESSION_SAMPLES:-20}"
 
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
@@ -204,6 +221,58 @@ if part server; then
     "$bin/weft-load" idle --url "$app_url" --subscribers "$SUBSCRIBERS" --server-pid "$app_pid" \
         --framework "bare axum" | record
     stop_app
+fi
+
+if part postgres; then
+    # weft-bench: a fresh schema weft_bench_<pid> per invocation; bench_agno.py: a fresh
+    # schema agno_bench_<pid>; both dropped at the end. Rows the sequential and durable parts
+    # make are made here only when those parts do not run.
+    wait_quiet "postgres sequential"
+    echo "== postgres: sequential ($WEFT_BENCH_POSTGRES_URL)" >&2
+    "$bin/weft-bench" sequential --base-url "$fast" --runs "$RUNS" --store postgres | record
+    if ! part sequential; then
+        "$bin/weft-bench" sequential --base-url "$fast" --runs "$RUNS" | record
+        bash bench/agno/run.sh --base-url "$fast" --mode sequential --runs "$AGNO_RUNS" | record
+    fi
+    if ! part durable; then
+        "$bin/weft-bench" sequential --base-url "$fast" --runs "$RUNS" --store sled | record
+        bash bench/agno/run.sh --base-url "$fast" --mode sequential --runs "$AGNO_RUNS" \
+            --db sqlite | record
+    fi
+    bash bench/agno/run.sh --base-url "$fast" --mode sequential --runs "$AGNO_RUNS" \
+        --db postgres | record
+    for c in $PG_CONCURRENCY; do
+        wait_quiet "postgres $c at a time"
+        echo "== postgres: $c at a time" >&2
+        for store in memory sled postgres; do
+            "$bin/weft-bench" throughput --base-url "$fast" --concurrency "$c" --runs "$PG_RUNS" \
+                --store "$store" | record
+        done
+        bash bench/agno/run.sh --base-url "$fast" --mode throughput --concurrency "$c" \
+            --runs "$AGNO_PG_RUNS" | record
+        bash bench/agno/run.sh --base-url "$fast" --mode throughput --concurrency "$c" \
+            --runs "$AGNO_PG_RUNS" --db postgres | record
+    done
+    wait_quiet "postgres appends"
+    echo "== postgres: event-log appends" >&2
+    for k in 1 $APPEND_CONCURRENCY; do
+        for batch in 1 64; do
+            "$bin/weft-bench" append --events "$APPEND_EVENTS" --batch "$batch" --runs "$k" \
+                --store postgres | record
+            for durability in every-step every-event; do
+                "$bin/weft-bench" append --events "$APPEND_EVENTS" --batch "$batch" --runs "$k" \
+                    --store sled --durability "$durability" | record
+            done
+        done
+    done
+    wait_quiet "postgres session saves"
+    echo "== postgres: session saves as a session grows" >&2
+    for store in postgres sled; do
+        "$bin/weft-bench" session-save --base-url "$fast" --sizes "$SESSION_SIZES" \
+            --samples "$SESSION_SAMPLES" --store "$store" | record
+    done
+    bash bench/agno/run.sh --base-url "$fast" --mode session-save --sizes "$SESSION_SIZES" \
+        --samples "$SESSION_SAMPLES" --db postgres | record
 fi
 
 python3 bench/table.py "$out"

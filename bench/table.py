@@ -102,6 +102,7 @@ def main(path):
 
     durable_table(get, seq)
     server_table(get, r)
+    postgres_tables(get, r, path)
 
     bad = []
     for (fw, mode, c, store, durability), data in sorted(r.items(), key=lambda kv: str(kv[0])):
@@ -247,6 +248,131 @@ def server_table(get, r):
         got = idle["server_rss_mb"]
         print(f"- < 100 MB RSS for {idle['subscribers']:,} idle subscribers: {got:.0f} MB "
               f"({'met' if got < 100 else 'missed'}; {idle.get('connected')} connected)")
+
+
+def postgres_tables(get, r, path):
+    """weft's PostgresStorage against Agno's PostgresDb on the same server, next to in-memory
+    weft, sled and Agno's SqliteDb: durable runs one at a time and many at a time, event-log
+    appends, and what saving one more run costs as a session grows."""
+    pg = get("weft", "sequential", store="postgres")
+    throughput = sorted({k[2] for k in r if k[1] == "throughput"})
+    if not pg and not throughput:
+        return
+    # (label, framework, store of the sequential row, durability, store of the throughput rows:
+    # in-memory weft's have none, as its concurrent rows)
+    configs = [
+        ("weft, in-memory store", "weft", "memory", None, None),
+        ("weft, sled, EveryStep", "weft", "sled", "every-step", "sled"),
+        ("weft, PostgreSQL", "weft", "postgres", None, "postgres"),
+        ("Agno, no storage", "agno", None, None, None),
+        ("Agno, SqliteDb", "agno", "sqlite", None, "sqlite"),
+        ("Agno, PostgresDb", "agno", "postgres", None, "postgres"),
+    ]
+    print()
+    print("| durable runs, fake LLM answering at once | sequential runs/s | p50 (ms) | p99 (ms) "
+          "| client CPU per run (ms) | PostgreSQL CPU per run (ms) | "
+          + " | ".join(f"{c} at a time: runs/s | {c} at a time: p99 (ms)" for c in throughput) + " |")
+    print("|---|---|---|---|---|---|" + "---|---|" * len(throughput))
+    rates = {}
+    for label, fw, store, durability, tp_store in configs:
+        seq = get(fw, "sequential", store=store, durability=durability)
+        tps = [get(fw, "throughput", c, store=tp_store, durability=durability)
+               for c in throughput]
+        if not seq and not any(tps):
+            continue
+        rates[label] = [seq.get("runs_per_sec")] + [tp.get("runs_per_sec") for tp in tps]
+        db_cpu = seq.get("db_cpu_ms_per_run")
+        cells = " | ".join(f"{fmt(tp.get('runs_per_sec'))} | {fmt(tp.get('p99_ms'))}" for tp in tps)
+        print(f"| {label} | {fmt(seq.get('runs_per_sec'))} | {fmt(seq.get('p50_ms'), 2)} "
+              f"| {fmt(seq.get('p99_ms'), 2)} | {fmt(seq.get('cpu_ms_per_run'), 2)} "
+              f"| {fmt(db_cpu, 2)} | {cells} |")
+    print()
+    columns = ["sequential"] + [f"{c} at a time" for c in throughput]
+
+    def compare(a, b):
+        if a in rates and b in rates:
+            parts = [f"{name} {ratio2(x, y)}" for name, x, y in zip(columns, rates[a], rates[b])]
+            print(f"- runs/s, {a} ÷ {b}: " + ", ".join(parts))
+
+    compare("weft, PostgreSQL", "Agno, PostgresDb")
+    compare("weft, PostgreSQL", "weft, sled, EveryStep")
+    compare("weft, PostgreSQL", "weft, in-memory store")
+    compare("Agno, PostgresDb", "Agno, no storage")
+    calls = pg.get("store_calls_per_run")
+    if calls:
+        made = {name: n for name, n in calls["calls"].items() if ":" not in name}
+        detail = ", ".join(f"{name} {n}" for name, n in sorted(made.items(), key=lambda kv: -kv[1]))
+        carried = calls["calls"]
+        print(f"- one weft run's calls to PostgresStorage (each one round trip, one transaction): "
+              f"{calls['total']} ({detail}); its appends carried "
+              f"{carried.get('append_log: items', 0)} items and "
+              f"{carried.get('append_log: journal entries', 0)} journal entries")
+    agno_pg = get("agno", "sequential", store="postgres").get("db_statements_per_run")
+    if agno_pg:
+        print(f"- one Agno run on PostgresDb: {agno_pg['statements']} SQL statements, "
+              f"{agno_pg['commits']} commits")
+
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    appends = {}
+    for row in rows:
+        if row.get("mode") == "append":
+            appends[(row.get("store"), row.get("durability"), row.get("concurrency"),
+                     row.get("batch"))] = row
+    if appends:
+        stores = [("postgres", None, "PostgreSQL"), ("sled", "every-step", "sled EveryStep"),
+                  ("sled", "every-event", "sled EveryEvent")]
+        stores = [s for s in stores if any(k[:2] == s[:2] for k in appends)]
+        shapes = sorted({k[2:] for k in appends})
+        print()
+        print("| appends to event logs (append_log) | " + " | ".join(name for *_, name in stores)
+              + " |")
+        print("|---|" + "---|" * len(stores))
+        for runs, batch in shapes:
+            what = f"{runs} run{'s' if runs != 1 else ''} at once, {batch} item{'s' if batch != 1 else ''} per append"
+            for key, label, digits in (("events_per_sec", "events/s", 0),
+                                       ("append_p50_us", "p50 per append (µs)", 1),
+                                       ("append_p99_us", "p99 per append (µs)", 1)):
+                cells = [fmt(appends.get((st, du, runs, batch), {}).get(key), digits)
+                         for st, du, _ in stores]
+                print(f"| {what}: {label} | " + " | ".join(cells) + " |")
+        pg_cpu = [row.get("db_cpu_us_per_event") for k, row in sorted(appends.items(), key=str)
+                  if k[0] == "postgres"]
+        if any(pg_cpu):
+            print()
+            print("PostgreSQL CPU per appended event (µs), by row: "
+                  + ", ".join(f"{runs} run(s) × batch {batch}: {fmt(appends[('postgres', None, runs, batch)].get('db_cpu_us_per_event'))}"
+                              for runs, batch in shapes if ('postgres', None, runs, batch) in appends))
+
+    saves = {}
+    for row in rows:
+        if row.get("mode") == "session-save":
+            saves[(row["framework"], row.get("store"))] = {p["runs"]: p for p in row["points"]}
+    if saves:
+        sides = [(("weft", "postgres"), "weft, PostgreSQL"), (("weft", "sled"), "weft, sled"),
+                 (("agno", "postgres"), "Agno, PostgresDb"), (("agno", "sqlite"), "Agno, SqliteDb")]
+        sides = [(k, label) for k, label in sides if k in saves]
+        sizes = sorted({n for points in saves.values() for n in points})
+        print()
+        print("| runs in the session | " + " | ".join(f"{label}: save one more run (µs)" for _, label in sides)
+              + " | " + " | ".join(f"{label}: {'read_session' if k[0] == 'weft' else 'get_session'} (µs)"
+                                   for k, label in sides)
+              + " | " + " | ".join(f"{label}: read_runs (µs)" for k, label in sides if k[0] == "weft")
+              + " |")
+        weft_sides = [k for k, _ in sides if k[0] == "weft"]
+        print("|---|" + "---|" * (2 * len(sides) + len(weft_sides)))
+        for n in sizes:
+            save_cells = [fmt(saves[k].get(n, {}).get("save_us")) for k, _ in sides]
+            load_cells = [fmt(saves[k].get(n, {}).get("load_us")) for k, _ in sides]
+            runs_cells = [fmt(saves[k].get(n, {}).get("read_runs_us")) for k in weft_sides]
+            print(f"| {n:,} | " + " | ".join(save_cells + load_cells + runs_cells) + " |")
+        print()
+        for k, label in sides:
+            points = saves[k]
+            if len(points) > 1:
+                lo, hi = points[min(points)], points[max(points)]
+                print(f"- {label}: a save at {max(points):,} runs ÷ at {min(points):,}: "
+                      f"{ratio2(hi.get('save_us'), lo.get('save_us'))}; the read: "
+                      f"{ratio2(hi.get('load_us'), lo.get('load_us'))}")
 
 
 DURABILITY = {"every-event": "EveryEvent", "every-step": "EveryStep", "run-end": "RunEnd",

@@ -4,15 +4,28 @@ Prints ONE JSON object on stdout; everything else (Agno's own logs included)
 goes to stderr.
 
 Modes:
-  --mode sequential  --runs N          N workflow runs one after another
-  --mode concurrent  --concurrency C   C workflow runs at once (asyncio)
-  --mode instantiate --iterations N    Agno's "instantiate agent with tool" eval
+  --mode sequential   --runs N          N workflow runs one after another
+  --mode concurrent   --concurrency C   C workflow runs at once (asyncio)
+  --mode throughput   --concurrency C --runs R
+                                        R workflow runs, C at a time (asyncio): runs/s
+  --mode session-save --sizes 1,10,100,1000 --samples 20
+                                        what saving one more run costs as a session's run
+                                        count grows (needs --db sqlite|postgres)
+  --mode instantiate  --iterations N    Agno's "instantiate agent with tool" eval
 
-Storage (sequential mode):
-  --db none    no storage (the default)
-  --db sqlite  Agno's SqliteDb (agno.db.sqlite) on a fresh file in a temp dir, set on
-               the Workflow: each run is stored (session row, run row); each run gets
-               a session of its own, as each weft run does (a new workflow instance)
+Storage (every mode but instantiate):
+  --db none      no storage (the default)
+  --db sqlite    Agno's SqliteDb (agno.db.sqlite) on a fresh file in a temp dir, set on
+                 the Workflow: each run is stored (session row, run row); each run gets
+                 a session of its own, as each weft run does (a new workflow instance)
+  --db postgres  Agno's PostgresDb (agno.db.postgres, SQLAlchemy + psycopg 3, agno's
+                 engine defaults) at --db-url, in a fresh schema of its own
+                 (agno_bench_<pid>), dropped at the end; otherwise as sqlite
+
+session-save: one real workflow run on the db gives the session and the run record; the
+session then grows one run at a time, each save as Agno's Workflow makes it after a run
+(session.upsert_run, resolve_run_index, db.upsert_session, db.upsert_run), each timed, and
+at each size db.get_session (what a run in that session reads first) is timed too.
 
 The workflow is "research-shaped": an Agno Workflows 2.0 `Workflow` of three
 `Step`s; search and read call their agent non-streamed, write streams its
@@ -39,6 +52,7 @@ os.dup2(2, 1)
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import copy  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
@@ -153,6 +167,32 @@ def proc_status_kb(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time (user + system) of every `postgres` process on this machine so far, with the
+    children its postmaster reaped (backends that ended): what a PostgreSQL server running
+    here spent, whoever it worked for (weft-bench reads the same)."""
+    ticks = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        head, _, rest = stat.rpartition(")")
+        if not head.endswith("(postgres"):
+            continue
+        fields = rest.split()
+        # utime, stime, cutime, cstime: fields 14 to 17 of the file, 11 to 14 after the state.
+        ticks += sum(int(field) for field in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def is_postgres(db) -> bool:
+    return type(db).__name__ == "PostgresDb"
+
+
 def reset_peak_rss() -> bool:
     """Reset VmHWM to the current RSS (Linux >= 4.0: write 5 to clear_refs)."""
     try:
@@ -189,24 +229,90 @@ def count_rows(path: str, table: str) -> int:
         return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
-async def mode_sequential(base_url: str, runs: int, warmup: int, db_kind: str) -> dict:
-    directory = tempfile.mkdtemp(prefix="agno-bench-") if db_kind == "sqlite" else None
+class Store:
+    """A fresh Agno db for one invocation (or none): SqliteDb on a file in a temp dir, or
+    PostgresDb in a schema of its own on the server at `db_url`. `close()` removes it."""
+
+    def __init__(self, kind: str, db_url: Optional[str]):
+        self.kind = kind
+        self.db = None
+        self.directory: Optional[str] = None
+        self.schema: Optional[str] = None
+        self.engine = None
+        if kind == "sqlite":
+            self.directory = tempfile.mkdtemp(prefix="agno-bench-")
+            self.db = open_sqlite(self.directory)
+        elif kind == "postgres":
+            if not db_url:
+                raise SystemExit("--db postgres needs --db-url (or WEFT_BENCH_POSTGRES_URL)")
+            from agno.db.postgres import PostgresDb, create_postgres_engine
+
+            # agno's own engine factory (psycopg 3; pool_pre_ping, SQLAlchemy's default pool of
+            # 5 connections + 10 overflow), as PostgresDb(db_url=...) users get it.
+            self.engine = create_postgres_engine(db_url)
+            self.schema = f"agno_bench_{os.getpid()}"
+            self.drop_schema()
+            self.db = PostgresDb(db_engine=self.engine, db_schema=self.schema)
+
+    def drop_schema(self) -> None:
+        from sqlalchemy import text
+
+        with self.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+
+    def counts(self) -> dict:
+        """Proof that the runs were stored (one session and one run row per run), and the size
+        of what was stored."""
+        if self.kind == "sqlite":
+            self.db.db_engine.dispose()
+            path = os.path.join(self.directory, "agno.db")
+            return {
+                "stored_sessions": count_rows(path, self.db.session_table_name),
+                "stored_runs": count_rows(path, self.db.runs_table_name),
+                "db_file_kib": sum(
+                    os.path.getsize(os.path.join(self.directory, name))
+                    for name in os.listdir(self.directory)
+                )
+                / 1024,
+            }
+        if self.kind == "postgres":
+            from sqlalchemy import text
+
+            with self.engine.connect() as conn:
+                count = lambda table: int(  # noqa: E731
+                    conn.execute(text(f'SELECT COUNT(*) FROM "{self.schema}"."{table}"')).scalar()
+                )
+                size = conn.execute(
+                    text(
+                        "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = :schema AND c.relkind = 'r'"
+                    ),
+                    {"schema": self.schema},
+                ).scalar()
+                return {
+                    "stored_sessions": count(self.db.session_table_name),
+                    "stored_runs": count(self.db.runs_table_name),
+                    "db_kib": int(size) / 1024,
+                    "schema": self.schema,
+                }
+        return {}
+
+    def close(self) -> None:
+        if self.directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
+        if self.engine is not None:
+            self.drop_schema()
+            self.engine.dispose()
+
+
+async def mode_sequential(base_url: str, runs: int, warmup: int, store: Store) -> dict:
     try:
-        db = open_sqlite(directory) if directory else None
-        out = await sequential_runs(base_url, runs, warmup, db)
-        if db is not None:
-            # Proof that the runs were stored: one session and one run row per run.
-            db.db_engine.dispose()
-            path = os.path.join(directory, "agno.db")
-            out["stored_sessions"] = count_rows(path, db.session_table_name)
-            out["stored_runs"] = count_rows(path, db.runs_table_name)
-            out["db_file_kib"] = sum(
-                os.path.getsize(os.path.join(directory, name)) for name in os.listdir(directory)
-            ) / 1024
+        out = await sequential_runs(base_url, runs, warmup, store.db)
+        out.update(store.counts())
         return out
     finally:
-        if directory:
-            shutil.rmtree(directory, ignore_errors=True)
+        store.close()
 
 
 async def sequential_runs(base_url: str, runs: int, warmup: int, db) -> dict:
@@ -220,6 +326,7 @@ async def sequential_runs(base_url: str, runs: int, warmup: int, db) -> dict:
     gc.collect()
     before_requests = server_requests(base_url)
     latencies = []
+    db_cpu0 = postgres_cpu_seconds()
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
     for _ in range(runs):
@@ -229,11 +336,15 @@ async def sequential_runs(base_url: str, runs: int, warmup: int, db) -> dict:
         latencies.append(time.perf_counter() - t0)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
+    db_cpu = postgres_cpu_seconds() - db_cpu0
     requests = server_requests(base_url) - before_requests
     check_requests(requests, runs)
 
+    if db is not None:
+        statements = await statements_of_one_run(workflow, db, session())
+
     latencies.sort()
-    return {
+    out = {
         "runs": runs,
         "warmup_runs": warmup,
         "wall_ms": wall * 1e3,
@@ -245,12 +356,52 @@ async def sequential_runs(base_url: str, runs: int, warmup: int, db) -> dict:
         "requests": requests,
         "requests_per_run": requests / runs,
     }
+    if is_postgres(db):
+        out["db_cpu_ms_per_run"] = db_cpu * 1e3 / runs
+    if db is not None:
+        out["db_statements_per_run"] = statements
+    return out
 
 
-async def mode_concurrent(base_url: str, concurrency: int, warmup: int) -> dict:
-    workflow = build_workflow(base_url)
+async def statements_of_one_run(workflow: Workflow, db, session_id: Optional[str]) -> dict:
+    """After the timed runs: the SQL statements and commits one more run makes (SQLAlchemy
+    engine events on the db's engine)."""
+    from sqlalchemy import event
+
+    counts = {"statements": 0, "commits": 0}
+
+    def on_statement(*_args, **_kwargs) -> None:
+        counts["statements"] += 1
+
+    def on_commit(*_args, **_kwargs) -> None:
+        counts["commits"] += 1
+
+    engine = db.db_engine
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "commit", on_commit)
+    try:
+        await run_once(workflow, session_id)
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine, "commit", on_commit)
+    return counts
+
+
+async def mode_concurrent(base_url: str, concurrency: int, runs: int, warmup: int, store: Store) -> dict:
+    try:
+        out = await concurrent_runs(base_url, concurrency, runs, warmup, store.db)
+        out.update(store.counts())
+        return out
+    finally:
+        store.close()
+
+
+async def concurrent_runs(base_url: str, concurrency: int, runs: int, warmup: int, db) -> dict:
+    """`runs` runs, `concurrency` at a time (all at once when they are equal)."""
+    workflow = build_workflow(base_url, db)
+    session = (lambda: str(uuid4())) if db is not None else (lambda: None)
     for _ in range(warmup):
-        await run_once(workflow)
+        await run_once(workflow, session())
 
     gc.collect()
     before_requests = server_requests(base_url)
@@ -259,20 +410,34 @@ async def mode_concurrent(base_url: str, concurrency: int, warmup: int) -> dict:
     # it; otherwise VmHWM may still hold an earlier peak (then it is an upper
     # bound of the concurrent phase's peak).
     hwm_reset = reset_peak_rss()
+    gate = asyncio.Semaphore(concurrency)
+    latencies = []
+
+    async def one() -> None:
+        async with gate:
+            t0 = time.perf_counter()
+            await run_once(workflow, session())
+            latencies.append(time.perf_counter() - t0)
+
+    db_cpu0 = postgres_cpu_seconds()
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
-    await asyncio.gather(*(run_once(workflow) for _ in range(concurrency)))
+    await asyncio.gather(*(one() for _ in range(runs)))
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
+    db_cpu = postgres_cpu_seconds() - db_cpu0
     peak_kb = proc_status_kb("VmHWM")
     requests = server_requests(base_url) - before_requests
-    check_requests(requests, concurrency)
+    check_requests(requests, runs)
 
-    return {
+    latencies.sort()
+    out = {
         "concurrency": concurrency,
         "warmup_runs": warmup,
         "wall_ms": wall * 1e3,
-        "cpu_ms_per_run": cpu * 1e3 / concurrency,
+        "p50_ms": statistics.median(latencies) * 1e3,
+        "p99_ms": percentile(latencies, 99) * 1e3,
+        "cpu_ms_per_run": cpu * 1e3 / runs,
         # ru_maxrss is KiB on Linux: the process-lifetime peak.
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_before_mb": rss_before_kb / 1024,
@@ -280,7 +445,95 @@ async def mode_concurrent(base_url: str, concurrency: int, warmup: int) -> dict:
         "hwm_reset": hwm_reset,
         "rss_per_run_kb": (peak_kb - rss_before_kb) / concurrency,
         "requests": requests,
-        "requests_per_run": requests / concurrency,
+        "requests_per_run": requests / runs,
+    }
+    out["runs"] = runs
+    out["runs_per_sec"] = runs / wall
+    if is_postgres(db):
+        out["db_cpu_ms_per_run"] = db_cpu * 1e3 / runs
+    return out
+
+
+async def mode_session_save(base_url: str, store: Store, sizes: list, samples: int) -> dict:
+    try:
+        return await session_saves(base_url, store.db, sizes, samples)
+    finally:
+        store.close()
+
+
+async def session_saves(base_url: str, db, sizes: list, samples: int) -> dict:
+    """What saving one more run costs as a session's run count grows, and what reading the
+    session back (as a run in it does first) costs.
+
+    One real run of the workflow on `db` gives the session and a run record as Agno stores
+    them. The session then grows by one run at a time up to max(sizes) + samples runs: each
+    save is what Agno's Workflow does after a run (`_persist_session_and_run`: the run put in
+    the session's in-memory list, its index found, `db.upsert_session(session)`,
+    `db.upsert_run(run, run_index=...)`), called directly and synchronously (the Workflow
+    makes the two db calls through `asyncio.to_thread`), each timed. A size N reports the
+    saves made when the session held N .. N + samples - 1 runs; and, when it held exactly N,
+    `db.get_session(...)` timed `samples` times (a Workflow run in the session reads it first,
+    with every run: Agno's `get_session` attaches the whole run history).
+    """
+    from agno.db.base import SessionType
+    from agno.session._utils import resolve_run_index
+
+    workflow = build_workflow(base_url, db)
+    session_id = str(uuid4())
+    await run_once(workflow, session_id)
+    session = db.get_session(session_id=session_id, session_type=SessionType.WORKFLOW)
+    if session is None or len(session.runs or []) != 1:
+        raise RuntimeError("the workflow run was not stored with its session")
+    template = session.runs[0]
+    run_bytes = len(json.dumps(template.to_dict(), default=str))
+
+    sizes = sorted(set(sizes))
+    top = sizes[-1] + samples
+    saves: dict = {}
+    loads: dict = {}
+    gc.collect()
+    count = len(session.runs)
+    while count < top:
+        if count in sizes:
+            timings = []
+            for _ in range(samples):
+                t0 = time.perf_counter()
+                loaded = db.get_session(session_id=session_id, session_type=SessionType.WORKFLOW)
+                timings.append(time.perf_counter() - t0)
+            if len(loaded.runs or []) != count:
+                raise RuntimeError(f"get_session returned {len(loaded.runs or [])} runs, not {count}")
+            loads[count] = sorted(timings)
+        run = copy.deepcopy(template)
+        run.run_id = str(uuid4())
+        run.created_at = int(time.time())
+        t0 = time.perf_counter()
+        session.upsert_run(run=run)
+        run_index = resolve_run_index(session, run)
+        db.upsert_session(session)
+        db.upsert_run(run=run, session_id=session_id, user_id=session.user_id, run_index=run_index)
+        saves[count] = time.perf_counter() - t0
+        count += 1
+
+    points = []
+    for size in sizes:
+        window = sorted(saves[n] for n in range(size, size + samples))
+        points.append(
+            {
+                "runs": size,
+                "saves": len(window),
+                "save_us": statistics.median(window) * 1e6,
+                "save_p90_us": percentile(window, 90) * 1e6,
+                "load_us": statistics.median(loads[size]) * 1e6,
+            }
+        )
+    return {
+        "sizes": sizes,
+        "samples": samples,
+        "run_json_bytes": run_bytes,
+        "points": points,
+        "method": "one more run saved as agno's Workflow saves it (session.upsert_run, "
+        "resolve_run_index, db.upsert_session, db.upsert_run), median of the saves made at "
+        "N..N+samples-1 runs; load: db.get_session(session_type=WORKFLOW) at N runs, median",
     }
 
 
@@ -334,15 +587,34 @@ def mode_instantiate(iterations: int, warmup: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:PORT/v1")
-    parser.add_argument("--mode", choices=["sequential", "concurrent", "instantiate"], default="sequential")
-    parser.add_argument("--runs", type=int, default=100, help="sequential: measured runs")
+    parser.add_argument(
+        "--mode",
+        choices=["sequential", "concurrent", "throughput", "session-save", "instantiate"],
+        default="sequential",
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=None,
+        help="sequential: measured runs (default 100); throughput: runs in all (default 1000)",
+    )
     parser.add_argument(
         "--db",
-        choices=["none", "sqlite"],
+        choices=["none", "sqlite", "postgres"],
         default="none",
-        help="sequential: no storage, or SqliteDb on a fresh file (every run stored)",
+        help="no storage, SqliteDb on a fresh file, or PostgresDb in a fresh schema at --db-url",
     )
-    parser.add_argument("--concurrency", type=int, default=100, help="concurrent: runs at once")
+    parser.add_argument(
+        "--db-url",
+        default=os.environ.get("WEFT_BENCH_POSTGRES_URL"),
+        help="--db postgres: the database, e.g. postgres://postgres:postgres@127.0.0.1:5432/weft_bench "
+        "(default: $WEFT_BENCH_POSTGRES_URL)",
+    )
+    parser.add_argument("--concurrency", type=int, default=100, help="concurrent, throughput: runs at once")
+    parser.add_argument(
+        "--sizes", default="1,10,100,1000", help="session-save: the run counts measured, comma-separated"
+    )
+    parser.add_argument("--samples", type=int, default=20, help="session-save: saves (and loads) per size")
     parser.add_argument("--iterations", type=int, default=1000, help="instantiate: measured iterations")
     parser.add_argument(
         "--warmup",
@@ -360,21 +632,37 @@ def main() -> None:
         "mode": args.mode,
     }
     if args.db != "none":
-        if args.mode != "sequential":
-            parser.error("--db is for the sequential mode")
+        if args.mode == "instantiate":
+            parser.error("--db is for the sequential, concurrent, throughput and session-save modes")
         common["store"] = args.db
+        if args.db == "postgres":
+            common["psycopg_version"] = pkg_version("psycopg")
+            common["sqlalchemy_version"] = pkg_version("SQLAlchemy")
+    elif args.mode == "session-save":
+        parser.error("session-save needs --db sqlite or --db postgres")
 
     if args.mode == "instantiate":
         out = mode_instantiate(args.iterations, 10 if args.warmup is None else args.warmup)
     else:
         if not args.base_url:
-            parser.error("--base-url is required for sequential and concurrent modes")
+            parser.error("--base-url is required for every mode but instantiate")
         server_requests(args.base_url)  # fail fast (and only on 127.0.0.1)
         warmup = 1 if args.warmup is None else args.warmup
+        store = Store(args.db, args.db_url)
         if args.mode == "sequential":
-            out = asyncio.run(mode_sequential(args.base_url, args.runs, warmup, args.db))
+            runs = 100 if args.runs is None else args.runs
+            out = asyncio.run(mode_sequential(args.base_url, runs, warmup, store))
+        elif args.mode in ("concurrent", "throughput"):
+            if args.mode == "concurrent":
+                if args.runs is not None:
+                    parser.error("concurrent makes --concurrency runs; use throughput for --runs")
+                runs = args.concurrency
+            else:
+                runs = 1000 if args.runs is None else args.runs
+            out = asyncio.run(mode_concurrent(args.base_url, args.concurrency, runs, warmup, store))
         else:
-            out = asyncio.run(mode_concurrent(args.base_url, args.concurrency, warmup))
+            sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+            out = asyncio.run(mode_session_save(args.base_url, store, sizes, args.samples))
         common["topic"] = TOPIC
 
     json.dump({**common, **out}, _RESULT_OUT)

@@ -186,6 +186,42 @@ pub fn cpu_time_of(pid: &str) -> Duration {
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
+/// The CPU time (user + system) of every `postgres` process on this machine so far,
+/// including the children its postmaster has reaped (backends that ended), from `/proc`:
+/// what a PostgreSQL server running here spent, whoever it worked for. Zero when there is
+/// none here (a server on another machine).
+pub fn postgres_cpu_time() -> Duration {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Duration::ZERO;
+    };
+    let mut ticks = 0u64;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_pid = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit()));
+        if !is_pid {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
+            continue;
+        };
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        if !head.ends_with("(postgres") {
+            continue;
+        }
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime, stime, cutime, cstime: fields 14 to 17, 11 to 14 after the state field.
+        ticks += (11..=14)
+            .filter_map(|i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+            .sum::<u64>();
+    }
+    Duration::from_millis(ticks * 10)
+}
+
 /// A `VmRSS`/`VmHWM` line of `/proc/PID/status`, in KiB.
 fn status_kib(pid: &str, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))

@@ -5,14 +5,29 @@
 //! ```text
 //! weft-bench sequential --base-url http://127.0.0.1:8089/v1 --runs 500 [--floor]
 //! weft-bench sequential --base-url http://127.0.0.1:8089/v1 --runs 500 --store sled [--durability every-step]
+//! weft-bench sequential --base-url http://127.0.0.1:8089/v1 --runs 500 --store postgres [--postgres-url URL]
 //! weft-bench resume --base-url http://127.0.0.1:8089/v1 --rounds 100 [--durability every-step]
-//! weft-bench concurrent --base-url http://127.0.0.1:8090/v1 --concurrency 1000 [--floor]
+//! weft-bench concurrent --base-url http://127.0.0.1:8090/v1 --concurrency 1000 [--floor] [--store ...]
+//! weft-bench throughput --base-url http://127.0.0.1:8089/v1 --concurrency 100 --runs 1000 [--store ...]
+//! weft-bench append --store postgres --events 2000 --batch 1 --runs 1
+//! weft-bench session-save --base-url http://127.0.0.1:8089/v1 --store postgres --sizes 1,10,100,1000
 //! weft-bench construction --iterations 100000
 //! ```
 //! `--floor` makes the same HTTP calls with bare reqwest instead of weft. `--store sled` runs
-//! on a fresh sled store in a temp dir (`TMPDIR`), removed at the end, instead of each
-//! instance's in-memory store; the event log and the journal are on either way (they are for
+//! on a fresh sled store in a temp dir (`TMPDIR`), removed at the end; `--store postgres` on a
+//! `PostgresStorage` whose tables are in a fresh schema of their own (`weft_bench_<pid>`, or
+//! `--schema`) of the database at `--postgres-url` (default: `$WEFT_BENCH_POSTGRES_URL`, else
+//! `postgres://postgres:postgres@127.0.0.1:5432/weft_bench`; the database is created when
+//! missing), dropped at the end unless `--keep-schema`; `--store memory` (the default) on each
+//! instance's in-memory store. The event log and the journal are on either way (they are for
 //! every workflow run).
+//!
+//! `throughput` makes `--runs` runs, `--concurrency` at a time (`concurrent` makes
+//! `--concurrency` runs, all at once): runs/s. `append` appends `--events` items to each of
+//! `--runs` runs at once, `--batch` items per `append_log` (1: as a run's log writer appends
+//! them), straight to the store: events/s. `session-save` measures what saving one more run
+//! costs (`put_run` of its record, then `upsert_session`) as a session's run count grows, and
+//! what reading the session back (`read_session`) and all its runs (`read_runs`) costs.
 //!
 //! `resume` measures taking up a run a dead process left: in each round a child process
 //! (`weft-bench interrupt`, this binary) runs the workflow on a fresh sled store, stops
@@ -24,19 +39,30 @@
 //! model calls replayed from the journal, the last item logged, the state and the final
 //! record written).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
+use std::process::{Command as Process, ExitCode};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use futures::future::BoxFuture;
 use futures::StreamExt;
 use serde_json::json;
 use weft::prelude::*;
-use weft::{Durability, RunStatus, StorageRef};
+use weft::storage::{JournalEntry, LogHead, RunClaim, SessionFilter, SessionListing};
+use weft::{
+    Durability, LoggedEvent, PostgresStorage, RunRecord, RunStatus, StorageRef, WorkflowSession,
+    WorkflowStorage,
+};
 use weft_bench::*;
+
+/// What a measurement returns: its report, or why it could not be made.
+type Res<T> = Result<T, String>;
+
+/// The database of `--store postgres` when neither `--postgres-url` nor
+/// `$WEFT_BENCH_POSTGRES_URL` names one.
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/weft_bench";
 
 #[derive(Parser)]
 #[command(name = "weft-bench")]
@@ -56,13 +82,8 @@ enum Command {
         /// Bare reqwest instead of weft.
         #[arg(long)]
         floor: bool,
-        /// Where weft's runs are stored: each instance's own in-memory store, or one sled
-        /// store on disk (fresh, in a temp dir).
-        #[arg(long, value_enum, default_value_t = Store::Memory)]
-        store: Store,
-        /// When the sled store forces its writes to disk (`--store sled` only).
-        #[arg(long, value_enum, default_value_t = DurabilityArg::EveryStep)]
-        durability: DurabilityArg,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Resuming runs interrupted after their last model call: store open and resume times.
     Resume {
@@ -101,12 +122,83 @@ enum Command {
         /// Bare reqwest instead of weft.
         #[arg(long)]
         floor: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// R runs, C at a time: runs/s, p50/p99 latency, CPU per run.
+    Throughput {
+        #[arg(long)]
+        base_url: String,
+        #[arg(long, default_value_t = 100)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 1000)]
+        runs: usize,
+        /// Bare reqwest instead of weft.
+        #[arg(long)]
+        floor: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Appends to runs' event logs straight through `WorkflowStorage::append_log`: events/s.
+    Append {
+        /// Items appended to each run.
+        #[arg(long, default_value_t = 2000)]
+        events: usize,
+        /// Items per `append_log` call (1: one call per item, as a run's log writer makes).
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Runs appended to at once, each by its own task.
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// What saving one more run to a session costs as its run count grows.
+    SessionSave {
+        /// The fake LLM: one real run of the workflow gives the session and a run record.
+        #[arg(long)]
+        base_url: String,
+        /// The run counts measured, comma-separated.
+        #[arg(long, default_value = "1,10,100,1000")]
+        sizes: String,
+        /// Saves (and reads) per size.
+        #[arg(long, default_value_t = 20)]
+        samples: usize,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Building agents and workflows: time per build.
     Construction {
         #[arg(long, default_value_t = 100_000)]
         iterations: usize,
     },
+}
+
+/// Where weft's runs are stored, and how.
+#[derive(ClapArgs, Clone, Debug)]
+struct StoreArgs {
+    /// Each workflow instance's own in-memory store, one sled store on disk (fresh, in a temp
+    /// dir), or one PostgreSQL store (a fresh schema).
+    #[arg(long, value_enum, default_value_t = Store::Memory)]
+    store: Store,
+    /// When the sled store forces its writes to disk (`--store sled` only).
+    #[arg(long, value_enum, default_value_t = DurabilityArg::EveryStep)]
+    durability: DurabilityArg,
+    /// `--store postgres`: the database (default: `$WEFT_BENCH_POSTGRES_URL`, else
+    /// postgres://postgres:postgres@127.0.0.1:5432/weft_bench); created when missing.
+    #[arg(long)]
+    postgres_url: Option<String>,
+    /// `--store postgres`: the schema of weft's tables (default: weft_bench_<pid>); dropped
+    /// first if it exists.
+    #[arg(long)]
+    schema: Option<String>,
+    /// `--store postgres`: leave the schema in the database at the end (dropped by default).
+    #[arg(long)]
+    keep_schema: bool,
+    /// `--store postgres`: the most connections the store's pool opens (default: weft-postgres's
+    /// default, 16).
+    #[arg(long)]
+    pool_size: Option<usize>,
 }
 
 /// Where weft's runs are stored.
@@ -116,6 +208,8 @@ enum Store {
     Memory,
     /// One `SledStorage` on disk for every run.
     Sled,
+    /// One `PostgresStorage` for every run.
+    Postgres,
 }
 
 /// `weft::Durability`, as named on the command line and in the JSON.
@@ -156,11 +250,11 @@ enum Side {
 }
 
 impl Side {
-    fn new(base_url: &str, floor: bool) -> Side {
-        if floor {
-            Side::Floor(reqwest::Client::new(), base_url.to_string())
-        } else {
-            Side::Weft(model(base_url), None)
+    fn new(base_url: &str, floor: bool, storage: Option<StorageRef>) -> Res<Side> {
+        match (floor, storage) {
+            (true, None) => Ok(Side::Floor(reqwest::Client::new(), base_url.to_string())),
+            (true, Some(_)) => Err("--floor makes no run that could be stored".to_string()),
+            (false, storage) => Ok(Side::Weft(model(base_url), storage)),
         }
     }
 
@@ -171,38 +265,439 @@ impl Side {
         }
     }
 
-    async fn run(&self) -> usize {
-        match self {
-            Side::Weft(model, storage) => {
-                run_weft(model, storage.as_ref()).await.expect("weft run")
-            }
-            Side::Floor(client, base) => run_bare(client, base).await.expect("bare run"),
+    /// One run; the length of its streamed text, which must not be empty.
+    async fn run(&self) -> Res<usize> {
+        let length = match self {
+            Side::Weft(model, storage) => run_weft(model, storage.as_ref())
+                .await
+                .map_err(|err| format!("a weft run failed: {err}"))?,
+            Side::Floor(client, base) => run_bare(client, base)
+                .await
+                .map_err(|err| format!("a bare run failed: {err}"))?,
+        };
+        if length == 0 {
+            return Err("a run streamed no text".to_string());
         }
+        Ok(length)
     }
 }
 
-/// A sled store in a fresh temp dir, removed when this is dropped.
-struct TempStore {
-    dir: PathBuf,
+/// The store of one measurement: none (each instance's own in-memory store), a sled store in
+/// a fresh temp dir, or a `PostgresStorage` in a fresh schema. [`close`](Self::close) removes
+/// it (a sled dir is also removed on drop).
+struct OpenStore {
     storage: Option<StorageRef>,
+    place: Place,
 }
 
-impl TempStore {
-    fn open(label: &str, durability: Durability) -> TempStore {
-        let dir = fresh_store_dir(label);
-        let storage: StorageRef = Arc::new(open_sled(&dir, durability).expect("a sled store"));
-        TempStore {
-            dir,
-            storage: Some(storage),
+enum Place {
+    Memory,
+    Sled {
+        dir: PathBuf,
+        durability: DurabilityArg,
+    },
+    Postgres {
+        url: String,
+        schema: String,
+        keep: bool,
+        pool_size: Option<usize>,
+    },
+}
+
+impl OpenStore {
+    async fn open(args: &StoreArgs, label: &str) -> Res<OpenStore> {
+        match args.store {
+            Store::Memory => Ok(OpenStore {
+                storage: None,
+                place: Place::Memory,
+            }),
+            Store::Sled => {
+                let dir = fresh_store_dir(label);
+                let sled = open_sled(&dir, args.durability.mode())
+                    .map_err(|err| format!("opening a sled store in {}: {err}", dir.display()))?;
+                Ok(OpenStore {
+                    storage: Some(Arc::new(sled)),
+                    place: Place::Sled {
+                        dir,
+                        durability: args.durability,
+                    },
+                })
+            }
+            Store::Postgres => {
+                let url = args
+                    .postgres_url
+                    .clone()
+                    .or_else(|| std::env::var("WEFT_BENCH_POSTGRES_URL").ok())
+                    .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_string());
+                let schema = args
+                    .schema
+                    .clone()
+                    .unwrap_or_else(|| format!("weft_bench_{}", std::process::id()));
+                let admin = pg_admin(&url).await?;
+                admin
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                    .await
+                    .map_err(|err| format!("dropping the schema {schema}: {err}"))?;
+                let mut builder = PostgresStorage::builder(&url).schema(schema.as_str());
+                if let Some(size) = args.pool_size {
+                    builder = builder.pool_size(size);
+                }
+                let storage = builder
+                    .connect()
+                    .await
+                    .map_err(|err| format!("connecting the PostgreSQL store: {err}"))?;
+                Ok(OpenStore {
+                    storage: Some(Arc::new(storage)),
+                    place: Place::Postgres {
+                        url,
+                        schema,
+                        keep: args.keep_schema,
+                        pool_size: args.pool_size,
+                    },
+                })
+            }
+        }
+    }
+
+    /// The shared store (none for `--store memory`).
+    fn storage(&self) -> Option<StorageRef> {
+        self.storage.clone()
+    }
+
+    /// The shared store; an error for `--store memory`, where each instance has its own.
+    fn shared(&self) -> Res<StorageRef> {
+        self.storage.clone().ok_or_else(|| {
+            "this measurement needs one shared store: --store sled or --store postgres".to_string()
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        match self.place {
+            Place::Memory => "memory",
+            Place::Sled { .. } => "sled",
+            Place::Postgres { .. } => "postgres",
+        }
+    }
+
+    /// Adds what the report says of the store: its kind, its settings and its size.
+    async fn describe(&self, report: &mut serde_json::Value) -> Res<()> {
+        report["store"] = json!(self.name());
+        match &self.place {
+            Place::Memory => {}
+            Place::Sled { dir, durability } => {
+                report["durability"] = json!(durability.name());
+                report["store_kib"] = json!(dir_bytes(dir) as f64 / 1024.0);
+                report["tmpdir"] = json!(std::env::temp_dir());
+            }
+            Place::Postgres {
+                url,
+                schema,
+                pool_size,
+                ..
+            } => {
+                let admin = pg_admin(url).await?;
+                let row = admin
+                    .query_one(
+                        "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint \
+                         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                         WHERE n.nspname = $1 AND c.relkind = 'r'",
+                        &[schema],
+                    )
+                    .await
+                    .map_err(|err| format!("measuring the schema {schema}: {err}"))?;
+                let bytes: i64 = row.get(0);
+                report["store_kib"] = json!(bytes as f64 / 1024.0);
+                report["schema"] = json!(schema);
+                report["pool_size"] = json!(pool_size.unwrap_or(weft_postgres_default_pool()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the store and removes it (the sled dir; the schema, unless kept).
+    async fn close(mut self) -> Res<()> {
+        self.storage = None;
+        match &self.place {
+            Place::Memory => Ok(()),
+            Place::Sled { dir, .. } => {
+                let _ = std::fs::remove_dir_all(dir);
+                Ok(())
+            }
+            Place::Postgres { keep: true, .. } => Ok(()),
+            Place::Postgres { url, schema, .. } => {
+                let admin = pg_admin(url).await?;
+                admin
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                    .await
+                    .map_err(|err| format!("dropping the schema {schema}: {err}"))
+            }
         }
     }
 }
 
-impl Drop for TempStore {
+impl Drop for OpenStore {
     fn drop(&mut self) {
-        self.storage = None;
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Place::Sled { dir, .. } = &self.place {
+            self.storage = None;
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
+}
+
+/// weft-postgres's pool size when `--pool-size` is not given.
+fn weft_postgres_default_pool() -> usize {
+    16
+}
+
+/// A plain connection to the database at `url` (for the schema's creation, size and removal),
+/// creating the database first when it does not exist.
+async fn pg_admin(url: &str) -> Res<tokio_postgres::Client> {
+    let config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|err| format!("the PostgreSQL URL is not valid: {err}"))?;
+    match pg_connect(&config).await {
+        Ok(client) => Ok(client),
+        Err(err) if err.code() == Some(&tokio_postgres::error::SqlState::INVALID_CATALOG_NAME) => {
+            let database = config
+                .get_dbname()
+                .ok_or_else(|| format!("no database named in the URL: {err}"))?
+                .to_string();
+            let mut server = config.clone();
+            server.dbname("postgres");
+            let client = pg_connect(&server)
+                .await
+                .map_err(|err| format!("connecting to the postgres database: {err}"))?;
+            client
+                .batch_execute(&format!("CREATE DATABASE \"{database}\""))
+                .await
+                .map_err(|err| format!("creating the database {database}: {err}"))?;
+            eprintln!("created the database {database}");
+            pg_connect(&config)
+                .await
+                .map_err(|err| format!("connecting to {database}: {err}"))
+        }
+        Err(err) => Err(format!("connecting to PostgreSQL: {err}")),
+    }
+}
+
+async fn pg_connect(
+    config: &tokio_postgres::Config,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            eprintln!("the PostgreSQL admin connection ended: {err}");
+        }
+    });
+    Ok(client)
+}
+
+/// A store that tallies the calls made to it (and the items appended) before passing them on:
+/// what one run asks of its store. Every call of `PostgresStorage` is one round trip and one
+/// transaction.
+#[derive(Debug)]
+struct Counting {
+    inner: StorageRef,
+    calls: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+}
+
+impl Counting {
+    fn new(inner: StorageRef) -> Counting {
+        Counting {
+            inner,
+            calls: std::sync::Mutex::default(),
+        }
+    }
+
+    fn count(&self, name: &'static str, n: u64) {
+        let mut calls = self
+            .calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *calls.entry(name).or_default() += n;
+    }
+
+    fn tally(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+impl WorkflowStorage for Counting {
+    fn read_session<'a>(
+        &'a self,
+        session_id: &'a str,
+    ) -> BoxFuture<'a, weft::Result<Option<WorkflowSession>>> {
+        self.count("read_session", 1);
+        self.inner.read_session(session_id)
+    }
+
+    fn upsert_session(
+        &self,
+        session: WorkflowSession,
+    ) -> BoxFuture<'_, weft::Result<WorkflowSession>> {
+        self.count("upsert_session", 1);
+        self.inner.upsert_session(session)
+    }
+
+    fn delete_session<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, weft::Result<bool>> {
+        self.count("delete_session", 1);
+        self.inner.delete_session(session_id)
+    }
+
+    fn list_sessions(
+        &self,
+        filter: SessionFilter,
+    ) -> BoxFuture<'_, weft::Result<Vec<WorkflowSession>>> {
+        self.count("list_sessions", 1);
+        self.inner.list_sessions(filter)
+    }
+
+    fn list_sessions_counted(
+        &self,
+        filter: SessionFilter,
+    ) -> BoxFuture<'_, weft::Result<SessionListing>> {
+        self.count("list_sessions_counted", 1);
+        self.inner.list_sessions_counted(filter)
+    }
+
+    fn put_run(&self, run: RunRecord) -> BoxFuture<'_, weft::Result<()>> {
+        self.count("put_run", 1);
+        self.inner.put_run(run)
+    }
+
+    fn read_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, weft::Result<Vec<RunRecord>>> {
+        self.count("read_runs", 1);
+        self.inner.read_runs(session_id)
+    }
+
+    fn count_runs<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, weft::Result<usize>> {
+        self.count("count_runs", 1);
+        self.inner.count_runs(session_id)
+    }
+
+    fn read_run<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, weft::Result<Option<RunRecord>>> {
+        self.count("read_run", 1);
+        self.inner.read_run(run_id)
+    }
+
+    fn append_log<'a>(
+        &'a self,
+        run_id: &'a str,
+        fence: u64,
+        events: Vec<LoggedEvent>,
+        journal: Vec<JournalEntry>,
+    ) -> BoxFuture<'a, weft::Result<()>> {
+        self.count("append_log", 1);
+        self.count("append_log: items", events.len() as u64);
+        self.count("append_log: journal entries", journal.len() as u64);
+        self.inner.append_log(run_id, fence, events, journal)
+    }
+
+    fn reserve_seqs<'a>(
+        &'a self,
+        run_id: &'a str,
+        fence: u64,
+        seq: u64,
+    ) -> BoxFuture<'a, weft::Result<u64>> {
+        self.count("reserve_seqs", 1);
+        self.inner.reserve_seqs(run_id, fence, seq)
+    }
+
+    fn log_head<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, weft::Result<LogHead>> {
+        self.count("log_head", 1);
+        self.inner.log_head(run_id)
+    }
+
+    fn read_events<'a>(
+        &'a self,
+        run_id: &'a str,
+        after_seq: u64,
+        limit: usize,
+    ) -> BoxFuture<'a, weft::Result<Vec<LoggedEvent>>> {
+        self.count("read_events", 1);
+        self.inner.read_events(run_id, after_seq, limit)
+    }
+
+    fn read_journal<'a>(
+        &'a self,
+        run_id: &'a str,
+    ) -> BoxFuture<'a, weft::Result<Vec<JournalEntry>>> {
+        self.count("read_journal", 1);
+        self.inner.read_journal(run_id)
+    }
+
+    fn interrupted_runs<'a>(
+        &'a self,
+        workflow_id: Option<&'a str>,
+    ) -> BoxFuture<'a, weft::Result<Vec<RunRecord>>> {
+        self.count("interrupted_runs", 1);
+        self.inner.interrupted_runs(workflow_id)
+    }
+
+    fn lease(&self) -> Option<Duration> {
+        self.inner.lease()
+    }
+
+    fn claim_run<'a>(
+        &'a self,
+        run_id: &'a str,
+        owner: &'a str,
+        lease: Option<Duration>,
+    ) -> BoxFuture<'a, weft::Result<Option<RunClaim>>> {
+        self.count("claim_run", 1);
+        self.inner.claim_run(run_id, owner, lease)
+    }
+
+    fn renew_claim<'a>(
+        &'a self,
+        run_id: &'a str,
+        fence: u64,
+        lease: Option<Duration>,
+    ) -> BoxFuture<'a, weft::Result<()>> {
+        self.count("renew_claim", 1);
+        self.inner.renew_claim(run_id, fence, lease)
+    }
+
+    fn upsert_session_for_run<'a>(
+        &'a self,
+        session: WorkflowSession,
+        run_id: &'a str,
+        fence: u64,
+    ) -> BoxFuture<'a, weft::Result<WorkflowSession>> {
+        self.count("upsert_session_for_run", 1);
+        self.inner.upsert_session_for_run(session, run_id, fence)
+    }
+
+    fn read_session_blocking(&self, session_id: &str) -> weft::Result<Option<WorkflowSession>> {
+        self.count("read_session_blocking", 1);
+        self.inner.read_session_blocking(session_id)
+    }
+
+    fn save_blocking(
+        &self,
+        session: Option<WorkflowSession>,
+        run: RunRecord,
+    ) -> weft::Result<Option<WorkflowSession>> {
+        self.count("save_blocking", 1);
+        self.inner.save_blocking(session, run)
+    }
+}
+
+/// The calls one more run makes to `storage` (a store shared by every run), by name.
+async fn calls_of_one_run(base_url: &str, storage: &StorageRef) -> Res<serde_json::Value> {
+    let counting = Arc::new(Counting::new(Arc::clone(storage)));
+    let counted: StorageRef = counting.clone();
+    Side::Weft(model(base_url), Some(counted)).run().await?;
+    let tally = counting.tally();
+    let round_trips: u64 = tally
+        .iter()
+        .filter(|(name, _)| !name.contains(':'))
+        .map(|(_, count)| count)
+        .sum();
+    Ok(json!({ "calls": tally, "total": round_trips }))
 }
 
 /// The bytes of the files under `dir`.
@@ -220,39 +715,47 @@ fn dir_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
+/// The fake server's request count.
+async fn requests(stats: &reqwest::Client, base_url: &str) -> Res<u64> {
+    server_requests(stats, base_url)
+        .await
+        .map_err(|err| format!("reading the fake server's request count: {err}"))
+}
+
+/// CPU time of the PostgreSQL server spent since `before`, per `per`, in ms (when the store is
+/// a local PostgreSQL server).
+fn db_cpu_ms(store: &OpenStore, before: Duration, per: usize) -> Option<f64> {
+    matches!(store.place, Place::Postgres { .. }).then(|| {
+        postgres_cpu_time().saturating_sub(before).as_secs_f64() * 1000.0 / per.max(1) as f64
+    })
+}
+
 async fn sequential(
     base_url: &str,
     runs: usize,
     floor: bool,
-    store: Store,
-    durability: DurabilityArg,
-) -> serde_json::Value {
-    let mut side = Side::new(base_url, floor);
-    let sled = match (&mut side, store) {
-        (Side::Weft(_, storage), Store::Sled) => {
-            let temp = TempStore::open("sequential", durability.mode());
-            *storage = temp.storage.clone();
-            Some(temp)
-        }
-        (Side::Floor(..), Store::Sled) => panic!("--floor makes no run that could be stored"),
-        _ => None,
-    };
+    store_args: &StoreArgs,
+) -> Res<serde_json::Value> {
+    let store = OpenStore::open(store_args, "sequential").await?;
+    let side = Side::new(base_url, floor, store.storage())?;
     let stats = reqwest::Client::new();
     for _ in 0..runs.min(20) {
-        side.run().await; // warm-up: connections, lazy statics
+        side.run().await?; // warm-up: connections, lazy statics
     }
-    let before = server_requests(&stats, base_url).await.unwrap();
+    let before = requests(&stats, base_url).await?;
     let cpu = cpu_time();
+    let db_cpu = postgres_cpu_time();
     let started = Instant::now();
     let mut latencies = Vec::with_capacity(runs);
     for _ in 0..runs {
         let run = Instant::now();
-        assert!(side.run().await > 0, "a run streamed no text");
+        side.run().await?;
         latencies.push(run.elapsed());
     }
     let wall = started.elapsed();
     let cpu = cpu_time().saturating_sub(cpu);
-    let requests = server_requests(&stats, base_url).await.unwrap() - before;
+    let db_cpu_ms_per_run = db_cpu_ms(&store, db_cpu, runs);
+    let requests = requests(&stats, base_url).await? - before;
     latencies.sort();
     let mut report = json!({
         "framework": side.name(),
@@ -264,36 +767,36 @@ async fn sequential(
         "cpu_ms_per_run": cpu.as_secs_f64() * 1000.0 / runs as f64,
         "requests": requests,
     });
-    if !floor {
-        report["store"] = json!(match store {
-            Store::Memory => "memory",
-            Store::Sled => "sled",
-        });
+    if let Some(ms) = db_cpu_ms_per_run {
+        report["db_cpu_ms_per_run"] = json!(ms);
     }
-    if let Some(temp) = &sled {
-        report["durability"] = json!(durability.name());
-        report["store_kib"] = json!(dir_bytes(&temp.dir) as f64 / 1024.0);
-        report["tmpdir"] = json!(std::env::temp_dir());
+    if let Some(storage) = store.storage() {
+        // After the timed runs: what one run asks of the store.
+        report["store_calls_per_run"] = calls_of_one_run(base_url, &storage).await?;
+    }
+    if !floor {
+        store.describe(&mut report).await?;
     }
     drop(side);
-    drop(sled);
-    report
+    store.close().await?;
+    Ok(report)
 }
 
 /// The `interrupt` child: leaves `runs` runs interrupted after their last model call in the
 /// sled store at `dir`, prints their ids, and exits as a process that died there would.
-async fn interrupt(base_url: &str, dir: &Path, runs: usize, durability: DurabilityArg) -> ! {
-    let sled = open_sled(dir, durability.mode()).expect("a sled store");
+async fn interrupt(base_url: &str, dir: &Path, runs: usize, durability: DurabilityArg) -> Res<()> {
+    let sled = open_sled(dir, durability.mode()).map_err(|err| format!("a sled store: {err}"))?;
     let storage: StorageRef = Arc::new(sled.clone()); // clones share one database
     let model = model(base_url);
     let mut ids = Vec::with_capacity(runs);
     for _ in 0..runs {
-        let mut workflow = research(&model, Some(&storage)).expect("the workflow builds");
+        let mut workflow = research(&model, Some(&storage))
+            .map_err(|err| format!("the workflow does not build: {err}"))?;
         let mut stream = workflow.run_stream(TOPIC.to_string());
         let mut run_id = None;
         let mut deltas = 0;
         while let Some(item) = stream.next().await {
-            let item = item.expect("a run item");
+            let item = item.map_err(|err| format!("a run item: {err}"))?;
             run_id.get_or_insert_with(|| item.run_id.clone());
             match item.event {
                 RunEvent::RunContent => deltas += 1,
@@ -308,14 +811,16 @@ async fn interrupt(base_url: &str, dir: &Path, runs: usize, durability: Durabili
         // stays `running`.
         std::mem::forget(stream);
         std::mem::forget(workflow);
-        ids.push(run_id.expect("the run yielded items"));
+        ids.push(run_id.ok_or("the run yielded no item")?);
     }
     // Every durability mode leaves the same store: all that was written until the last model
     // call was journaled (and its `RunCompleted` logged) is on disk.
-    sled.flush().expect("a flush");
+    sled.flush().map_err(|err| format!("a flush: {err}"))?;
     println!("{}", ids.join("\n"));
     use std::io::Write as _;
-    std::io::stdout().flush().expect("stdout");
+    std::io::stdout()
+        .flush()
+        .map_err(|err| format!("stdout: {err}"))?;
     std::process::exit(0)
 }
 
@@ -337,38 +842,41 @@ async fn round(
     runs: usize,
     durability: DurabilityArg,
     expected: &str,
-) -> Round {
+) -> Res<Round> {
     let dir = fresh_store_dir("resume");
-    let child = Process::new(std::env::current_exe().expect("this binary's path"))
+    let exe = std::env::current_exe().map_err(|err| format!("this binary's path: {err}"))?;
+    let child = Process::new(exe)
         .arg("interrupt")
         .args(["--base-url", base_url, "--durability", durability.name()])
         .arg("--store")
         .arg(&dir)
         .args(["--runs", &runs.to_string()])
         .output()
-        .expect("the interrupt child runs");
-    assert!(
-        child.status.success(),
-        "the interrupt child failed: {}",
-        String::from_utf8_lossy(&child.stderr)
-    );
+        .map_err(|err| format!("the interrupt child did not run: {err}"))?;
+    if !child.status.success() {
+        return Err(format!(
+            "the interrupt child failed: {}",
+            String::from_utf8_lossy(&child.stderr)
+        ));
+    }
     let ids: Vec<String> = String::from_utf8(child.stdout)
-        .expect("run ids")
+        .map_err(|err| format!("run ids: {err}"))?
         .lines()
         .map(str::to_string)
         .collect();
     assert_eq!(ids.len(), runs);
-    let before = server_requests(stats, base_url).await.unwrap();
+    let before = requests(stats, base_url).await?;
 
     // The process that resumes: it opens the store, which marks the runs `interrupted`.
     let started = Instant::now();
-    let sled = open_sled(&dir, durability.mode()).expect("the store opens");
+    let sled = open_sled(&dir, durability.mode())
+        .map_err(|err| format!("the store does not open: {err}"))?;
     let open = started.elapsed();
     let storage: StorageRef = Arc::new(sled);
     let mut interrupted: Vec<String> = storage
         .interrupted_runs(Some("bench_research"))
         .await
-        .unwrap()
+        .map_err(|err| format!("interrupted runs: {err}"))?
         .into_iter()
         .map(|run| run.run_id)
         .collect();
@@ -384,11 +892,15 @@ async fn round(
     let mut discards = 0;
     for run_id in &ids {
         let started = Instant::now();
-        let mut workflow = research(model, Some(&storage)).expect("the workflow builds");
+        let mut workflow = research(model, Some(&storage))
+            .map_err(|err| format!("the workflow does not build: {err}"))?;
         let mut stream = workflow.resume(run_id);
         let mut yielded = Vec::new();
         while let Some(item) = stream.next().await {
-            yielded.push(item.expect("a resumed run's item").event);
+            yielded.push(
+                item.map_err(|err| format!("a resumed run's item: {err}"))?
+                    .event,
+            );
         }
         drop(stream);
         resumes.push(started.elapsed());
@@ -408,7 +920,11 @@ async fn round(
             "a resumed run yields only what its interrupted try had not logged: {yielded:?}"
         );
         discards += usize::from(yielded.len() > 1);
-        let record = storage.read_run(run_id).await.unwrap().expect("its record");
+        let record = storage
+            .read_run(run_id)
+            .await
+            .map_err(|err| format!("reading run {run_id}: {err}"))?
+            .ok_or_else(|| format!("run {run_id} has no record"))?;
         assert_eq!(record.status, RunStatus::Completed);
         assert_eq!(
             record.content, expected,
@@ -417,7 +933,7 @@ async fn round(
         let logged: Vec<RunResponse> = storage
             .read_events(run_id, 0, usize::MAX)
             .await
-            .unwrap()
+            .map_err(|err| format!("reading the log of run {run_id}: {err}"))?
             .into_iter()
             .map(|event| event.item)
             .collect();
@@ -427,15 +943,15 @@ async fn round(
             "a client's answer over the log"
         );
     }
-    let requests_during_resume = server_requests(stats, base_url).await.unwrap() - before;
+    let requests_during_resume = requests(stats, base_url).await? - before;
     drop(storage);
     let _ = std::fs::remove_dir_all(&dir);
-    Round {
+    Ok(Round {
         open,
         resumes,
         requests_during_resume,
         discards,
-    }
+    })
 }
 
 async fn resume(
@@ -443,15 +959,16 @@ async fn resume(
     rounds: usize,
     runs_per_round: usize,
     durability: DurabilityArg,
-) -> serde_json::Value {
+) -> Res<serde_json::Value> {
     let model = model(base_url);
     let stats = reqwest::Client::new();
     // The answer of an uninterrupted run, which every resumed run must end with.
-    let mut workflow = research(&model, None).expect("the workflow builds");
+    let mut workflow =
+        research(&model, None).map_err(|err| format!("the workflow does not build: {err}"))?;
     let expected = workflow
         .run(TOPIC.to_string())
         .await
-        .expect("an uninterrupted run")
+        .map_err(|err| format!("an uninterrupted run failed: {err}"))?
         .content_text()
         .to_string();
     drop(workflow);
@@ -463,8 +980,8 @@ async fn resume(
         durability,
         &expected,
     )
-    .await; // warm-up
-    let before = server_requests(&stats, base_url).await.unwrap();
+    .await?; // warm-up
+    let before = requests(&stats, base_url).await?;
     let mut opens = Vec::with_capacity(rounds);
     let mut resumes = Vec::with_capacity(rounds * runs_per_round);
     let mut open_plus_first = Vec::with_capacity(rounds);
@@ -479,20 +996,20 @@ async fn resume(
             durability,
             &expected,
         )
-        .await;
+        .await?;
         opens.push(round.open);
-        open_plus_first.push(round.open + round.resumes[0]);
+        open_plus_first.push(round.open + round.resumes.first().copied().unwrap_or_default());
         resumes.extend(round.resumes);
         requests_during_resume += round.requests_during_resume;
         discards += round.discards;
     }
-    let requests = server_requests(&stats, base_url).await.unwrap() - before;
+    let requests = requests(&stats, base_url).await? - before;
     assert_eq!(requests_during_resume, 0, "a resume called the model again");
     for samples in [&mut opens, &mut resumes, &mut open_plus_first] {
         samples.sort();
     }
     let runs = rounds * runs_per_round;
-    json!({
+    Ok(json!({
         "framework": "weft",
         "mode": "resume",
         "store": "sled",
@@ -514,101 +1031,413 @@ async fn resume(
         "requests_during_resume": requests_during_resume,
         "resumes_with_content_discarded": discards,
         "tmpdir": std::env::temp_dir(),
-    })
+    }))
 }
 
-async fn concurrent(base_url: &str, concurrency: usize, floor: bool) -> serde_json::Value {
-    let side = Side::new(base_url, floor);
+/// `runs` runs, `concurrency` at a time: `concurrent` (all at once, `runs` = `concurrency`:
+/// wall time and memory) or `throughput` (runs/s).
+async fn concurrent(
+    base_url: &str,
+    concurrency: usize,
+    runs: Option<usize>,
+    floor: bool,
+    store_args: &StoreArgs,
+) -> Res<serde_json::Value> {
+    let (mode, runs) = match runs {
+        None => ("concurrent", concurrency),
+        Some(runs) => ("throughput", runs),
+    };
+    let store = OpenStore::open(store_args, mode).await?;
+    let side = Side::new(base_url, floor, store.storage())?;
     let stats = reqwest::Client::new();
-    side.run().await; // warm-up
-    let before = server_requests(&stats, base_url).await.unwrap();
+    side.run().await?; // warm-up
+    let before = requests(&stats, base_url).await?;
     let rss_before = rss_kib();
+    let cpu = cpu_time();
+    let db_cpu = postgres_cpu_time();
+    let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
+    let workers: Vec<_> = (0..concurrency.min(runs))
         .map(|_| {
             let side = side.clone();
+            let next = Arc::clone(&next);
             tokio::spawn(async move {
-                let run = Instant::now();
-                assert!(side.run().await > 0, "a run streamed no text");
-                run.elapsed()
+                let mut latencies = Vec::new();
+                while next.fetch_add(1, Ordering::Relaxed) < runs {
+                    let run = Instant::now();
+                    side.run().await?;
+                    latencies.push(run.elapsed());
+                }
+                Ok::<_, String>(latencies)
             })
         })
         .collect();
-    let mut latencies = Vec::with_capacity(concurrency);
-    for task in tasks {
-        latencies.push(task.await.unwrap());
+    let mut latencies = Vec::with_capacity(runs);
+    for worker in workers {
+        latencies.extend(
+            worker
+                .await
+                .map_err(|err| format!("a run's task failed: {err}"))??,
+        );
     }
     let wall = started.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu);
+    let db_cpu_ms_per_run = db_cpu_ms(&store, db_cpu, runs);
     latencies.sort();
     let peak = peak_rss_kib();
-    let requests = server_requests(&stats, base_url).await.unwrap() - before;
-    json!({
+    let requests = requests(&stats, base_url).await? - before;
+    let mut report = json!({
         "framework": side.name(),
-        "mode": "concurrent",
+        "mode": mode,
         "concurrency": concurrency,
+        "runs": runs,
+        "runs_per_sec": runs as f64 / wall.as_secs_f64(),
         "wall_ms": wall.as_secs_f64() * 1000.0,
         "p50_ms": percentile_ms(&latencies, 50.0),
         "p90_ms": percentile_ms(&latencies, 90.0),
         "p99_ms": percentile_ms(&latencies, 99.0),
         "max_ms": percentile_ms(&latencies, 100.0),
+        "cpu_ms_per_run": cpu.as_secs_f64() * 1000.0 / runs as f64,
         "peak_rss_mb": peak as f64 / 1024.0,
         "rss_per_run_kb": peak.saturating_sub(rss_before) as f64 / concurrency as f64,
         "requests": requests,
-    })
+    });
+    if let Some(ms) = db_cpu_ms_per_run {
+        report["db_cpu_ms_per_run"] = json!(ms);
+    }
+    // In-memory rows keep the shape they had before stores could be chosen (no `store`).
+    if !floor && store.name() != "memory" {
+        store.describe(&mut report).await?;
+    }
+    drop(side);
+    store.close().await?;
+    Ok(report)
 }
 
-fn construction(iterations: usize) -> serde_json::Value {
-    let time = |build: &dyn Fn()| {
+/// A streamed delta of the writer agent, as the log writer logs it: item `seq` of `run_id`.
+fn delta(run_id: &str, seq: u64) -> LoggedEvent {
+    let mut item = RunResponse::text(format!("token{} ", seq.saturating_sub(1) % 20));
+    item.run_id = run_id.to_string();
+    item.seq = Some(seq);
+    item.session_id = Some("5f0c6a52-8d0e-4f7e-9a57-3f1f8d2b6c11".to_string());
+    item.workflow_id = Some("bench_research".to_string());
+    item.agent_name = Some("writer".to_string());
+    item.model = Some("openai:gpt-4o".to_string());
+    item.created_at = 1_796_000_000_000 + seq;
+    LoggedEvent {
+        seq,
+        identity: format!("call:model:writer:9c1e4f0a2b3d5e6f:1#{seq}"),
+        item,
+    }
+}
+
+/// Appends `events` deltas to `run_id`'s log, `batch` per `append_log`; the time of each call.
+async fn append_run(
+    storage: &StorageRef,
+    run_id: &str,
+    events: usize,
+    batch: usize,
+) -> Res<Vec<Duration>> {
+    let batch = batch.max(1);
+    let mut latencies = Vec::with_capacity(events.div_ceil(batch));
+    let mut logged = 0;
+    while logged < events {
+        let count = batch.min(events - logged);
+        let items: Vec<LoggedEvent> = (logged + 1..=logged + count)
+            .map(|seq| delta(run_id, seq as u64))
+            .collect();
+        let started = Instant::now();
+        // Fence 0: the run was never claimed (as `put_run` with `fence` 0).
+        storage
+            .append_log(run_id, 0, items, Vec::new())
+            .await
+            .map_err(|err| format!("append_log to run {run_id}: {err}"))?;
+        latencies.push(started.elapsed());
+        logged += count;
+    }
+    Ok(latencies)
+}
+
+async fn append(
+    events: usize,
+    batch: usize,
+    runs: usize,
+    store_args: &StoreArgs,
+) -> Res<serde_json::Value> {
+    let store = OpenStore::open(store_args, "append").await?;
+    let storage = store.shared()?;
+    let pid = std::process::id();
+    append_run(&storage, &format!("warm-up-{pid}"), 200, batch).await?;
+    let cpu = cpu_time();
+    let db_cpu = postgres_cpu_time();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..runs)
+        .map(|i| {
+            let storage = Arc::clone(&storage);
+            let run_id = format!("append-{pid}-{i}");
+            tokio::spawn(async move { append_run(&storage, &run_id, events, batch).await })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(
+            task.await
+                .map_err(|err| format!("an append task failed: {err}"))??,
+        );
+    }
+    let wall = started.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu);
+    let total = events * runs;
+    let db_ms = db_cpu_ms(&store, db_cpu, total);
+    // Every item is in its run's log, in order.
+    for i in 0..runs {
+        let run_id = format!("append-{pid}-{i}");
+        let head = storage
+            .log_head(&run_id)
+            .await
+            .map_err(|err| format!("the log head of {run_id}: {err}"))?;
+        let logged = storage
+            .read_events(&run_id, 0, usize::MAX)
+            .await
+            .map_err(|err| format!("the log of {run_id}: {err}"))?;
+        if head.last_seq != events as u64 || logged.len() != events {
+            return Err(format!(
+                "run {run_id}: {} items logged, last seq {}, {events} appended",
+                logged.len(),
+                head.last_seq
+            ));
+        }
+    }
+    latencies.sort();
+    let event_bytes = serde_json::to_string(&delta("append-0-0", 1))
+        .map_err(|err| format!("encoding an item: {err}"))?
+        .len();
+    let mut report = json!({
+        "framework": "weft",
+        "mode": "append",
+        "events": events,
+        "batch": batch,
+        "concurrency": runs,
+        "events_per_sec": total as f64 / wall.as_secs_f64(),
+        "appends_per_sec": latencies.len() as f64 / wall.as_secs_f64(),
+        "append_p50_us": percentile_ms(&latencies, 50.0) * 1000.0,
+        "append_p99_us": percentile_ms(&latencies, 99.0) * 1000.0,
+        "cpu_us_per_event": cpu.as_secs_f64() * 1e6 / total as f64,
+        "event_json_bytes": event_bytes,
+    });
+    if let Some(ms) = db_ms {
+        report["db_cpu_us_per_event"] = json!(ms * 1000.0);
+    }
+    store.describe(&mut report).await?;
+    drop(storage);
+    store.close().await?;
+    Ok(report)
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+fn median_us(samples: &mut [Duration]) -> f64 {
+    samples.sort();
+    percentile_ms(samples, 50.0) * 1000.0
+}
+
+async fn session_save(
+    base_url: &str,
+    sizes: &str,
+    samples: usize,
+    store_args: &StoreArgs,
+) -> Res<serde_json::Value> {
+    let mut sizes: Vec<usize> = sizes
+        .split(',')
+        .filter(|size| !size.trim().is_empty())
+        .map(|size| {
+            size.trim()
+                .parse()
+                .map_err(|err| format!("--sizes: `{size}`: {err}"))
+        })
+        .collect::<Res<_>>()?;
+    sizes.sort_unstable();
+    sizes.dedup();
+    let top = sizes.last().copied().ok_or("--sizes names no size")? + samples.max(1);
+    let store = OpenStore::open(store_args, "session-save").await?;
+    let storage = store.shared()?;
+
+    // One real run: its session and its run record, as the workflow stores them.
+    let model = model(base_url);
+    let mut workflow = research(&model, Some(&storage))
+        .map_err(|err| format!("the workflow does not build: {err}"))?;
+    let answer = workflow
+        .run(TOPIC.to_string())
+        .await
+        .map_err(|err| format!("a run failed: {err}"))?;
+    drop(workflow);
+    let template: RunRecord = storage
+        .read_run(&answer.run_id)
+        .await
+        .map_err(|err| format!("reading the run: {err}"))?
+        .ok_or("the run was not stored")?;
+    let session_id = template.session_id.clone();
+    let mut session: WorkflowSession = storage
+        .read_session(&session_id)
+        .await
+        .map_err(|err| format!("reading the session: {err}"))?
+        .ok_or("the session was not stored")?;
+    let record_bytes = serde_json::to_string(&template)
+        .map_err(|err| format!("encoding the run record: {err}"))?
+        .len();
+
+    let mut saves: Vec<Duration> = Vec::with_capacity(top);
+    let mut points = Vec::new();
+    let mut count = storage
+        .count_runs(&session_id)
+        .await
+        .map_err(|err| format!("counting runs: {err}"))?;
+    if let Some(small) = sizes.iter().find(|size| **size < count) {
+        return Err(format!(
+            "--sizes: {small} is below the {count} run(s) the session starts with"
+        ));
+    }
+    // saves[n]: the save made when the session held n runs (none below the first).
+    saves.resize(count, Duration::ZERO);
+    let mut reads = std::collections::HashMap::new();
+    while count < top {
+        if sizes.contains(&count) {
+            let mut load = Vec::with_capacity(samples);
+            let mut all = Vec::with_capacity(samples);
+            for _ in 0..samples.max(1) {
+                let started = Instant::now();
+                storage
+                    .read_session(&session_id)
+                    .await
+                    .map_err(|err| format!("reading the session: {err}"))?;
+                load.push(started.elapsed());
+                let started = Instant::now();
+                let runs = storage
+                    .read_runs(&session_id)
+                    .await
+                    .map_err(|err| format!("reading the runs: {err}"))?;
+                all.push(started.elapsed());
+                if runs.len() != count {
+                    return Err(format!("read_runs gave {} runs, not {count}", runs.len()));
+                }
+            }
+            reads.insert(count, (median_us(&mut load), median_us(&mut all)));
+        }
+        let mut record = template.clone();
+        record.run_id = format!("{}-{count}", template.run_id);
+        record.fence = 0;
+        let now = now_ms();
+        record.created_at = now;
+        record.updated_at = now;
+        let mut next = session.clone();
+        next.updated_at = now;
+        let started = Instant::now();
+        storage
+            .put_run(record)
+            .await
+            .map_err(|err| format!("put_run: {err}"))?;
+        session = storage
+            .upsert_session(next)
+            .await
+            .map_err(|err| format!("upsert_session: {err}"))?;
+        saves.push(started.elapsed());
+        count += 1;
+    }
+    for &size in &sizes {
+        let mut window: Vec<Duration> = saves[size..size + samples.max(1)].to_vec();
+        window.sort();
+        let (load_us, read_runs_us) = reads.get(&size).copied().unwrap_or_default();
+        points.push(json!({
+            "runs": size,
+            "saves": window.len(),
+            "save_us": percentile_ms(&window, 50.0) * 1000.0,
+            "save_p90_us": percentile_ms(&window, 90.0) * 1000.0,
+            "load_us": load_us,
+            "read_runs_us": read_runs_us,
+        }));
+    }
+    let mut report = json!({
+        "framework": "weft",
+        "mode": "session-save",
+        "sizes": sizes,
+        "samples": samples,
+        "run_json_bytes": record_bytes,
+        "points": points,
+        "method": "one more run saved: put_run of its record (a copy of a real run's) and \
+                   upsert_session (compare-and-swap), median of the saves made at \
+                   N..N+samples-1 runs; load: read_session at N runs; read_runs: all N records",
+    });
+    store.describe(&mut report).await?;
+    drop(storage);
+    store.close().await?;
+    Ok(report)
+}
+
+fn construction(iterations: usize) -> Res<serde_json::Value> {
+    let time = |build: &dyn Fn() -> Res<()>| -> Res<f64> {
         for _ in 0..iterations / 10 {
-            build();
+            build()?;
         }
         let started = Instant::now();
         for _ in 0..iterations {
-            build();
+            build()?;
         }
-        started.elapsed().as_secs_f64() * 1e9 / iterations as f64
+        Ok(started.elapsed().as_secs_f64() * 1e9 / iterations as f64)
     };
     let agent_ns = time(&|| {
         std::hint::black_box(agent_with_tool());
-    });
+        Ok(())
+    })?;
     let fake = model("http://127.0.0.1:9/v1");
     let workflow_ns = time(&|| {
         let workflow = BenchResearch::builder()
             .model(Some(fake.clone()))
             .build()
-            .unwrap();
+            .map_err(|err| format!("the workflow does not build: {err}"))?;
         std::hint::black_box(workflow);
-    });
-    json!({
+        Ok(())
+    })?;
+    Ok(json!({
         "framework": "weft",
         "mode": "construction",
         "iterations": iterations,
         "agent_ns": agent_ns,
         "workflow_ns": workflow_ns,
-    })
+    }))
 }
 
-fn main() {
+fn main() -> ExitCode {
     let args = Args::parse();
     // One client making one run at a time gains nothing from worker threads but cross-thread
     // wake-ups (Agno's side, likewise, is one asyncio loop); many runs at once use them all.
     let runtime = match args.command {
-        Command::Sequential { .. } | Command::Resume { .. } | Command::Interrupt { .. } => {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-        }
+        Command::Sequential { .. }
+        | Command::Resume { .. }
+        | Command::Interrupt { .. }
+        | Command::SessionSave { .. } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
         _ => tokio::runtime::Runtime::new(),
-    }
-    .expect("a tokio runtime");
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("weft-bench: no tokio runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let report = match args.command {
         Command::Sequential {
             base_url,
             runs,
             floor,
             store,
-            durability,
-        } => runtime.block_on(sequential(&base_url, runs, floor, store, durability)),
+        } => runtime.block_on(sequential(&base_url, runs, floor, &store)),
         Command::Resume {
             base_url,
             rounds,
@@ -620,13 +1449,50 @@ fn main() {
             store,
             runs,
             durability,
-        } => runtime.block_on(interrupt(&base_url, &store, runs, durability)),
+        } => runtime
+            .block_on(interrupt(&base_url, &store, runs, durability))
+            .map(|()| json!(null)),
         Command::Concurrent {
             base_url,
             concurrency,
             floor,
-        } => runtime.block_on(concurrent(&base_url, concurrency, floor)),
+            store,
+        } => runtime.block_on(concurrent(&base_url, concurrency, None, floor, &store)),
+        Command::Throughput {
+            base_url,
+            concurrency,
+            runs,
+            floor,
+            store,
+        } => runtime.block_on(concurrent(
+            &base_url,
+            concurrency,
+            Some(runs),
+            floor,
+            &store,
+        )),
+        Command::Append {
+            events,
+            batch,
+            runs,
+            store,
+        } => runtime.block_on(append(events, batch, runs, &store)),
+        Command::SessionSave {
+            base_url,
+            sizes,
+            samples,
+            store,
+        } => runtime.block_on(session_save(&base_url, &sizes, samples, &store)),
         Command::Construction { iterations } => construction(iterations),
     };
-    println!("{report}");
+    match report {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("weft-bench: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }
