@@ -58,7 +58,8 @@ pub use auth::ApiKeys;
 pub use error::ApiError;
 pub use hosted::WorkflowInfo;
 pub use server::{
-    shutdown_signal, Bound, Server, DEFAULT_BODY_LIMIT, DEFAULT_KEEP_ALIVE, DEFAULT_SHUTDOWN_GRACE,
+    shutdown_signal, Bound, Server, DEFAULT_BODY_LIMIT, DEFAULT_KEEP_ALIVE, DEFAULT_POLL_INTERVAL,
+    DEFAULT_SHUTDOWN_GRACE,
 };
 /// tower-http's CORS layer, for [`Server::cors`].
 pub use tower_http::cors;
