@@ -190,31 +190,62 @@ async fn kill_and_resume(name: &str, point: Point, second: Option<usize>) -> usi
         seen.extend(within(SseReader::new(response).rest()).await);
     }
 
-    assert_eq!(
-        answer_of(&seen),
-        words.concat(),
-        "{name}: the reassembled answer"
-    );
-    let ids: Vec<u64> = seen
-        .iter()
-        .filter_map(|e| e.id.as_ref())
-        .map(|id| id.parse().unwrap())
-        .collect();
-    assert!(
-        ids.windows(2).all(|pair| pair[0] < pair[1]),
-        "{name}: seqs once each, in order: {ids:?}"
-    );
-    let run: Value = get_json(&served.at(&format!("/v1/runs/{run_id}"))).await;
-    assert_eq!(run["run"]["status"], "completed", "{name}: {run}");
-    assert_eq!(run["run"]["content"], words.concat(), "{name}");
-    let session: Value = get_json(&served.at(&format!("/v1/sessions/s-{name}"))).await;
-    assert_eq!(
-        session["session"]["session_state"]["posts"], 1,
-        "{name}: state saved once"
-    );
+    let expected = Completed {
+        answer: &words.concat(),
+        session_id: &format!("s-{name}"),
+        counter: "posts",
+    };
+    expected.check(&served, &run_id, &seen, name).await;
     drop(served);
     let _ = std::fs::remove_dir_all(&dir);
     llm.request_count()
+}
+
+/// How a run a client followed to its end must look.
+pub(crate) struct Completed<'a> {
+    /// The whole answer, as an uninterrupted run gives it.
+    pub answer: &'a str,
+    /// The run's session.
+    pub session_id: &'a str,
+    /// The state key the run counts up once.
+    pub counter: &'a str,
+}
+
+impl Completed<'_> {
+    /// What the client saw (`seen`) reassembles to the answer, with each seq once and in
+    /// order; `served` has the run `completed` with that answer, and its session's counter
+    /// at 1 (the state saved once).
+    pub(crate) async fn check(
+        &self,
+        served: &Served,
+        run_id: &str,
+        seen: &[SseEvent],
+        label: &str,
+    ) {
+        assert_eq!(
+            answer_of(seen),
+            self.answer,
+            "{label}: the reassembled answer"
+        );
+        let ids: Vec<u64> = seen
+            .iter()
+            .filter_map(|event| event.id.as_ref())
+            .map(|id| id.parse().unwrap())
+            .collect();
+        assert!(
+            ids.windows(2).all(|pair| pair[0] < pair[1]),
+            "{label}: seqs once each, in order: {ids:?}"
+        );
+        let run: Value = get_json(&served.at(&format!("/v1/runs/{run_id}"))).await;
+        assert_eq!(run["run"]["status"], "completed", "{label}: {run}");
+        assert_eq!(run["run"]["content"], self.answer, "{label}");
+        let session: Value =
+            get_json(&served.at(&format!("/v1/sessions/{}", self.session_id))).await;
+        assert_eq!(
+            session["session"]["session_state"][self.counter], 1,
+            "{label}: state saved once: {session}"
+        );
+    }
 }
 
 /// The seq of the last event the client got (0: none).

@@ -485,52 +485,6 @@ async fn the_journal_reads_in_written_order(store: &dyn WorkflowStorage) {
     assert!(store.read_journal("unknown").await.unwrap().is_empty());
 }
 
-/// Deleting a session deletes its runs' logs and journals, and nothing of other sessions; a
-/// run id used again starts a fresh log.
-async fn deleting_a_session_deletes_its_logs_and_journals(store: &dyn WorkflowStorage) {
-    store
-        .upsert_session(session("gone", "wf", None, 1))
-        .await
-        .unwrap();
-    store
-        .upsert_session(session("kept", "wf", None, 1))
-        .await
-        .unwrap();
-    for (run_id, session_id) in [("r1", "gone"), ("r2", "gone"), ("r3", "kept")] {
-        store
-            .put_run(run(run_id, session_id, RunStatus::Completed))
-            .await
-            .unwrap();
-        store
-            .append_log(
-                run_id,
-                0,
-                items(run_id, 1..=3),
-                vec![entry("tool:a:1", vec![1, 2])],
-            )
-            .await
-            .unwrap();
-    }
-    assert!(store.delete_session("gone").await.unwrap());
-    for run_id in ["r1", "r2"] {
-        assert_eq!(
-            everything(store, run_id).await,
-            (Vec::new(), Vec::new()),
-            "{run_id}"
-        );
-    }
-    let (events, journal) = everything(store, "r3").await;
-    assert_eq!(
-        (events.len(), journal.len()),
-        (3, 1),
-        "the other session's run"
-    );
-    store
-        .append_log("r1", 0, items("r1", 1..=1), Vec::new())
-        .await
-        .unwrap();
-}
-
 /// One event or journal entry larger than the store's limit is a typed error naming the
 /// limit, and nothing of its batch is written; exactly at the limit is accepted. Both stores
 /// measure the record's JSON.
@@ -656,7 +610,6 @@ macro_rules! conformance {
             check!($store, the_log_jumps_only_right_above_the_reservation);
             check!($store, a_journal_entry_without_its_items_is_refused);
             check!($store, the_journal_reads_in_written_order);
-            check!($store, deleting_a_session_deletes_its_logs_and_journals);
 
             #[tokio::test]
             async fn limits_refuse_large_records_whole() {

@@ -640,6 +640,17 @@ async fn until_waiting_for_a_lock(raw: &tokio_postgres::Client, name: &str) {
     }
 }
 
+/// `SELECT <what> FROM pg_stat_activity` for the connections named `name`, counted.
+async fn count_backends(raw: &tokio_postgres::Client, what: &str, name: &str) -> i64 {
+    raw.query_one(
+        &format!("SELECT count(*) FROM (SELECT {what} FROM pg_stat_activity WHERE application_name = $1) t"),
+        &[&name],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
 /// `weft_append_log` called by hand: the items `seqs` of run `run_id` with token `fence`.
 async fn append_by_hand(
     client: &impl tokio_postgres::GenericClient,
@@ -1093,32 +1104,11 @@ fn the_blocking_worker_reconnects_when_the_server_closed_its_connection() {
         .unwrap();
     runtime.block_on(async {
         let raw = schema.raw().await;
-        let killed: i64 = raw
-            .query_one(
-                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1) t",
-                &[&schema.name],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let killed = count_backends(&raw, "pg_terminate_backend(pid)", &schema.name).await;
         assert!(killed >= 1, "{killed}");
-    });
-    // The server closes the connection a moment after it was told to: wait until it has.
-    runtime.block_on(async {
-        let raw = schema.raw().await;
+        // The server closes the connections a moment after it was told to: wait until it has.
         let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left: i64 = raw
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-                    &[&schema.name],
-                )
-                .await
-                .unwrap()
-                .get(0);
-            if left == 0 {
-                break;
-            }
+        while count_backends(&raw, "pid", &schema.name).await > 0 {
             assert!(Instant::now() < deadline, "the backend was not terminated");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

@@ -188,17 +188,26 @@ impl Upserted {
     }
 }
 
+/// The session of a listing's row, or `None` for one that cannot be read (logged with its
+/// key: a listing skips it and counts it).
+fn readable(row: &Row) -> Option<WorkflowSession> {
+    match from_row(row) {
+        Ok(session) => Some(session),
+        Err(err) => {
+            let session_id: String = row.get(0);
+            tracing::warn!(key = %key(&session_id), error = %err, "skipping an unreadable session while listing");
+            None
+        }
+    }
+}
+
 /// The sessions of a listing's rows; unreadable ones are skipped, counted and logged.
 pub(crate) fn listing(rows: &[Row]) -> SessionListing {
     let mut listing = SessionListing::default();
     for row in rows {
-        match from_row(row) {
-            Ok(session) => listing.sessions.push(session),
-            Err(err) => {
-                let session_id: String = row.get(0);
-                tracing::warn!(key = %key(&session_id), error = %err, "skipping an unreadable session while listing");
-                listing.skipped += 1;
-            }
+        match readable(row) {
+            Some(session) => listing.sessions.push(session),
+            None => listing.skipped += 1,
         }
     }
     listing
@@ -214,14 +223,10 @@ pub(crate) fn page(rows: &[Row], filter: &SessionFilter) -> SessionListing {
         if listing.sessions.len() >= limit {
             break;
         }
-        match from_row(row) {
-            Ok(_) if passed < filter.offset => passed += 1,
-            Ok(session) => listing.sessions.push(session),
-            Err(err) => {
-                let session_id: String = row.get(0);
-                tracing::warn!(key = %key(&session_id), error = %err, "skipping an unreadable session while listing");
-                listing.skipped += 1;
-            }
+        match readable(row) {
+            Some(_) if passed < filter.offset => passed += 1,
+            Some(session) => listing.sessions.push(session),
+            None => listing.skipped += 1,
         }
     }
     listing

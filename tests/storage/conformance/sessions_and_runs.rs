@@ -195,6 +195,11 @@ pub async fn deleting_a_session_deletes_everything_of_it(store: &dyn WorkflowSto
     assert_eq!((events.len(), journal.len()), (2, 1));
     assert!(!store.delete_session("gone").await.unwrap(), "already gone");
     assert!(!store.delete_session("never").await.unwrap());
+    // A deleted run's log starts again from seq 1.
+    store
+        .append_log("g1", 0, items("g1", 1..=1), Vec::new())
+        .await
+        .unwrap();
 }
 
 /// A session's runs list in the order they were first put; putting a run again replaces it
