@@ -586,6 +586,76 @@ async fn a_run_that_can_never_be_resumed_is_recorded_failed() {
     );
 }
 
+/// A resume that fails after it claimed the run (here: the stored session cannot be read
+/// into the workflow's state) lets the claim go, so the run can be resumed once the cause is
+/// fixed, in this process too (an in-process store's claims never lapse by themselves).
+#[tokio::test]
+async fn a_resume_that_fails_after_its_claim_lets_the_claim_go() {
+    let server = FakeLlm::start().await.unwrap();
+    server.push(Reply::text("Done."));
+    let memory = MemoryStorage::new();
+    let broken = weft::WorkflowSession {
+        session_id: "s".into(),
+        workflow_id: "Teller".into(),
+        workflow_name: "Teller".into(),
+        session_name: None,
+        user_id: None,
+        session_state: json!("not a state"),
+        version: 0,
+        created_at: 1,
+        updated_at: 1,
+    };
+    let stored = memory.upsert_session(broken).await.unwrap();
+    memory
+        .put_run(RunRecord {
+            run_id: "r".into(),
+            session_id: "s".into(),
+            workflow_id: "Teller".into(),
+            input: json!("looms"),
+            status: RunStatus::Interrupted,
+            content: String::new(),
+            last_seq: 0,
+            start_state: Some(json!({})),
+            metrics: Default::default(),
+            error: None,
+            created_at: 1,
+            updated_at: 1,
+            fence: 0,
+        })
+        .await
+        .unwrap();
+    let mut teller = Teller::builder()
+        .session_id("s")
+        .storage(memory.clone())
+        .writer(agent_on(&server, "writer", Vec::new()))
+        .build()
+        .unwrap();
+    let (_, error) = drain(teller.resume("r")).await;
+    assert!(error.is_some(), "the broken session stops the resume");
+    assert_eq!(
+        memory.read_run("r").await.unwrap().unwrap().status,
+        RunStatus::Interrupted,
+        "left to be resumed"
+    );
+
+    let mut fixed = stored;
+    fixed.session_state = json!({});
+    memory.upsert_session(fixed).await.unwrap();
+    let mut teller = Teller::builder()
+        .session_id("s")
+        .storage(memory.clone())
+        .writer(agent_on(&server, "writer", Vec::new()))
+        .build()
+        .unwrap();
+    let (items, error) = drain(teller.resume("r")).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(answer(&items), "Intro. Done.");
+    assert_eq!(
+        memory.read_run("r").await.unwrap().unwrap().status,
+        RunStatus::Completed
+    );
+}
+
 async fn items_len_of_completed(memory: &MemoryStorage, run_id: &str) -> usize {
     let record = memory.read_run(run_id).await.unwrap().unwrap();
     usize::try_from(record.last_seq).unwrap()

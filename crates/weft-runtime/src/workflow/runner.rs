@@ -258,7 +258,34 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                 "it is running in another worker, whose claim on it is live".into(),
             ));
         };
-        let renewal = renew_while_running(&storage, &run_id, claim.fence, &launch.live);
+        let fence = claim.fence;
+        match Self::resume_claimed(workflow, run_id.clone(), fence, launch).await {
+            Ok(resumed) => Ok(resumed),
+            Err(err) => {
+                // Not resumed here after all: the claim lapses at once (a run that can never
+                // be resumed was recorded `failed`, which ended it already), so that this or
+                // another worker may try again.
+                let _ = storage
+                    .renew_claim(&run_id, fence, Some(std::time::Duration::ZERO))
+                    .await;
+                Err(err)
+            }
+        }
+    }
+
+    /// [`resume`](Self::resume), once the run is claimed with `fence`.
+    async fn resume_claimed(
+        workflow: &'a mut W,
+        run_id: String,
+        fence: u64,
+        launch: &Launch,
+    ) -> Result<(Self, W::Input, Restart)> {
+        let storage = Arc::clone(workflow.context().storage);
+        let refuse = |reason: String| Error::NotResumable {
+            run_id: run_id.clone(),
+            reason,
+        };
+        let renewal = renew_while_running(&storage, &run_id, fence, &launch.live);
         let record = storage
             .read_run(&run_id)
             .await?
@@ -266,13 +293,13 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         refuse_unless_resumable(&record, &refuse)?;
         let Some(start_state) = record.start_state.clone() else {
             let reason = "it was recorded by an earlier release of weft, which kept no start state";
-            return Err(give_up(&storage, record, claim.fence, reason.into()).await);
+            return Err(give_up(&storage, record, fence, reason.into()).await);
         };
         let input: W::Input = match input_from_json(record.input.clone()) {
             Ok(input) => input,
             Err(err) => {
                 let reason = format!("its input no longer fits the workflow's input type: {err}");
-                return Err(give_up(&storage, record, claim.fence, reason).await);
+                return Err(give_up(&storage, record, fence, reason).await);
             }
         };
         let start = match serde_json::from_value::<W::State>(start_state.clone()) {
@@ -282,7 +309,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                     "the state it started with does not fit `{}`'s state type: {err}",
                     W::NAME
                 );
-                return Err(give_up(&storage, record, claim.fence, reason).await);
+                return Err(give_up(&storage, record, fence, reason).await);
             }
         };
         {
@@ -334,7 +361,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         tracing::debug!(%run_id, logged = events.len(), journaled = journal.len(), reserved = head.reserved_seq, discard_from = ?restart.discard_from, "resuming an interrupted run");
         let scope = RunScope::new(
             run_id,
-            claim.fence,
+            fence,
             storage,
             journal,
             replay.log,
