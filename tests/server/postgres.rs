@@ -307,3 +307,38 @@ async fn two_servers_running_one_session_at_once_keep_both_runs() {
     );
     assert_eq!(llm.request_count(), 4, "a draft and a review each");
 }
+
+/// A cancel sent to another server than the one running the run (behind a load balancer)
+/// reaches the run through the store: `202`, the run's own server cancels it (at its next
+/// check, within a second), its client gets the `RunCancelled` marker, and every server shows
+/// the run `cancelled`. A cancel of a run that is not in flight anywhere is `409`.
+#[tokio::test]
+async fn a_cancel_sent_to_another_server_cancels_the_run() {
+    let Some(url) = test_url("a_cancel_sent_to_another_server") else {
+        return;
+    };
+    let schema = fresh_schema("weft_srv_cancel");
+    let llm = FakeLlm::start().await.unwrap();
+    let gate = Gate::new();
+    script(&llm, "heddles", &gate);
+    let running = server(&llm, &url, &schema).await;
+    let other = server(&llm, &url, &schema).await;
+
+    let (run_id, mut reader, _) = start_held(&running, "heddles", &gate).await;
+    let response =
+        crate::support::call("POST", &other.at(&format!("/v1/runs/{run_id}/cancel"))).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let rest = within(reader.rest()).await;
+    assert_eq!(
+        rest.last().and_then(|event| event.event.as_deref()),
+        Some("RunCancelled"),
+        "{rest:?}"
+    );
+    for served in [&running, &other] {
+        let run: Value = get_json(&served.at(&format!("/v1/runs/{run_id}"))).await;
+        assert_eq!(run["run"]["status"], "cancelled", "{run}");
+    }
+    let again = crate::support::call("POST", &other.at(&format!("/v1/runs/{run_id}/cancel"))).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    gate.open();
+}

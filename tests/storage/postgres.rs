@@ -885,7 +885,7 @@ async fn a_version_1_schema_is_migrated_to_the_current_version() {
 
     let store = schema.connect(LogLimits::default()).await;
     assert_eq!(versions(&raw, name).await, all_versions());
-    assert_eq!(all_versions().last(), Some(&2));
+    assert_eq!(all_versions().last(), Some(&weft_postgres::SCHEMA_VERSION));
     let old = store.read_session("old").await.unwrap().unwrap();
     assert_eq!(
         (old.version, old.session_state.clone()),
@@ -1122,4 +1122,31 @@ fn the_blocking_worker_reconnects_when_the_server_closed_its_connection() {
     assert_eq!(store.read_session_blocking("s").unwrap(), Some(again));
     drop(runtime);
     drop(schema);
+}
+
+/// A cancel asked through the store marks the run's live claim only: its worker (with the
+/// claim's token) sees it, a stale token does not, a new claim starts without it, and a run
+/// no live claim holds cannot be asked.
+#[tokio::test]
+async fn a_cancel_request_marks_the_live_claim_only() {
+    let Some((store, _schema)) = store(LogLimits::default()).await else {
+        return;
+    };
+    assert!(!store.request_cancel("r").await.unwrap(), "never claimed");
+    let first = store.claim_run("r", "a", None).await.unwrap().unwrap();
+    assert!(!store.cancel_requested("r", first.fence).await.unwrap());
+    assert!(store.request_cancel("r").await.unwrap());
+    assert!(store.cancel_requested("r", first.fence).await.unwrap());
+    assert!(!store.cancel_requested("r", first.fence + 1).await.unwrap());
+
+    // The claim lapses (a zero-lease renewal: no clock), another worker takes the run over:
+    // the old request was for the old claim.
+    store
+        .renew_claim("r", first.fence, Some(Duration::ZERO))
+        .await
+        .unwrap();
+    assert!(!store.request_cancel("r").await.unwrap(), "no live claim");
+    let second = store.claim_run("r", "b", None).await.unwrap().unwrap();
+    assert!(!store.cancel_requested("r", second.fence).await.unwrap());
+    assert!(!store.cancel_requested("r", first.fence).await.unwrap());
 }

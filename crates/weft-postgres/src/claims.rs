@@ -42,7 +42,8 @@ pub(crate) const CLAIM: &str = concat!(
      VALUES ($1, $2, nextval('weft_fences'), ",
     expiry!(),
     ") ON CONFLICT (run_id) DO UPDATE
-       SET owner = excluded.owner, fence = excluded.fence, expires_at = excluded.expires_at
+       SET owner = excluded.owner, fence = excluded.fence, expires_at = excluded.expires_at,
+           cancel_requested = false
        WHERE c.expires_at <= now()
      RETURNING c.fence, ",
     expiry_millis!()
@@ -59,6 +60,15 @@ pub(crate) const RENEW: &str = concat!(
 
 /// The run's current fencing token (no row: never claimed).
 pub(crate) const FENCE: &str = "SELECT fence FROM weft_claims WHERE run_id = $1";
+
+/// Marks the live claim on `$1` as asked to cancel its run; a row when there was one.
+pub(crate) const REQUEST_CANCEL: &str = "UPDATE weft_claims SET cancel_requested = true
+     WHERE run_id = $1 AND expires_at > now() RETURNING fence";
+
+/// Whether the claim on `$1` with token `$2` was asked to cancel its run (no row: not the
+/// run's claim any more).
+pub(crate) const CANCEL_REQUESTED: &str =
+    "SELECT cancel_requested FROM weft_claims WHERE run_id = $1 AND fence = $2";
 
 /// Takes the claim on `run_id` for `owner`, or `None` while another is live.
 pub(crate) async fn claim<C: GenericClient + Sync>(

@@ -64,8 +64,10 @@
 //!   event log and journal, one row per item or entry, as JSON text; `weft_log_heads`: each
 //!   run's last seq and journal length.
 //! - `weft_claims`: one row per run in flight or waiting to be resumed: owner, fencing token,
-//!   and when the claim lapses (a `timestamptz`, compared with the database's `now()`);
-//!   `weft_fences`, the sequence every token comes from.
+//!   when the claim lapses (a `timestamptz`, compared with the database's `now()`), and
+//!   whether another server asked for the run to be cancelled (`request_cancel`; the worker
+//!   holding the claim checks it every second); `weft_fences`, the sequence every token
+//!   comes from.
 //! - Four PL/pgSQL functions (`weft_upsert_session`, `weft_put_run`, `weft_append_log`,
 //!   `weft_delete_session`) do the checked writes in one round trip each.
 //!

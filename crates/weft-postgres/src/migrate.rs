@@ -29,11 +29,17 @@ const MIGRATIONS: &[Migration] = &[
         name: "delete_session",
         sql: include_str!("migrations/0002_delete_session.sql"),
     },
+    Migration {
+        version: 3,
+        name: "cancel_requests",
+        sql: include_str!("migrations/0003_cancel_requests.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands: 1, the tables and the checked
-/// writes; 2, `weft_delete_session` (deleting a session safely while its runs write).
-pub const SCHEMA_VERSION: i32 = 2;
+/// writes; 2, `weft_delete_session` (deleting a session safely while its runs write); 3,
+/// cancel requests on claims (cancelling a run another server runs).
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Brings the store's schema (`schema`, or the connection's default one) to
 /// [`SCHEMA_VERSION`]; refuses a newer one, changing nothing.

@@ -384,6 +384,31 @@ impl WorkflowStorage for PostgresStorage {
         })
     }
 
+    fn request_cancel<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let doing = || format!("ask for run `{run_id}` to be cancelled");
+            let (client, statement) = self.prepared(claims::REQUEST_CANCEL, doing).await?;
+            let marked = client
+                .query_opt(&statement, &[&run_id])
+                .await
+                .map_err(|err| error::database(&self.shared.target, &doing(), err))?;
+            Ok(marked.is_some())
+        })
+    }
+
+    fn cancel_requested<'a>(&'a self, run_id: &'a str, fence: u64) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let doing = || format!("check for a cancel of run `{run_id}`");
+            let (client, statement) = self.prepared(claims::CANCEL_REQUESTED, doing).await?;
+            let fence = i64::try_from(fence).unwrap_or(i64::MAX);
+            let row = client
+                .query_opt(&statement, &[&run_id, &fence])
+                .await
+                .map_err(|err| error::database(&self.shared.target, &doing(), err))?;
+            Ok(row.is_some_and(|row| row.get::<_, bool>(0)))
+        })
+    }
+
     fn upsert_session_for_run<'a>(
         &'a self,
         session: WorkflowSession,

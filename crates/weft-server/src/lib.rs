@@ -29,7 +29,7 @@
 //! | `POST /v1/workflows/{id}/runs` | body `{"input": …, "session_id"?, "user_id"?, "mode"?: "stream" \| "wait" \| "background"}`: `stream` (default) answers `200 text/event-stream` (header `X-Weft-Run-Id`), `wait` `200 {"run": RunRecord}` when the run ends, `background` `202 {"run_id", "session_id", "status": "running"}`; `422` when the input does not fit (the message names the field), `404` for an unknown workflow, `409 session_busy` when the session has a run in flight |
 //! | `GET /v1/runs/{run_id}` | `{"run": RunRecord}` (`content` is the answer so far, discarded text removed) |
 //! | `GET /v1/runs/{run_id}/events` | SSE: the logged events after `Last-Event-ID` (or `?after=N`; none: from the start), then the live run until it ends; `204` when nothing is left to send |
-//! | `POST /v1/runs/{run_id}/cancel` | `202`; `409` unless the run is in flight here |
+//! | `POST /v1/runs/{run_id}/cancel` | `202`; `409` unless the run is in flight (here, or on a store many servers share, on any of them: asked through the store) |
 //! | `POST /v1/runs/{run_id}/resume` | `202 {"run_id", "status": "running"}` for an `interrupted` run; `409` otherwise |
 //! | `POST /v1/runs/{run_id}/continue` | `409 not_paused` (pauses for a person come in a later version) |
 //! | `GET /v1/sessions?workflow_id=&user_id=&limit=&offset=` | `{"sessions": [...], "skipped": n}` |
@@ -44,6 +44,13 @@
 //! `EventSource` does it by itself) gives the events after it, exactly once, also across a
 //! server restart: the answer is the `RunContent` deltas in seq order, minus the ranges a
 //! `ContentDiscarded {"from_seq": N}` withdraws (`weft::durable::answer`).
+//!
+//! ## Many servers on one store
+//! On a store many servers share (one with a lease: `weft::PostgresStorage`), any server
+//! answers for any run: events of a run another server runs come from the store, read every
+//! [`Server::poll_interval`] (50 ms); a cancel is asked through the store; runs whose server
+//! died, stalled past its lease or shut down are taken over by another (every
+//! [`Server::takeover_interval`], half the lease by default) and resumed from their journal.
 
 mod api;
 mod auth;

@@ -73,6 +73,11 @@ impl Live {
         self.interrupt.load(Ordering::SeqCst)
     }
 
+    /// Cancels the run, as [`RunHandle::cancel`] does (a cancel asked through the store).
+    pub fn cancel(&self) {
+        self.cancel.send_replace(true);
+    }
+
     /// Another worker took the run over (this worker held `fence`, the run is at `current`):
     /// the run stops here, as if interrupted, and its outcome is [`Error::Fenced`]. Its
     /// writes are refused anyway; stopping saves the work the other worker does too.

@@ -217,6 +217,24 @@ pub trait WorkflowStorage: Send + Sync + fmt::Debug {
         lease: Option<Duration>,
     ) -> BoxFuture<'a, Result<()>>;
 
+    /// Asks the worker that holds `run_id`'s live claim to cancel the run: how a server
+    /// cancels a run another server runs. `true` when a live claim was marked (its worker
+    /// checks with its renewals, every second at most, and cancels the run); `false` when
+    /// no live claim holds the run (it is not in flight anywhere). The default, for a store of
+    /// one process (memory, sled), is `false`: cancel through the run's own `RunHandle`.
+    fn request_cancel<'a>(&'a self, run_id: &'a str) -> BoxFuture<'a, Result<bool>> {
+        let _ = run_id;
+        Box::pin(async { Ok(false) })
+    }
+
+    /// Whether a cancel was asked ([`request_cancel`](Self::request_cancel)) for `run_id`
+    /// while the claim with `fence` holds it (`false` once the claim is not the run's). The
+    /// default is `false`.
+    fn cancel_requested<'a>(&'a self, run_id: &'a str, fence: u64) -> BoxFuture<'a, Result<bool>> {
+        let _ = (run_id, fence);
+        Box::pin(async { Ok(false) })
+    }
+
     /// Writes the session (compare-and-swap, as [`upsert_session`](Self::upsert_session))
     /// for the run `run_id`, which saves its state: refused with
     /// [`Error::Fenced`](crate::Error::Fenced), writing nothing, when `fence` is not the run's

@@ -805,10 +805,16 @@ impl Drop for Renewal {
     }
 }
 
-/// Starts renewing the claim with `fence` on `run_id` every third of the store's lease,
-/// when the store has one and a tokio runtime runs. At the first renewal refused as fenced
-/// the run was taken over by another worker: the renewal stops the run here (through
-/// `live`), before it does more work that the other worker does too.
+/// How often a run's worker checks for a cancel asked through the store (by another
+/// server), at most.
+const CANCEL_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Starts renewing the claim with `fence` on `run_id` every third of the store's lease, when
+/// the store has one and a tokio runtime runs, and checking (every second, or every renewal
+/// if more often) whether another server asked for the run to be cancelled: then the run is
+/// cancelled here. At the first renewal refused as fenced the run was taken over by another
+/// worker: the renewal stops the run here (through `live`), before it does more work that
+/// the other worker does too.
 fn renew_while_running(
     storage: &StorageRef,
     run_id: &str,
@@ -824,18 +830,32 @@ fn renew_while_running(
     let run_id = run_id.to_string();
     let live = Arc::clone(live);
     let every = (lease / 3).max(std::time::Duration::from_millis(1));
+    let tick = every.min(CANCEL_CHECK);
     Some(Renewal(runtime.spawn(async move {
+        let mut renewed = tokio::time::Instant::now();
         loop {
-            tokio::time::sleep(every).await;
-            match store.renew_claim(&run_id, fence, Some(lease)).await {
-                Ok(()) => {}
-                Err(Error::Fenced { fence, current, .. }) => {
-                    tracing::warn!(%run_id, fence, current, "the run was taken over by another worker: stopping it here");
-                    live.taken_over(fence, current);
-                    return;
+            tokio::time::sleep(tick).await;
+            if renewed.elapsed() >= every {
+                match store.renew_claim(&run_id, fence, Some(lease)).await {
+                    Ok(()) => renewed = tokio::time::Instant::now(),
+                    Err(Error::Fenced { fence, current, .. }) => {
+                        tracing::warn!(%run_id, fence, current, "the run was taken over by another worker: stopping it here");
+                        live.taken_over(fence, current);
+                        return;
+                    }
+                    Err(err) => {
+                        tracing::warn!(%run_id, error = %err, "could not renew the run's claim; trying again");
+                    }
                 }
+            }
+            match store.cancel_requested(&run_id, fence).await {
+                Ok(true) => {
+                    tracing::info!(%run_id, "a cancel was asked for the run through the store: cancelling it");
+                    live.cancel();
+                }
+                Ok(false) => {}
                 Err(err) => {
-                    tracing::warn!(%run_id, error = %err, "could not renew the run's claim; trying again");
+                    tracing::warn!(%run_id, error = %err, "could not check for a cancel of the run; trying again");
                 }
             }
         }

@@ -223,6 +223,17 @@ pub(super) async fn cancel(
         }
     }
     let run = record(&state, &run_id).await?;
+    // Another server runs it (a store many servers share): ask it through the store.
+    if run.status == RunStatus::Running
+        && state.storage.lease().is_some()
+        && state.storage.request_cancel(&run_id).await?
+    {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"run_id": run_id, "status": "cancelling"})),
+        )
+            .into_response());
+    }
     Err(ApiError::conflict(
         "run_not_in_flight",
         format!(
