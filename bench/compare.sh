@@ -46,7 +46,8 @@ MAX_LOAD="${MAX_LOAD:-}"
 # to), runs/s at these concurrencies (PG_RUNS runs in all for weft, AGNO_PG_RUNS for Agno,
 # against the fake LLM that answers at once), APPEND_EVENTS items appended to each of 1 and
 # APPEND_CONCURRENCY runs, and a session grown to the largest of SESSION_SIZES runs.
-export WEFT_BENCH_POSTGRES_URL="${WEFT_BENCH_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432/weft_bench}"
+# `sslmode=disable`: both sides plain TCP (psycopg would otherwise default to `prefer`, TLS).
+export WEFT_BENCH_POSTGRES_URL="${WEFT_BENCH_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432/weft_bench?sslmode=disable}"
 PG_CONCURRENCY="${PG_CONCURRENCY:-10 100}"
 PG_RUNS="${PG_RUNS:-1000}"
 AGNO_PG_RUNS="${AGNO_PG_RUNS:-200}"

@@ -33,6 +33,7 @@ use weft_runtime::storage::{RunRecord, WorkflowSession};
 use weft_runtime::{Error, Result};
 
 use crate::error::{Failure, Outcome, Target};
+use crate::tls::Tls;
 use crate::{runs, sessions};
 
 /// How long a caller waits for the thread's answer (and the thread works on its job) at most.
@@ -72,6 +73,8 @@ struct Job {
 /// The handle on the thread, shared by a store's clones.
 pub(crate) struct Blocking {
     config: tokio_postgres::Config,
+    /// The pool's TLS mode, so that this connection is made as theirs are.
+    tls: Tls,
     target: Target,
     /// How long a call waits at most ([`CALL_TIMEOUT`]).
     timeout: Duration,
@@ -81,12 +84,17 @@ pub(crate) struct Blocking {
 
 impl Blocking {
     /// A handle; the thread starts at the first call.
-    pub(crate) fn new(config: tokio_postgres::Config, target: Target) -> Self {
-        Blocking::with_timeout(config, target, CALL_TIMEOUT)
+    pub(crate) fn new(config: tokio_postgres::Config, tls: Tls, target: Target) -> Self {
+        Blocking::with_timeout(config, tls, target, CALL_TIMEOUT)
     }
 
     /// A handle whose calls wait `timeout` at most.
-    fn with_timeout(mut config: tokio_postgres::Config, target: Target, timeout: Duration) -> Self {
+    fn with_timeout(
+        mut config: tokio_postgres::Config,
+        tls: Tls,
+        target: Target,
+        timeout: Duration,
+    ) -> Self {
         // The URL's own `statement_timeout`, later in the options, wins.
         let option = format!("-c statement_timeout={}", STATEMENT_TIMEOUT.as_millis());
         let options = match config.get_options() {
@@ -96,6 +104,7 @@ impl Blocking {
         config.options(options);
         Blocking {
             config,
+            tls,
             target,
             timeout,
             sender: Mutex::new(None),
@@ -161,7 +170,7 @@ impl Blocking {
         if let Some(sender) = sender.as_ref() {
             return Ok(sender.clone());
         }
-        let started = start(self.config.clone(), self.target.clone())?;
+        let started = start(self.config.clone(), self.tls.clone(), self.target.clone())?;
         *sender = Some(started.clone());
         Ok(started)
     }
@@ -172,7 +181,7 @@ impl Blocking {
 /// The runtime is built on the thread itself: built here, a runtime the thread could not take
 /// (it failed to spawn) would be dropped on the caller's thread, which panics inside an async
 /// context, where `Drop` code often runs.
-fn start(config: tokio_postgres::Config, target: Target) -> Result<mpsc::Sender<Job>> {
+fn start(config: tokio_postgres::Config, tls: Tls, target: Target) -> Result<mpsc::Sender<Job>> {
     let failed = |err: std::io::Error| Error::Storage {
         message:
             "could not start weft-postgres' blocking worker thread (out of threads or memory?)"
@@ -197,6 +206,7 @@ fn start(config: tokio_postgres::Config, target: Target) -> Result<mpsc::Sender<
             let _ = ready.send(Ok(()));
             let mut worker = Worker {
                 config,
+                tls,
                 target,
                 client: None,
                 connection: None,
@@ -233,6 +243,7 @@ enum Prepared {
 /// The thread's state: its connection and its prepared statements.
 struct Worker {
     config: tokio_postgres::Config,
+    tls: Tls,
     target: Target,
     client: Option<Client>,
     /// The task driving the connection.
@@ -390,7 +401,7 @@ impl Worker {
             return Ok(());
         }
         self.reset().await;
-        let connected = tokio::time::timeout(CONNECT_TIMEOUT, self.config.connect(NoTls))
+        let connected = tokio::time::timeout(CONNECT_TIMEOUT, open(&self.config, &self.tls))
             .await
             .map_err(|_| {
                 Failure::Weft(Error::Storage {
@@ -403,11 +414,7 @@ impl Worker {
                 })
             })?;
         let (client, connection) = connected?;
-        self.connection = Some(tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, "weft-postgres' blocking connection ended");
-            }
-        }));
+        self.connection = Some(connection);
         self.client = Some(client);
         Ok(())
     }
@@ -440,6 +447,36 @@ impl Worker {
         self.statements.insert(sql, statement.clone());
         Ok(statement)
     }
+}
+
+/// Opens a connection (plain or TLS, as `tls` says) and spawns the task driving it.
+async fn open(
+    config: &tokio_postgres::Config,
+    tls: &Tls,
+) -> std::result::Result<(Client, JoinHandle<()>), tokio_postgres::Error> {
+    Ok(match tls {
+        Tls::Plain => {
+            let (client, connection) = config.connect(NoTls).await?;
+            (client, drive(connection))
+        }
+        Tls::Rustls(connector) => {
+            let (client, connection) = config.connect(connector.clone()).await?;
+            (client, drive(connection))
+        }
+    })
+}
+
+/// Spawns the task driving a connection.
+fn drive(
+    connection: impl std::future::Future<Output = std::result::Result<(), tokio_postgres::Error>>
+        + Send
+        + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::debug!(error = %err, "weft-postgres' blocking connection ended");
+        }
+    })
 }
 
 /// Whether a failed try had sent any statement of its job.
@@ -487,7 +524,7 @@ mod tests {
         let url = format!("postgres://weft:secret@{address}/weft");
         let config: tokio_postgres::Config = url.parse().unwrap();
         let target = Target::of(&config);
-        Blocking::with_timeout(config, target, timeout)
+        Blocking::with_timeout(config, Tls::Plain, target, timeout)
     }
 
     fn assert_timely_storage_error(blocking: &Blocking) {
@@ -533,14 +570,14 @@ mod tests {
             .parse()
             .unwrap();
         let target = Target::of(&config);
-        let blocking = Blocking::new(config, target);
+        let blocking = Blocking::new(config, Tls::Plain, target);
         assert_eq!(
             blocking.config.get_options(),
             Some("-c statement_timeout=30000 -c statement_timeout=5s")
         );
         let config: tokio_postgres::Config = "postgres://u@h/d".parse().unwrap();
         let target = Target::of(&config);
-        let blocking = Blocking::new(config, target);
+        let blocking = Blocking::new(config, Tls::Plain, target);
         assert_eq!(
             blocking.config.get_options(),
             Some("-c statement_timeout=30000")

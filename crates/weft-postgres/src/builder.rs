@@ -12,6 +12,7 @@ use weft_runtime::{Error, Result};
 use crate::blocking::Blocking;
 use crate::error::{self, Target};
 use crate::store::{PostgresStorage, Shared};
+use crate::tls::{self, Tls};
 
 /// How many connections a store's pool opens at most, by default.
 pub const DEFAULT_POOL_SIZE: usize = 16;
@@ -33,7 +34,7 @@ pub const MAX_LEASE: Duration = Duration::from_secs(24 * 60 * 60);
 pub const DEFAULT_POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long opening a connection may take when the URL sets no `connect_timeout`: the TCP
-/// connection (per address), and opening a pooled connection as a whole (TCP, TLS-less
+/// connection (per address), and opening a pooled connection as a whole (TCP, TLS handshake,
 /// startup and login).
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -64,6 +65,8 @@ pub struct PostgresStorageBuilder {
     limits: LogLimits,
     schema: Option<String>,
     pool_wait_timeout: Duration,
+    /// The PEM texts given to [`root_certificates_pem`](Self::root_certificates_pem).
+    root_certificates: Vec<Vec<u8>>,
 }
 
 impl PostgresStorageBuilder {
@@ -76,6 +79,7 @@ impl PostgresStorageBuilder {
             limits: LogLimits::default(),
             schema: None,
             pool_wait_timeout: DEFAULT_POOL_WAIT_TIMEOUT,
+            root_certificates: Vec::new(),
         }
     }
 
@@ -125,17 +129,29 @@ impl PostgresStorageBuilder {
         self
     }
 
+    /// Trusts the CA certificates in `pem` (PEM text, one `-----BEGIN CERTIFICATE-----` block
+    /// or more), on top of the webpki roots, to check the server's certificate with
+    /// `sslmode=verify-ca` or `verify-full` (the other modes do not check it). Calls add up.
+    /// A PEM that holds no readable certificate is refused by [`connect`](Self::connect) with
+    /// [`Error::Config`].
+    pub fn root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.root_certificates.push(pem.as_ref().to_vec());
+        self
+    }
+
     /// Connects: opens the pool, creates the schema and brings its tables to this weft's
     /// version (see the crate docs), and checks the server can be reached.
     ///
     /// # Errors
-    /// [`Error::Config`] for an invalid schema name or a lease out of range; [`Error::Storage`] for an invalid URL,
-    /// a server that cannot be reached or refuses the login, or a database whose weft
-    /// schema is newer than this weft knows (left untouched). No message holds the password.
+    /// [`Error::Config`] for an invalid schema name, a lease out of range or an unreadable
+    /// [`root_certificates_pem`](Self::root_certificates_pem); [`Error::Storage`] for an
+    /// invalid URL (or `sslmode`), a server that cannot be reached, refuses the login or
+    /// whose TLS certificate is not accepted, or a database whose weft schema is newer than
+    /// this weft knows (left untouched). No message holds the password.
     pub async fn connect(self) -> Result<PostgresStorage> {
-        let config = self.config()?;
+        let (config, tls) = self.config()?;
         let target = Target::of(&config);
-        let pool = self.pool(&config, &target)?;
+        let pool = self.pool(&config, &tls, &target)?;
         {
             let mut client = pool
                 .get()
@@ -145,7 +161,7 @@ impl PostgresStorageBuilder {
         }
         Ok(PostgresStorage::from_shared(Arc::new(Shared {
             pool,
-            blocking: Blocking::new(config, target.clone()),
+            blocking: Blocking::new(config, tls, target.clone()),
             target,
             schema: self.schema,
             pool_size: self.pool_size,
@@ -156,13 +172,15 @@ impl PostgresStorageBuilder {
 
     /// Checks the settings and makes the connections' configuration: the URL's, with a
     /// connect timeout, keepalives, the application name and the schema as the URL leaves
-    /// them unset.
-    fn config(&self) -> Result<tokio_postgres::Config> {
+    /// them unset; and the TLS connector of its `sslmode`.
+    fn config(&self) -> Result<(tokio_postgres::Config, Tls)> {
         if let Some(schema) = &self.schema {
             validate_schema(schema)?;
         }
         validate_lease(self.lease)?;
-        let mut config = parse(&self.url)?;
+        let (url, mode) = tls::split_sslmode(&self.url)?;
+        let mut config = parse(&url)?;
+        let tls = tls::connector(&mut config, mode, &self.root_certificates)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -191,11 +209,11 @@ impl PostgresStorageBuilder {
             };
             config.options(options);
         }
-        Ok(config)
+        Ok((config, tls))
     }
 
     /// The pool (no connection opened yet), every wait in it bounded.
-    fn pool(&self, config: &tokio_postgres::Config, target: &Target) -> Result<Pool> {
+    fn pool(&self, config: &tokio_postgres::Config, tls: &Tls, target: &Target) -> Result<Pool> {
         // Opening a connection as a whole (the URL's `connect_timeout` bounds each TCP
         // attempt only, not the startup and login after it).
         let create_timeout = config
@@ -203,7 +221,11 @@ impl PostgresStorageBuilder {
             .copied()
             .unwrap_or(CONNECT_TIMEOUT)
             .max(CONNECT_TIMEOUT);
-        Pool::builder(Manager::new(config.clone(), NoTls))
+        let manager = match tls {
+            Tls::Plain => Manager::new(config.clone(), NoTls),
+            Tls::Rustls(connector) => Manager::new(config.clone(), connector.clone()),
+        };
+        Pool::builder(manager)
             .max_size(self.pool_size)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(self.pool_wait_timeout))
@@ -219,9 +241,12 @@ impl PostgresStorageBuilder {
 
 impl fmt::Debug for PostgresStorageBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = match self.url.parse::<tokio_postgres::Config>() {
-            Ok(config) => Target::of(&config).to_string(),
-            Err(_) => "(an invalid URL)".to_string(),
+        let parsed = tls::split_sslmode(&self.url)
+            .ok()
+            .and_then(|(url, _)| url.parse::<tokio_postgres::Config>().ok());
+        let url = match parsed {
+            Some(config) => Target::of(&config).to_string(),
+            None => "(an invalid URL)".to_string(),
         };
         f.debug_struct("PostgresStorageBuilder")
             .field("url", &url)
@@ -230,6 +255,7 @@ impl fmt::Debug for PostgresStorageBuilder {
             .field("limits", &self.limits)
             .field("schema", &self.schema)
             .field("pool_wait_timeout", &self.pool_wait_timeout)
+            .field("root_certificates", &self.root_certificates.len())
             .finish()
     }
 }
@@ -310,14 +336,14 @@ mod tests {
     #[test]
     fn connections_time_out_and_keep_alive_unless_the_url_says_otherwise() {
         let builder = PostgresStorageBuilder::new("postgres://ada@db.example/weft").pool_size(3);
-        let config = builder.config().unwrap();
+        let (config, tls) = builder.config().unwrap();
         assert_eq!(config.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
         assert!(config.get_keepalives());
         assert_eq!(config.get_keepalives_idle(), KEEPALIVES_IDLE);
         assert_eq!(config.get_keepalives_interval(), Some(KEEPALIVES_INTERVAL));
         assert_eq!(config.get_keepalives_retries(), Some(KEEPALIVES_RETRIES));
         assert_eq!(config.get_application_name(), Some("weft"));
-        let pool = builder.pool(&config, &Target::of(&config)).unwrap();
+        let pool = builder.pool(&config, &tls, &Target::of(&config)).unwrap();
         let timeouts = pool.timeouts();
         assert_eq!(
             (timeouts.wait, timeouts.create, timeouts.recycle),
@@ -333,12 +359,12 @@ mod tests {
             "postgres://ada@db.example/weft?connect_timeout=30&keepalives_idle=300&application_name=app",
         )
         .pool_wait_timeout(Duration::from_secs(5));
-        let config = builder.config().unwrap();
+        let (config, tls) = builder.config().unwrap();
         assert_eq!(config.get_connect_timeout(), Some(&Duration::from_secs(30)));
         assert_eq!(config.get_keepalives_idle(), Duration::from_secs(300));
         assert_eq!(config.get_application_name(), Some("app"));
         let timeouts = builder
-            .pool(&config, &Target::of(&config))
+            .pool(&config, &tls, &Target::of(&config))
             .unwrap()
             .timeouts();
         assert_eq!(
@@ -346,9 +372,10 @@ mod tests {
             (Some(Duration::from_secs(5)), Some(Duration::from_secs(30)))
         );
 
-        let config = PostgresStorageBuilder::new("postgres://ada@db.example/weft?keepalives=0")
-            .config()
-            .unwrap();
+        let (config, _) =
+            PostgresStorageBuilder::new("postgres://ada@db.example/weft?keepalives=0")
+                .config()
+                .unwrap();
         assert!(!config.get_keepalives());
     }
 

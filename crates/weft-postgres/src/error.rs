@@ -124,12 +124,17 @@ pub(crate) fn database(target: &Target, doing: &str, err: tokio_postgres::Error)
             )
         }
         Some(_) => format!("PostgreSQL at {address} could not {doing}"),
-        None if err.is_closed() => format!(
-            "lost the connection to PostgreSQL at {address} while trying to {doing}: is the server running? the next call reconnects"
-        ),
-        None => format!(
-            "could not reach PostgreSQL at {address} to {doing}: is it running? check the URL (host and port) and the network"
-        ),
+        None => match crate::tls::certificate_refused(&err) {
+            Some(reason) => format!(
+                "the server's TLS certificate was not accepted: PostgreSQL at {address} sent a certificate that does not verify ({reason}); use sslmode=require to encrypt without verifying, or give its CA with root_certificates_pem"
+            ),
+            None if err.is_closed() => format!(
+                "lost the connection to PostgreSQL at {address} while trying to {doing}: is the server running? the next call reconnects"
+            ),
+            None => format!(
+                "could not reach PostgreSQL at {address} to {doing}: is it running? check the URL (host and port) and the network"
+            ),
+        },
     };
     Error::Storage {
         message,

@@ -39,7 +39,7 @@
 //!   ([`PostgresStorageBuilder::pool_wait_timeout`]), then fails with
 //!   [`Error::Storage`](weft_runtime::Error::Storage) saying the pool stayed busy;
 //! - opening a connection is bounded by the URL's `connect_timeout` (10 s when it sets none):
-//!   each TCP attempt, and the whole of it (TCP, startup and login; 10 s at least); checking
+//!   each TCP attempt, and the whole of it (TCP, TLS, startup and login; 10 s at least); checking
 //!   a pooled connection before it is handed out again, by 10 s;
 //! - connections send TCP keepalives (unless the URL sets `keepalives=0`): after a minute
 //!   idle, then every 15 s, 4 probes (the URL's `keepalives_idle`, `keepalives_interval` and
@@ -50,9 +50,22 @@
 //! The lease ([`PostgresStorageBuilder::lease`]) is checked at connect: from [`MIN_LEASE`]
 //! (100 ms) to [`MAX_LEASE`] (1 day), else [`Error::Config`](weft_runtime::Error::Config).
 //!
-//! TLS is not wired yet: connections are plain TCP (or Unix sockets), for a server on the
-//! same host or a private network. Error messages and `Debug` output name the server as
-//! `postgres://user@host:port/database`, never with the password.
+//! TLS (rustls, with the `ring` provider) follows the URL's `sslmode`, as libpq does, for
+//! every connection of the store (the pool's and the blocking worker's):
+//! - `disable`, and also `allow`, `prefer` or no `sslmode` at all: plain TCP. Unlike libpq,
+//!   weft does not try TLS unless asked: a server's self-signed certificate would otherwise
+//!   make default URLs fail;
+//! - `require`: TLS, the certificate not verified (encryption only, as libpq's `require`
+//!   without a root certificate);
+//! - `verify-ca`: TLS, the certificate's chain verified against the
+//!   [webpki roots](https://docs.rs/webpki-roots) and any given with
+//!   [`PostgresStorageBuilder::root_certificates_pem`], but not its host name;
+//! - `verify-full`: as `verify-ca`, and the certificate must name the host of the URL.
+//!
+//! A certificate that does not verify is an [`Error::Storage`](weft_runtime::Error::Storage)
+//! saying so (use `sslmode=require`, or give the server's CA with `root_certificates_pem`).
+//! A server reached over Unix sockets only is always plain. Error messages and `Debug` output
+//! name the server as `postgres://user@host:port/database`, never with the password.
 //!
 //! ## Schema
 //! - `weft_sessions`: one row per session, its fields as columns (`session_state` as JSON
@@ -134,6 +147,7 @@ mod migrate;
 mod runs;
 mod sessions;
 mod store;
+mod tls;
 
 pub use builder::{
     PostgresStorageBuilder, DEFAULT_LEASE, DEFAULT_POOL_SIZE, DEFAULT_POOL_WAIT_TIMEOUT, MAX_LEASE,
