@@ -76,6 +76,17 @@ impl Served {
         format!("{}{path}", self.url)
     }
 
+    /// Starts a streamed run of `workflow` with `body`: its id, and its event stream.
+    pub(crate) async fn stream_run(&self, workflow: &str, body: Value) -> (String, SseReader) {
+        let response = post_json(&self.at(&format!("/v1/workflows/{workflow}/runs")), &body).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let run_id = response.headers()["x-weft-run-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        (run_id, SseReader::new(response))
+    }
+
     /// The process id, for signals.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
@@ -130,17 +141,12 @@ async fn kill_and_resume(name: &str, point: Point, second: Option<usize>) -> usi
     llm.push(reply);
 
     let first = Served::start(&db, &llm).await;
-    let response = post_json(
-        &first.at("/v1/workflows/SimpleWorkflow/runs"),
-        &json!({"input": "looms", "session_id": format!("s-{name}")}),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let run_id = response.headers()["x-weft-run-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let mut reader = SseReader::new(response);
+    let (run_id, mut reader) = first
+        .stream_run(
+            "SimpleWorkflow",
+            json!({"input": "looms", "session_id": format!("s-{name}")}),
+        )
+        .await;
     let mut seen: Vec<SseEvent> = Vec::new();
     let deltas = |seen: &[SseEvent]| {
         seen.iter()

@@ -19,7 +19,7 @@ use weft_testkit::postgres::{fresh_schema, test_url};
 use weft_testkit::{FakeLlm, Gate, Reply};
 
 use crate::crash::{last_seq, reconnect, Completed, Served};
-use crate::support::{answer_of, get_json, post_json, within, SseEvent, SseReader};
+use crate::support::{answer_of, get_json, within, SseEvent, SseReader};
 
 /// Each server's lease: long enough that a busy CI machine never lets a live server's claim
 /// lapse (it renews every third of it), short enough for a quick takeover.
@@ -87,17 +87,12 @@ async fn start_held_in(
     topic: &str,
     gate: &Gate,
 ) -> (String, SseReader, Vec<SseEvent>) {
-    let response = post_json(
-        &served.at("/v1/workflows/ReviewWorkflow/runs"),
-        &json!({"input": topic, "session_id": session_id}),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let run_id = response.headers()["x-weft-run-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let mut reader = SseReader::new(response);
+    let (run_id, mut reader) = served
+        .stream_run(
+            "ReviewWorkflow",
+            json!({"input": topic, "session_id": session_id}),
+        )
+        .await;
     within(gate.reached()).await;
     let wanted = draft(topic).len() + 3;
     let mut seen = Vec::new();

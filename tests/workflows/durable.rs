@@ -530,27 +530,12 @@ async fn only_an_interrupted_run_of_the_same_workflow_can_be_resumed() {
 #[tokio::test]
 async fn a_run_that_can_never_be_resumed_is_recorded_failed() {
     let memory = MemoryStorage::new();
-    let interrupted = |run_id: &str, input: Value, start_state| RunRecord {
-        run_id: run_id.into(),
-        session_id: "s".into(),
-        workflow_id: "Teller".into(),
-        input,
-        status: RunStatus::Interrupted,
-        content: String::new(),
-        last_seq: 0,
-        start_state,
-        metrics: Default::default(),
-        error: None,
-        created_at: 1,
-        updated_at: 1,
-        fence: 0,
-    };
     memory
-        .put_run(interrupted("old", json!("x"), None))
+        .put_run(interrupted_run("old", json!("x"), None))
         .await
         .unwrap();
     memory
-        .put_run(interrupted("mistyped", json!(42), Some(json!({}))))
+        .put_run(interrupted_run("mistyped", json!(42), Some(json!({}))))
         .await
         .unwrap();
     let mut teller = Teller::builder()
@@ -607,30 +592,18 @@ async fn a_resume_that_fails_after_its_claim_lets_the_claim_go() {
     };
     let stored = memory.upsert_session(broken).await.unwrap();
     memory
-        .put_run(RunRecord {
-            run_id: "r".into(),
-            session_id: "s".into(),
-            workflow_id: "Teller".into(),
-            input: json!("looms"),
-            status: RunStatus::Interrupted,
-            content: String::new(),
-            last_seq: 0,
-            start_state: Some(json!({})),
-            metrics: Default::default(),
-            error: None,
-            created_at: 1,
-            updated_at: 1,
-            fence: 0,
-        })
+        .put_run(interrupted_run("r", json!("looms"), Some(json!({}))))
         .await
         .unwrap();
-    let mut teller = Teller::builder()
-        .session_id("s")
-        .storage(memory.clone())
-        .writer(agent_on(&server, "writer", Vec::new()))
-        .build()
-        .unwrap();
-    let (_, error) = drain(teller.resume("r")).await;
+    let teller = || {
+        Teller::builder()
+            .session_id("s")
+            .storage(memory.clone())
+            .writer(agent_on(&server, "writer", Vec::new()))
+            .build()
+            .unwrap()
+    };
+    let (_, error) = drain(teller().resume("r")).await;
     assert!(error.is_some(), "the broken session stops the resume");
     assert_eq!(
         memory.read_run("r").await.unwrap().unwrap().status,
@@ -641,19 +614,32 @@ async fn a_resume_that_fails_after_its_claim_lets_the_claim_go() {
     let mut fixed = stored;
     fixed.session_state = json!({});
     memory.upsert_session(fixed).await.unwrap();
-    let mut teller = Teller::builder()
-        .session_id("s")
-        .storage(memory.clone())
-        .writer(agent_on(&server, "writer", Vec::new()))
-        .build()
-        .unwrap();
-    let (items, error) = drain(teller.resume("r")).await;
+    let (items, error) = drain(teller().resume("r")).await;
     assert!(error.is_none(), "{error:?}");
     assert_eq!(answer(&items), "Intro. Done.");
     assert_eq!(
         memory.read_run("r").await.unwrap().unwrap().status,
         RunStatus::Completed
     );
+}
+
+/// A `Teller` run of session `s` left `interrupted`, with this input and start state.
+fn interrupted_run(run_id: &str, input: Value, start_state: Option<Value>) -> RunRecord {
+    RunRecord {
+        run_id: run_id.into(),
+        session_id: "s".into(),
+        workflow_id: "Teller".into(),
+        input,
+        status: RunStatus::Interrupted,
+        content: String::new(),
+        last_seq: 0,
+        start_state,
+        metrics: Default::default(),
+        error: None,
+        created_at: 1,
+        updated_at: 1,
+        fence: 0,
+    }
 }
 
 async fn items_len_of_completed(memory: &MemoryStorage, run_id: &str) -> usize {

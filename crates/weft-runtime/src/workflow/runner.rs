@@ -235,10 +235,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         launch: &Launch,
     ) -> Result<(Self, W::Input, Restart)> {
         let storage = Arc::clone(workflow.context().storage);
-        let refuse = |reason: String| Error::NotResumable {
-            run_id: run_id.clone(),
-            reason,
-        };
+        let refuse = not_resumable(run_id.clone());
         let record = storage
             .read_run(&run_id)
             .await?
@@ -281,10 +278,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         launch: &Launch,
     ) -> Result<(Self, W::Input, Restart)> {
         let storage = Arc::clone(workflow.context().storage);
-        let refuse = |reason: String| Error::NotResumable {
-            run_id: run_id.clone(),
-            reason,
-        };
+        let refuse = not_resumable(run_id.clone());
         let renewal = renew_while_running(&storage, &run_id, fence, &launch.live);
         let record = storage
             .read_run(&run_id)
@@ -785,6 +779,14 @@ fn refuse_unless_resumable(record: &RunRecord, refuse: &dyn Fn(String) -> Error)
             "it is {}; only a run left interrupted (or running, by a worker whose claim lapsed) can be resumed",
             status_name(other)
         ))),
+    }
+}
+
+/// The refusal of a resume of `run_id`, for a reason.
+fn not_resumable(run_id: String) -> impl Fn(String) -> Error {
+    move |reason| Error::NotResumable {
+        run_id: run_id.clone(),
+        reason,
     }
 }
 
