@@ -99,19 +99,13 @@ from __future__ import annotations
 import os
 import sys
 
-# Before Agno is imported (bench_agno does the same on import): no telemetry,
-# no debug logging, no OpenAI endpoint from the environment.
-os.environ["AGNO_TELEMETRY"] = "false"
-os.environ["AGNO_DEBUG"] = "false"
-os.environ.pop("AGNO_DEBUG_LEVEL", None)
-os.environ.pop("OPENAI_BASE_URL", None)
-
-# Keep fd 1 for the single "listening on" line; Agno logs to stdout when
-# stdout is not a terminal, so point fd 1 (and with it sys.stdout) at stderr.
-_ANNOUNCE = os.fdopen(os.dup(1), "w")
-os.dup2(2, 1)
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+# First, before Agno: bench_agno, on import, turns off Agno's telemetry and debug logging,
+# drops OPENAI_BASE_URL from the environment, and points fd 1 at stderr (Agno logs to
+# stdout when it is not a terminal), keeping the real stdout for one line: here, the
+# single "listening on" line.
+from bench_agno import _RESULT_OUT as _ANNOUNCE  # noqa: E402
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
