@@ -1,4 +1,4 @@
-//! Hosts the example workflows (research, cache, review, simple, validation) over HTTP, offline by
+//! Hosts the example workflows (research, approval, cache, review, simple, validation) over HTTP, offline by
 //! default like the other examples.
 //!
 //! ```text
@@ -21,6 +21,7 @@ use std::net::Ipv4Addr;
 
 use weft::prelude::*;
 use weft::serve::Server;
+use weft_examples::approval::ApprovalWorkflow;
 use weft_examples::cache::CacheWorkflow;
 use weft_examples::research::{web_tools, ResearchWorkflow};
 use weft_examples::review::ReviewWorkflow;
@@ -115,6 +116,7 @@ async fn main() -> weft::Result<()> {
                 .search(search.clone())
                 .articles(articles.clone())
         })
+        .workflow(ApprovalWorkflow::builder)
         .workflow(CacheWorkflow::builder)
         .workflow(ReviewWorkflow::builder)
         .workflow(SimpleWorkflow::builder)

@@ -58,6 +58,7 @@ fn run(i: u64) -> RunRecord {
         created_at: i,
         updated_at: i,
         fence: 0,
+        pause: None,
     }
 }
 

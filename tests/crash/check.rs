@@ -138,6 +138,7 @@ fn work_of_entry(kind: JournalKind, key: &str, output: &Value) -> String {
     };
     match kind {
         JournalKind::Step => format!("step {}", key.split(':').nth(1).unwrap_or("?")),
+        JournalKind::Interrupt => format!("answer {}", key.split(':').nth(1).unwrap_or("?")),
         JournalKind::ToolCall => effect_of_tool(
             output["name"].as_str().unwrap_or("?"),
             &arguments(&output["arguments"]),

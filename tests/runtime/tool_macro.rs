@@ -242,3 +242,19 @@ async fn a_toolkit_gives_every_tool_method() {
     );
     assert_eq!(answer.tools[1].result.as_deref(), Some("3"));
 }
+
+/// Sends a message; every call waits for a person's approval.
+///
+/// # Arguments
+/// * `to` - Who gets it.
+#[tool(confirm)]
+pub fn send_message(to: String) -> String {
+    format!("sent to {to}")
+}
+
+#[test]
+fn confirm_makes_every_call_of_a_tool_wait_for_approval() {
+    assert!(SendMessage.needs_approval());
+    assert!(!KitchenSink.needs_approval(), "off unless asked for");
+    assert_eq!(SendMessage.name(), "send_message");
+}

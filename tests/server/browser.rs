@@ -15,6 +15,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde::Deserialize;
 use weft_testkit::{Gate, Reply};
 
+use weft_examples::approval::{ApprovalWorkflow, Outbox, Sent};
+
 use crate::support::{within, TestServer};
 
 /// How long a wait for the page may take before the test fails.
@@ -188,6 +190,107 @@ async fn playground_cancels_a_run_and_replays_it_from_the_sessions_panel() {
     browser.close().await;
 }
 
+/// A run that pauses shows its question and a form made from the answer's schema (a checkbox
+/// for `approve`, a text field for `edited_draft`); a reload while paused shows it again, and
+/// the answer continues the run to its end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playground_answers_a_paused_run_from_a_form() {
+    let Some(browser) = Browser::open("pause_form").await else {
+        return;
+    };
+    let outbox = Outbox::default();
+    let sent = outbox.clone();
+    let server = TestServer::start_with(move |server| {
+        // The offline model drafts: no LLM is needed.
+        server.workflow(move || {
+            ApprovalWorkflow::builder()
+                .writer(offline_writer())
+                .outbox(outbox.clone())
+        })
+    })
+    .await;
+
+    browser.goto(&server.at("/")).await;
+    browser
+        .element("workflow")
+        .await
+        .select_by_value("ApprovalWorkflow")
+        .await
+        .unwrap();
+    browser
+        .element("field-to")
+        .await
+        .send_keys("ana@example.com")
+        .await
+        .unwrap();
+    browser.run_topic("the launch").await;
+    let paused = browser
+        .wait_for("the question", |page| page.question.is_some())
+        .await;
+    assert_eq!(paused.status, "paused");
+    let question = paused.question.clone().unwrap();
+    assert!(question.contains("ana@example.com"), "{question}");
+    assert!(question.contains("\"draft\""), "{question}");
+    browser.screenshot("paused").await;
+
+    // A reload shows the paused run and its form again.
+    browser.client.refresh().await.unwrap();
+    let reloaded = browser
+        .wait_for("the question after the reload", |page| {
+            page.question.is_some()
+        })
+        .await;
+    assert_eq!(
+        (reloaded.run_id.as_str(), reloaded.status.as_str()),
+        (paused.run_id.as_str(), "paused")
+    );
+
+    browser
+        .element("answer-edited_draft")
+        .await
+        .send_keys("Hello Ana!")
+        .await
+        .unwrap();
+    browser
+        .element("answer-approve")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.element("continue").await.click().await.unwrap();
+    let done = browser
+        .wait_for("the run to complete", |page| page.status == "completed")
+        .await;
+    assert_eq!(done.question, None, "the form is gone");
+    assert_eq!(done.run_id, paused.run_id);
+    browser.screenshot("continued").await;
+    let record = server
+        .storage
+        .read_run(&paused.run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status, weft::RunStatus::Completed);
+    assert_eq!(
+        sent.sent(),
+        [Sent {
+            to: "ana@example.com".into(),
+            body: "Hello Ana!".into()
+        }],
+        "the approved, edited email was sent once"
+    );
+    browser.close().await;
+}
+
+/// The offline model, as the approval workflow's writer.
+fn offline_writer() -> weft::Agent {
+    weft::Agent::builder()
+        .name("writer")
+        .model(weft::Offline::default())
+        .build()
+        .unwrap()
+}
+
 /// A stock `EventSource` (no playground code) follows a run: it parses the framing (`id`,
 /// named events, JSON data with `seq`), gets every event once, and when the stream ends it
 /// reconnects by itself with `Last-Event-ID`, gets `204` and stops (readyState CLOSED)
@@ -304,6 +407,8 @@ struct PageState {
     sessions: Vec<String>,
     /// The runs of the session shown: (run id, status).
     runs: Vec<(String, String)>,
+    /// `#pause-question`'s text when the answer form is shown, else `None`.
+    question: Option<String>,
 }
 
 /// Reads [`PageState`].
@@ -320,6 +425,7 @@ return {
     workflows: picker ? Array.from(picker.options, (option) => option.value) : [],
     sessions: Array.from(document.querySelectorAll("#sessions li[data-session-id]"), (li) => li.dataset.sessionId),
     runs: Array.from(document.querySelectorAll("#session-runs li[data-run-id]"), (li) => [li.dataset.runId, li.dataset.status]),
+    question: document.getElementById("pause-form").hidden ? null : text("pause-question"),
 };
 "##;
 

@@ -32,7 +32,7 @@ pub(crate) struct Served {
 impl Served {
     /// Starts the serve example on `db` (port 0) with its model on `llm`; waits for its
     /// `listening on` line.
-    async fn start(db: &Path, llm: &FakeLlm) -> Served {
+    pub(crate) async fn start(db: &Path, llm: &FakeLlm) -> Served {
         Served::start_with(db, llm, &[]).await
     }
 

@@ -7,5 +7,6 @@
 mod api;
 mod browser;
 mod crash;
+mod pauses;
 mod postgres;
 mod support;

@@ -75,6 +75,7 @@ pub fn run(run_id: &str, session_id: &str, status: RunStatus) -> RunRecord {
         created_at: 1,
         updated_at: 1,
         fence: 0,
+        pause: None,
     }
 }
 

@@ -639,6 +639,7 @@ fn interrupted_run(run_id: &str, input: Value, start_state: Option<Value>) -> Ru
         created_at: 1,
         updated_at: 1,
         fence: 0,
+        pause: None,
     }
 }
 

@@ -9,10 +9,12 @@
 mod drain;
 mod fixtures;
 
+mod approval_example;
 mod concurrency;
 mod durable;
 mod faults;
 mod handles;
+mod interrupts;
 mod panics;
 mod persistence;
 mod runs;

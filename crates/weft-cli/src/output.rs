@@ -41,8 +41,9 @@
 //! in the log and `last_seq` the run's last one (both added with the event log; a run stored
 //! by weft 0.1.0 shows its items numbered 1, 2, …). A run whose log was pruned
 //! (`event_log_retention`) shows no events and no tools.
-//! `status` is one of `running`, `completed`, `failed`, `cancelled`, `interrupted`; unknown
-//! durations are `null`.
+//! `status` is one of `running`, `completed`, `failed`, `cancelled`, `interrupted`,
+//! `paused`; a paused run's `run show` has `pause` (`name`, `key`, `question`,
+//! `answer_schema`), `null` otherwise; unknown durations are `null`.
 
 use serde_json::{json, Value};
 use weft_runtime::storage::LoggedEvent;
@@ -121,6 +122,7 @@ fn run_detail(r: &RunRecord, items: &[LoggedEvent]) -> Value {
         fields.insert("input".into(), r.input.clone());
         fields.insert("error".into(), json!(r.error));
         fields.insert("last_seq".into(), json!(r.last_seq));
+        fields.insert("pause".into(), json!(r.pause));
         fields.insert("events".into(), Value::Array(events));
         fields.insert("tools".into(), Value::Array(tools));
     }
@@ -320,6 +322,10 @@ pub fn run_show(
     line!(out, "input     {}", run.input);
     if let Some(error) = &run.error {
         line!(out, "error     {error}");
+    }
+    if let Some(pause) = &run.pause {
+        line!(out, "waits for {} (continue it with an answer)", pause.name);
+        line!(out, "question  {}", pause.question);
     }
     let events: Vec<String> = listed(items)
         .map(|logged| format!("{:?}", logged.item.event))

@@ -105,6 +105,7 @@ async fn fill(storage: &dyn WorkflowStorage) {
             created_at: 1_795_271_150_000,
             updated_at: 1_795_271_160_000,
             fence: 0,
+            pause: None,
         })
         .await
         .unwrap();
@@ -380,6 +381,7 @@ fn runs_show_and_sessions_rm_from(store: &Store) {
             "events",
             "input",
             "last_seq",
+            "pause",
             "session_id",
             "tools",
             "workflow_id",
@@ -388,6 +390,7 @@ fn runs_show_and_sessions_rm_from(store: &Store) {
     );
     expected.sort();
     assert_eq!(keys(run), expected);
+    assert_eq!(run["pause"], serde_json::Value::Null, "not paused");
     // From the event log: every item but content deltas, with its seq; the tool calls.
     assert_eq!(run["last_seq"], 4);
     let events: Vec<(String, u64)> = run["events"]

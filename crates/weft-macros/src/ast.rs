@@ -75,11 +75,12 @@ pub struct RunFn {
     pub body: syn::Macro,
 }
 
-/// What `#[tool(..)]` says: `name = "…"`, `timeout_secs = N`.
+/// What `#[tool(..)]` says: `name = "…"`, `timeout_secs = N`, `confirm`.
 #[derive(Default)]
 pub struct ToolOptions {
     pub name: Option<String>,
     pub timeout_secs: Option<u64>,
+    pub confirm: bool,
 }
 
 /// A `#[tool]` function, checked.
@@ -88,6 +89,8 @@ pub struct ToolFn {
     pub tool_name: String,
     /// `timeout_secs`: the tool's own timeout, over the agent's `tool_timeout`.
     pub timeout_secs: Option<u64>,
+    /// `confirm`: every call waits for a person's approval.
+    pub confirm: bool,
     pub description: String,
     pub receiver: Receiver,
     pub args: Vec<ToolArg>,

@@ -120,7 +120,7 @@
 //!   [`Error::Fenced`](weft_runtime::Error::Fenced), writing nothing, when the claim has
 //!   another token, or when the run has none and the write carries one
 //!   ([`check_fence`](weft_runtime::storage::check_fence)); a run record written
-//!   `interrupted` releases its claim (the next claim takes the run at once), one written
+//!   `interrupted` or `paused` releases its claim (the next claim takes the run at once), one written
 //!   `completed`, `failed` or `cancelled` ends it (deletes it, so its token is refused);
 //! - `append_log` checks the batch here, then the fence and the run's head in the database,
 //!   under the head's row lock. A commit is durable when it returns, so no seq is ever

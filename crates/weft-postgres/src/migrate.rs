@@ -34,12 +34,18 @@ const MIGRATIONS: &[Migration] = &[
         name: "cancel_requests",
         sql: include_str!("migrations/0003_cancel_requests.sql"),
     },
+    Migration {
+        version: 4,
+        name: "paused_runs",
+        sql: include_str!("migrations/0004_paused_runs.sql"),
+    },
 ];
 
 /// The schema version this build creates and understands: 1, the tables and the checked
 /// writes; 2, `weft_delete_session` (deleting a session safely while its runs write); 3,
-/// cancel requests on claims (cancelling a run another server runs).
-pub const SCHEMA_VERSION: i32 = 3;
+/// cancel requests on claims (cancelling a run another server runs); 4, `paused` run records
+/// release their claim (runs that wait for a person).
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// Brings the store's schema (`schema`, or the connection's default one) to
 /// [`SCHEMA_VERSION`]; refuses a newer one, changing nothing.

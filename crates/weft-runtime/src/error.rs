@@ -86,6 +86,17 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
 
+    /// One of the agent's toolsets (an MCP server, say) could not give its tools when the run
+    /// needed them, so the run stopped before its first model call. Nothing was sent to the
+    /// model; the next run asks the toolset again.
+    #[error("the tools of {toolset} are unavailable: {message}")]
+    ToolsetUnavailable {
+        /// Which toolset, in words (its `Toolset::label`).
+        toolset: String,
+        /// What went wrong, and what to do about it.
+        message: String,
+    },
+
     /// The model kept calling tools after one of the run's tool-loop limits was reached (the
     /// agent's `tool_call_limit`, or its `max_turns`, 10 by default) and it had been told to
     /// answer in text.
@@ -221,6 +232,39 @@ pub enum Error {
         run_id: String,
     },
 
+    /// The run paused at an interrupt (`ctx.interrupt`, or a tool call waiting for approval)
+    /// and waits for a person's answer. `ctx.interrupt` returns it so that `?` ends the run
+    /// there; the run is recorded `paused`, not failed. Continue it with
+    /// `Workflow::continue_run(run_id, answer)` (HTTP: `POST /v1/runs/{id}/continue`).
+    #[error("run `{run_id}` paused at the interrupt `{interrupt}` and waits for an answer: continue it with `continue_run(run_id, answer)`")]
+    Paused {
+        /// The run.
+        run_id: String,
+        /// The interrupt's name.
+        interrupt: String,
+    },
+
+    /// `continue_run` on a run that is not paused (HTTP `409 not_paused`).
+    #[error("run `{run_id}` is {status}, not paused: only a paused run can be continued")]
+    NotPaused {
+        /// The run.
+        run_id: String,
+        /// What it is instead (`running`, `completed`, …, or `not found`).
+        status: String,
+    },
+
+    /// `continue_run` with an answer that does not fit the schema the interrupt asked for
+    /// (HTTP `422 invalid_answer`). Nothing was written: the run is still paused.
+    #[error("the answer does not fit what the interrupt `{interrupt}` of run `{run_id}` asked for: {message}; the run is still paused, continue it with an answer that fits the schema in its `pause`")]
+    InvalidAnswer {
+        /// The run.
+        run_id: String,
+        /// The interrupt's name.
+        interrupt: String,
+        /// Where and how the answer does not fit.
+        message: String,
+    },
+
     /// Another worker took the run over (its claim's lease ran out and the run was claimed
     /// again, with a higher fencing token): this worker's writes to the run are refused, so
     /// it can never overwrite its successor. Nothing to do: the run goes on, once, in the
@@ -309,6 +353,10 @@ impl Error {
                 reason: reason.clone(),
             },
             Error::Config(message) => Error::Config(message.clone()),
+            Error::ToolsetUnavailable { toolset, message } => Error::ToolsetUnavailable {
+                toolset: toolset.clone(),
+                message: message.clone(),
+            },
             Error::ToolCallLimit { limit, setting } => Error::ToolCallLimit {
                 limit: *limit,
                 setting,
@@ -378,6 +426,23 @@ impl Error {
                 run_id: run_id.clone(),
                 fence: *fence,
                 current: *current,
+            },
+            Error::Paused { run_id, interrupt } => Error::Paused {
+                run_id: run_id.clone(),
+                interrupt: interrupt.clone(),
+            },
+            Error::NotPaused { run_id, status } => Error::NotPaused {
+                run_id: run_id.clone(),
+                status: status.clone(),
+            },
+            Error::InvalidAnswer {
+                run_id,
+                interrupt,
+                message,
+            } => Error::InvalidAnswer {
+                run_id: run_id.clone(),
+                interrupt: interrupt.clone(),
+                message: message.clone(),
             },
             Error::NotResumable { run_id, reason } => Error::NotResumable {
                 run_id: run_id.clone(),

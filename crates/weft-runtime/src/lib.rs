@@ -28,7 +28,8 @@
 //! - [`error`], [`message`], [`time`], [`schema`]: the one error type, chat messages,
 //!   timestamps, JSON schemas from Rust types.
 //! - [`model`]: the [`Model`] trait, model events, tool-call assembly, output schemas.
-//! - [`tool`]: the [`Tool`] trait and [`FunctionTool`].
+//! - [`tool`]: the [`Tool`] trait, [`FunctionTool`], and [`Toolset`] (tools listed at run
+//!   time, such as an MCP server's).
 //! - [`response`]: [`RunResponse`] and [`RunEvent`], what agents and workflows yield.
 //! - `http` (internal): request sending, typed HTTP errors, bounded bodies
 //!   (`ResponseLimits`), the one SSE decoder.
@@ -76,7 +77,7 @@ pub mod time;
 pub mod tool;
 
 pub use agent::{Agent, AgentBuilder, AgentUsage, RetryPolicy};
-pub use durable::{RunContext, RunHandle, StepOutput};
+pub use durable::{Approval, Pause, RunContext, RunHandle, StepOutput, ToolApproval};
 pub use error::{Error, Result};
 pub use message::{Message, Role, ToolCall};
 pub use model::{
@@ -95,7 +96,9 @@ cfg_http! {
     pub use providers::ApiKey;
 }
 pub use response::{Content, Metrics, RunEvent, RunResponse, RunStream, ToolExecution};
-pub use tool::{schema_for, FunctionTool, IntoTools, Tool, ToolError, ToolOutput};
+pub use tool::{
+    schema_for, Confirmed, FunctionTool, IntoTools, Tool, ToolError, ToolOutput, Toolset,
+};
 pub mod storage;
 #[cfg(feature = "web")]
 pub mod web;

@@ -47,6 +47,10 @@ pub enum RunEvent {
     /// `RunContent` delta with `seq >= N` it already has. The answer is the concatenation of
     /// `RunContent` deltas in `seq` order with discarded ranges removed.
     ContentDiscarded,
+    /// The run paused for a person (`ctx.interrupt`, or a tool call waiting for approval):
+    /// `pause` holds the question and the schema of the answer, `content` the question. The
+    /// run's stream ends after it; `continue_run` with an answer takes the run up again.
+    RunPaused,
 }
 
 /// The payload of a response: text, or structured JSON.
@@ -179,6 +183,10 @@ pub struct RunResponse {
     /// was cut off at the token limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<crate::model::FinishReason>,
+    /// What the run waits for: on a `RunPaused` item, and on the collected response of a run
+    /// that paused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<crate::durable::Pause>,
     /// Milliseconds since the Unix epoch when the item was made.
     pub created_at: u64,
     /// Where the item came from within its workflow run, for the run's event log: set by weft

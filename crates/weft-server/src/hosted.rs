@@ -44,10 +44,12 @@ pub(crate) trait Hosted: Send + Sync {
     fn start(&self, input: Value, owner: Owner, storage: StorageRef)
         -> Result<RunHandle, ApiError>;
 
-    /// Resumes the interrupted run `run_id` on a new instance.
+    /// Resumes the interrupted run `run_id` on a new instance; with an `answer`, continues the
+    /// paused run `run_id` with it.
     fn resume(
         &self,
         run_id: String,
+        answer: Option<Value>,
         storage: StorageRef,
     ) -> Result<BoxFuture<'static, weft_runtime::Result<RunHandle>>, ApiError>;
 }
@@ -131,9 +133,13 @@ where
     fn resume(
         &self,
         run_id: String,
+        answer: Option<Value>,
         storage: StorageRef,
     ) -> Result<BoxFuture<'static, weft_runtime::Result<RunHandle>>, ApiError> {
         let workflow = self.instance(Owner::default(), storage)?;
-        Ok(workflow.start_resume(&run_id))
+        Ok(match answer {
+            Some(answer) => workflow.start_continue(&run_id, answer),
+            None => workflow.start_resume(&run_id),
+        })
     }
 }

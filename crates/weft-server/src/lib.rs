@@ -31,7 +31,7 @@
 //! | `GET /v1/runs/{run_id}/events` | SSE: the logged events after `Last-Event-ID` (or `?after=N`; none: from the start), then the live run until it ends; `204` when nothing is left to send |
 //! | `POST /v1/runs/{run_id}/cancel` | `202`; `409` unless the run is in flight (here, or on a store many servers share, on any of them: asked through the store) |
 //! | `POST /v1/runs/{run_id}/resume` | `202 {"run_id", "status": "running"}` for an `interrupted` run; `409` otherwise |
-//! | `POST /v1/runs/{run_id}/continue` | `409 not_paused` (pauses for a person come in a later version) |
+//! | `POST /v1/runs/{run_id}/continue` | body `{"answer": …, "mode"?}` for a `paused` run (its record's `pause` holds the question and `answer_schema`): continues it, answering like a new run in `mode` (`stream` by default); `422 invalid_answer` when the answer does not fit the schema (the run stays paused), `409 not_paused` when the run is not paused, `409 session_busy` when its session has a run in flight here |
 //! | `GET /v1/sessions?workflow_id=&user_id=&limit=&offset=` | `{"sessions": [...], "skipped": n}` |
 //! | `GET /v1/sessions/{id}`, `DELETE /v1/sessions/{id}` | `{"session", "runs"}`; `204` (`409` while a run is in flight) |
 //! | `GET /` | the playground |
@@ -39,8 +39,9 @@
 //! ## Event streams
 //! Every event is `id: <seq>`, `event: <RunEvent>` (`RunContent`, `ToolCallStarted`, …),
 //! `data: <the item as compact JSON, with "seq">`. A `: ping` comment comes at least every
-//! 15 s; the stream ends after the run's last item (`WorkflowCompleted`, `RunError`, or a
-//! `RunCancelled` marker without an id). Reconnecting with `Last-Event-ID` (a browser's
+//! 15 s; the stream ends after the run's last item (`WorkflowCompleted`, `RunError`,
+//! `RunPaused`, or a `RunCancelled` marker without an id). A paused run's events go on after
+//! its `RunPaused` item once it is continued: reconnect with `Last-Event-ID` then. Reconnecting with `Last-Event-ID` (a browser's
 //! `EventSource` does it by itself) gives the events after it, exactly once, also across a
 //! server restart: the answer is the `RunContent` deltas in seq order, minus the ranges a
 //! `ContentDiscarded {"from_seq": N}` withdraws (`weft::durable::answer`).

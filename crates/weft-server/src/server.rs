@@ -356,7 +356,7 @@ async fn resume_interrupted(state: &Shared) -> Result<()> {
                 continue;
             }
             let run_id = run.run_id.clone();
-            match api::resume_run(state, run).await {
+            match api::resume_run(state, run, None).await {
                 Ok(_) => {
                     tracing::info!(run_id = %run_id, workflow = %id, "resumed an interrupted run")
                 }

@@ -24,6 +24,7 @@
 
 mod capture;
 pub mod fixtures;
+pub mod mcp;
 pub mod postgres;
 mod reply;
 mod server;

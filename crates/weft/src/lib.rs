@@ -50,12 +50,20 @@
 //!   (`"anthropic:claude-sonnet-4-5"`) via [`model_from_spec`]; [`model_from_env`] for examples.
 //! - Streams: [`RunResponse::content_text`] concatenated over a stream is the whole answer,
 //!   exactly once.
+//! - Pauses for a person: [`RunContext::interrupt`] pauses a run with a question,
+//!   `continue_run(run_id, answer)` takes it up through the journal ([`Pause`]); tools that
+//!   need approval: `#[tool(confirm)]`, [`FunctionTool::confirm`], [`Confirmed`].
 //! - Storage: [`MemoryStorage`] (always there); `SledStorage`, embedded on disk (feature
 //!   `sled`, default); `PostgresStorage` and `PostgresStorageBuilder`, a PostgreSQL database
 //!   many processes share, with claims that fence each run to one worker (feature
 //!   `postgres`, not default: `weft = { version = "0.1", features = ["postgres"] }`).
+//! - MCP: `weft::mcp::McpTools` turns a Model Context Protocol server's tools (over stdio or
+//!   streamable HTTP) into tools of an agent, through [`AgentBuilder::toolset`] (feature
+//!   `mcp`, not default).
 
 // The public surface, by name: a new runtime item is public here only when listed.
+#[cfg(feature = "mcp")]
+pub use weft_mcp as mcp;
 #[cfg(feature = "web")]
 pub use weft_runtime::web;
 pub use weft_runtime::{
@@ -78,14 +86,15 @@ pub use weft_runtime::OpenAIChat;
 #[cfg(any(feature = "openai", feature = "anthropic", feature = "ollama"))]
 pub use weft_runtime::ResponseLimits;
 pub use weft_runtime::{
-    model_from_env, model_from_spec, schema_for, Agent, AgentBuilder, AgentUsage, Content, Error,
-    FinishReason, FunctionTool, IntoModel, IntoStorage, IntoTools, JournalEntry, JournalKind,
-    LogHead, LoggedEvent, MemoryStorage, Message, Metrics, Model, ModelEvent, ModelRef,
-    ModelRequest, ModelResponse, ModelStream, Offline, Result, RetryPolicy, Role, RunContext,
-    RunEvent, RunHandle, RunRecord, RunResponse, RunStatus, RunStream, SessionFilter, SessionState,
-    StepOutput, StorageRef, Tool, ToolCall, ToolChoice, ToolError, ToolExecution, ToolOutput,
-    ToolSpec, Usage, Workflow, WorkflowBuilder, WorkflowDefinition, WorkflowInput, WorkflowSession,
-    WorkflowState, WorkflowStorage,
+    model_from_env, model_from_spec, schema_for, Agent, AgentBuilder, AgentUsage, Approval,
+    Confirmed, Content, Error, FinishReason, FunctionTool, IntoModel, IntoStorage, IntoTools,
+    JournalEntry, JournalKind, LogHead, LoggedEvent, MemoryStorage, Message, Metrics, Model,
+    ModelEvent, ModelRef, ModelRequest, ModelResponse, ModelStream, Offline, Pause, Result,
+    RetryPolicy, Role, RunContext, RunEvent, RunHandle, RunRecord, RunResponse, RunStatus,
+    RunStream, SessionFilter, SessionState, StepOutput, StorageRef, Tool, ToolApproval, ToolCall,
+    ToolChoice, ToolError, ToolExecution, ToolOutput, ToolSpec, Toolset, Usage, Workflow,
+    WorkflowBuilder, WorkflowDefinition, WorkflowInput, WorkflowSession, WorkflowState,
+    WorkflowStorage,
 };
 #[cfg(feature = "sled")]
 pub use weft_runtime::{Durability, SledStorage};

@@ -367,16 +367,18 @@ pub async fn renewing_with_a_stale_fence_is_fenced(store: &dyn WorkflowStorage) 
     );
 }
 
-/// A run record written with a status other than `running` releases (`interrupted`) or ends
-/// (`completed`, `failed`, `cancelled`) the claim it was written with: the next claim takes
-/// the run at once, with a higher token, and a renewal after the release does not hold the
-/// run again. A `running` record keeps the claim.
+/// A run record written with a status other than `running` releases (`interrupted`,
+/// `paused`) or ends (`completed`, `failed`, `cancelled`) the claim it was written with: the
+/// next claim takes the run at once, with a higher token, and a renewal after the release does
+/// not hold the run again. A `running` record keeps the claim. A paused run waits for an
+/// answer, not for a resume: `interrupted_runs` does not list it.
 pub async fn a_final_run_record_releases_its_claim(store: &dyn WorkflowStorage) {
     for (run_id, status) in [
         ("completed", RunStatus::Completed),
         ("failed", RunStatus::Failed),
         ("cancelled", RunStatus::Cancelled),
         ("interrupted", RunStatus::Interrupted),
+        ("paused", RunStatus::Paused),
     ] {
         let claim = store
             .claim_run(run_id, "worker-a", None)
@@ -398,6 +400,21 @@ pub async fn a_final_run_record_releases_its_claim(store: &dyn WorkflowStorage) 
             .unwrap_or_else(|| panic!("{run_id}: released"));
         assert!(next.fence > claim.fence, "{run_id}: {next:?}");
     }
+    store
+        .put_run(fenced_run("paused-alone", RunStatus::Paused, 0))
+        .await
+        .unwrap();
+    let waiting: Vec<String> = store
+        .interrupted_runs(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|run| run.run_id)
+        .collect();
+    assert!(
+        !waiting.iter().any(|run_id| run_id.starts_with("paused")),
+        "{waiting:?}"
+    );
 
     let claim = store
         .claim_run("ended", "worker-a", None)

@@ -1,6 +1,6 @@
 //! `#[workflow]` on the impl block: parse it (`parse`), check `run` (`valid`), box its body,
-//! and implement `Workflow` plus inherent `run_stream`/`run`/`run_json`/`resume`/`start`/
-//! `start_resume`.
+//! and implement `Workflow` plus inherent `run_stream`/`run`/`run_json`/`resume`/
+//! `continue_run`/`continue_collected`/`start`/`start_resume`/`start_continue`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -85,6 +85,25 @@ pub fn expand(args: TokenStream, item: syn::ItemImpl) -> TokenStream {
                 <Self as #weft::Workflow>::resume(self, run_id)
             }
 
+            /// Continues a paused run with the answer to its interrupt, and streams what it
+            /// does next (see `weft::Workflow::continue_run`).
+            pub fn continue_run(
+                &mut self,
+                run_id: &str,
+                answer: #weft::__private::serde_json::Value,
+            ) -> #weft::RunStream<'_> {
+                <Self as #weft::Workflow>::continue_run(self, run_id, answer)
+            }
+
+            /// Continues a paused run and collects what it does, like `run`.
+            pub async fn continue_collected(
+                &mut self,
+                run_id: &str,
+                answer: #weft::__private::serde_json::Value,
+            ) -> #weft::Result<#weft::RunResponse> {
+                <Self as #weft::Workflow>::continue_collected(self, run_id, answer).await
+            }
+
             /// Starts a run in the background and returns its handle at once (`events`,
             /// `cancel`, `wait`); dropping the handle does not stop the run.
             pub fn start(self, input: #input_ty) -> #weft::RunHandle {
@@ -95,6 +114,16 @@ pub fn expand(args: TokenStream, item: syn::ItemImpl) -> TokenStream {
             /// again, or why it cannot be resumed.
             pub async fn start_resume(self, run_id: &str) -> #weft::Result<#weft::RunHandle> {
                 <Self as #weft::Workflow>::start_resume(self, run_id).await
+            }
+
+            /// Continues a paused run in the background: its handle once it has begun again,
+            /// or why it cannot be continued.
+            pub async fn start_continue(
+                self,
+                run_id: &str,
+                answer: #weft::__private::serde_json::Value,
+            ) -> #weft::Result<#weft::RunHandle> {
+                <Self as #weft::Workflow>::start_continue(self, run_id, answer).await
             }
         }
 

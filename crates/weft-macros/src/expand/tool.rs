@@ -90,6 +90,13 @@ fn tool_impl(
             }
         }
     });
+    let confirm = tool.confirm.then(|| {
+        quote! {
+            fn needs_approval(&self) -> bool {
+                true
+            }
+        }
+    });
     quote! {
         #[derive(#weft::__private::serde::Deserialize, #weft::__private::schemars::JsonSchema)]
         #[serde(crate = #serde_crate)]
@@ -108,6 +115,7 @@ fn tool_impl(
                 #weft::schema_for::<#args_struct>()
             }
             #timeout
+            #confirm
             fn call(
                 &self,
                 arguments: #weft::__private::serde_json::Value,

@@ -9,7 +9,7 @@ use crate::ctxt::Ctxt;
 use crate::parse::split_arguments_section;
 
 /// The keys `#[tool(..)]` accepts.
-const TOOL_KEYS: &[&str] = &["name", "timeout_secs"];
+const TOOL_KEYS: &[&str] = &["name", "timeout_secs", "confirm"];
 
 /// The options of `#[tool(..)]` on a free function, from its tokens.
 pub fn tool_options_arg(cx: &mut Ctxt, args: TokenStream) -> ToolOptions {
@@ -17,8 +17,8 @@ pub fn tool_options_arg(cx: &mut Ctxt, args: TokenStream) -> ToolOptions {
     tool_options(cx, args)
 }
 
-/// The `name = "…"` and `timeout_secs = N` of `#[tool(..)]` arguments, every other key an
-/// error.
+/// The `name = "…"`, `timeout_secs = N` and `confirm` of `#[tool(..)]` arguments, every
+/// other key an error.
 pub fn tool_options(cx: &mut Ctxt, args: Vec<attr::Arg>) -> ToolOptions {
     let mut options = ToolOptions::default();
     for arg in args {
@@ -50,6 +50,11 @@ pub fn tool_options(cx: &mut Ctxt, args: Vec<attr::Arg>) -> ToolOptions {
             ("timeout_secs", _) => cx.error(
                 &arg.key,
                 "`timeout_secs` must be a whole number of seconds: `#[tool(timeout_secs = 30)]`",
+            ),
+            ("confirm", ArgValue::Flag) => options.confirm = true,
+            ("confirm", _) => cx.error(
+                &arg.key,
+                "`confirm` takes no value: `#[tool(confirm)]` makes every call wait for approval",
             ),
             (other, _) => cx.error(
                 &arg.key,
@@ -149,6 +154,7 @@ pub fn check_fn(
             .name
             .unwrap_or_else(|| sig.ident.to_string().trim_start_matches("r#").to_string()),
         timeout_secs: options.timeout_secs,
+        confirm: options.confirm,
         description,
         receiver,
         args,

@@ -10,7 +10,7 @@ use super::{prompt, Agent, AgentConfig};
 use crate::model::ModelRef;
 use crate::providers::IntoModel;
 use crate::response::RunResponse;
-use crate::tool::{IntoTools, Tool};
+use crate::tool::{IntoTools, Tool, Toolset};
 use crate::{Error, Result};
 
 /// Configures an [`Agent`]; see [`Agent::builder`].
@@ -24,6 +24,7 @@ pub struct AgentBuilder {
     expected_output: Option<String>,
     markdown: bool,
     tools: Vec<Arc<dyn Tool>>,
+    toolsets: Vec<Arc<dyn Toolset>>,
     tool_call_limit: Option<usize>,
     max_turns: Option<usize>,
     tool_timeout: Option<Duration>,
@@ -104,6 +105,15 @@ impl AgentBuilder {
         self
     }
 
+    /// Adds a [`Toolset`]: tools the agent lists when its first run needs them (an MCP
+    /// server's, say: `weft::mcp::McpTools`). Building the agent does not touch it; a toolset
+    /// that cannot list its tools fails that run with [`Error::ToolsetUnavailable`], and a
+    /// name shared with another tool fails it with [`Error::Config`] (see [`Toolset`]).
+    pub fn toolset(mut self, toolset: impl Toolset + 'static) -> Self {
+        self.toolsets.push(Arc::new(toolset));
+        self
+    }
+
     /// The most tool calls one run may make (no limit by default; [`max_turns`](Self::max_turns)
     /// bounds a run anyway). Calls beyond it are not run: the model is told the limit was
     /// reached and asked to answer without tools; if it calls tools again, the run ends with
@@ -158,7 +168,8 @@ impl AgentBuilder {
     }
 
     /// Builds the agent. Fails if no model was set, the model spec is bad, two tools share a
-    /// name, or `max_turns` is 0.
+    /// name, or `max_turns` is 0. (Toolsets' tools are checked when they are listed, on the
+    /// first run.)
     pub fn build(self) -> Result<Agent> {
         let model = match self.model {
             Some(model) => model?,
@@ -197,7 +208,8 @@ impl AgentBuilder {
             },
             system: OnceLock::new(),
             tools: self.tools,
-            tool_specs: OnceLock::new(),
+            toolsets: self.toolsets,
+            resolved: tokio::sync::OnceCell::new(),
             tool_call_limit: self.tool_call_limit,
             max_turns,
             tool_timeout: self.tool_timeout.unwrap_or(DEFAULT_TOOL_TIMEOUT),

@@ -39,11 +39,11 @@ use crate::durable::scope::RunScope;
 use crate::message::Message;
 use crate::model::{
     CallBudget, FinishReason, ModelEvent, ModelRef, ModelRequest, ToolCallAssembler, ToolChoice,
-    ToolSpec,
 };
 use crate::response::{Content, RunEvent, RunResponse, RunStream, ToolExecution};
 use crate::storage::JournalKind;
-use crate::tool::Tool;
+use crate::tool::toolset::{self, ResolvedTools};
+use crate::tool::{Tool, Toolset};
 use crate::{Error, Result};
 
 pub use builder::{AgentBuilder, DEFAULT_HISTORY_RUNS, DEFAULT_MAX_TURNS, DEFAULT_TOOL_TIMEOUT};
@@ -61,9 +61,13 @@ struct AgentConfig {
     prompt: prompt::PromptParts,
     /// The system message, made from `prompt` on first use.
     system: OnceLock<Option<String>>,
+    /// The agent's own tools.
     tools: Vec<Arc<dyn Tool>>,
-    /// The tools as the model sees them, made on first use.
-    tool_specs: OnceLock<Vec<ToolSpec>>,
+    /// Tools listed when the first run needs them (MCP servers, say).
+    toolsets: Vec<Arc<dyn Toolset>>,
+    /// Every tool (own, then toolsets') and its spec, made when a run first needs them; a
+    /// toolset that failed leaves it unset, for the next run to try again.
+    resolved: tokio::sync::OnceCell<ResolvedTools>,
     tool_call_limit: Option<usize>,
     /// The most model turns of one run (at least 1); the last one is told to answer in text.
     max_turns: usize,
@@ -83,9 +87,12 @@ impl AgentConfig {
         self.system.get_or_init(|| self.prompt.system_message())
     }
 
-    fn tool_specs(&self) -> &[ToolSpec] {
-        self.tool_specs
-            .get_or_init(|| self.tools.iter().map(|tool| tool.spec()).collect())
+    /// Every tool of the agent and the specs the model gets, listing its toolsets on first
+    /// use (see [`Toolset`]).
+    async fn tool_list(&self) -> Result<&ResolvedTools> {
+        self.resolved
+            .get_or_try_init(|| toolset::resolve(&self.tools, &self.toolsets))
+            .await
     }
 
     /// `provider:id`, as events and logs show the model.
@@ -301,6 +308,7 @@ impl Agent {
             // the call's other items were yielded (their identities).
             let mut call_key: Option<String> = None;
             let mut call_items = 0usize;
+            let tool_list = config.tool_list().await?;
             loop {
                 turns += 1;
                 let calls_left = config.tool_call_limit.is_none_or(|limit| calls_made < limit);
@@ -308,7 +316,7 @@ impl Agent {
                 let tools_allowed = calls_left && !last_turn;
                 let request = ModelRequest {
                     messages: messages.clone(),
-                    tools: config.tool_specs().to_vec(),
+                    tools: tool_list.specs.clone(),
                     tool_choice: if tools_allowed { ToolChoice::Auto } else { ToolChoice::None },
                     output: expected.as_ref().map(|e| e.schema.clone()),
                 };
@@ -447,7 +455,7 @@ impl Agent {
                     started_items.push(item.origin.clone());
                     yield item;
                 }
-                let executions = tools::run_all(&config.tools, to_run, config.tool_timeout, scope.as_ref(), &started_items).await?;
+                let executions = tools::run_all(&tool_list.tools, to_run, config.tool_timeout, scope.as_ref(), &started_items).await?;
                 calls_made += executions.len();
                 let refused = refused.iter().map(|call| {
                     let limit = config.tool_call_limit.unwrap_or_default();
@@ -505,6 +513,15 @@ impl fmt::Debug for Agent {
             .field("name", &self.config.name)
             .field("model", &self.config.model)
             .field("tools", &self.config.tools)
+            .field(
+                "toolsets",
+                &self
+                    .config
+                    .toolsets
+                    .iter()
+                    .map(|t| t.label())
+                    .collect::<Vec<_>>(),
+            )
             .field("tool_call_limit", &self.config.tool_call_limit)
             .field("max_turns", &self.config.max_turns)
             .field("tool_timeout", &self.config.tool_timeout)

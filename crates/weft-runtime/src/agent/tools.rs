@@ -3,7 +3,9 @@
 //! Calls run concurrently; results come back in call order, so the conversation sent to the
 //! model is deterministic. Nothing a tool does ends the run: an unknown tool, arguments that
 //! are not JSON, a tool error, a panic (while the tool makes its future or while it runs) or a
-//! call that outlives its timeout all become an error result the model can read.
+//! call that outlives its timeout all become an error result the model can read. A call to a
+//! tool that needs approval pauses a workflow run until a person answers (see
+//! [`Tool::needs_approval`]); the other calls of the turn run meanwhile and are journaled.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -13,14 +15,17 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use tracing_futures::Instrument;
 
+use serde_json::Value;
+
 use crate::durable::faults::fault_point;
+use crate::durable::interrupt::{Approval, Pause, ToolApproval};
 use crate::durable::scope::RunScope;
 use crate::durable::{identity, journal};
 use crate::message::ToolCall;
 use crate::response::ToolExecution;
 use crate::storage::JournalKind;
 use crate::tool::Tool;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Runs every call concurrently and returns their executions in call order. A call stops after
 /// its tool's [`Tool::timeout`], else after `timeout`.
@@ -38,7 +43,9 @@ pub(crate) async fn run_all(
     started: &[Option<String>],
 ) -> Result<Vec<ToolExecution>> {
     let Some(scope) = scope else {
-        let runs = calls.iter().map(|call| run_one(tools, call, timeout));
+        let runs = calls
+            .iter()
+            .map(|call| run_one(tools, call, timeout, false));
         return Ok(futures::future::join_all(runs).await);
     };
     let keys: Vec<String> = calls
@@ -53,8 +60,11 @@ pub(crate) async fn run_all(
             if let Some(entry) = scope.journaled(&key) {
                 return journal::read_tool(scope.run_id(), &entry, call);
             }
+            if let Some(rejected) = approval(tools, call, &key, scope)? {
+                return Ok(rejected);
+            }
             fault_point("tool.started");
-            let execution = run_one(tools, call, timeout).await;
+            let execution = run_one(tools, call, timeout, true).await;
             fault_point("tool.finished");
             let started = started.get(index).and_then(Option::as_deref);
             let seqs = scope.seqs_of(started);
@@ -65,6 +75,63 @@ pub(crate) async fn run_all(
             Ok(execution)
         });
     futures::future::join_all(runs).await.into_iter().collect()
+}
+
+/// For a call to a tool that needs approval ([`Tool::needs_approval`]), in a workflow run:
+/// the run's journaled answer, or a pause asking for one. `Ok(None)`: run the call (approved,
+/// or no approval needed); `Ok(Some(..))`: the rejected call's execution, its result telling
+/// the model; `Err(Error::Paused)`: no answer yet, the run pauses.
+fn approval(
+    tools: &[Arc<dyn Tool>],
+    call: &ToolCall,
+    tool_key: &str,
+    scope: &RunScope,
+) -> Result<Option<ToolExecution>> {
+    if !tools
+        .iter()
+        .any(|tool| tool.name() == call.name && tool.needs_approval())
+    {
+        return Ok(None);
+    }
+    let key = identity::key(&identity::approval_prefix(tool_key), 0);
+    let Some(entry) = scope.journaled(&key) else {
+        let arguments = serde_json::from_str(&call.arguments)
+            .unwrap_or_else(|_| Value::String(call.arguments.clone()));
+        let question = ToolApproval {
+            tool: call.name.clone(),
+            arguments,
+        };
+        let name = format!("approve:{}", call.name);
+        scope.pause(Pause {
+            name: name.clone(),
+            key,
+            question: serde_json::to_value(question)?,
+            answer_schema: crate::schema::schema_for::<Approval>(),
+        });
+        return Err(Error::Paused {
+            run_id: scope.run_id().to_string(),
+            interrupt: name,
+        });
+    };
+    let answer: Approval = serde_json::from_value(entry.output)
+        .map_err(|err| journal::unreadable(scope.run_id(), &key, &err))?;
+    if answer.approved {
+        return Ok(None);
+    }
+    let reason = answer
+        .reason
+        .filter(|reason| !reason.trim().is_empty())
+        .map_or(String::new(), |reason| format!(": {reason}"));
+    Ok(Some(ToolExecution {
+        id: call.id.clone(),
+        name: call.name.clone(),
+        arguments: call.arguments.clone(),
+        result: Some(format!(
+            "error: the user rejected this call, so it was not run{reason}. Do not call it again with the same arguments; answer with that in mind"
+        )),
+        is_error: true,
+        duration: None,
+    }))
 }
 
 /// The execution of a call that was not run because the run's `tool_call_limit` was reached;
@@ -82,7 +149,14 @@ pub(crate) fn refused(call: &ToolCall, limit: usize) -> ToolExecution {
     }
 }
 
-async fn run_one(tools: &[Arc<dyn Tool>], call: &ToolCall, timeout: Duration) -> ToolExecution {
+/// Runs one call. `approved`: a call to a tool that needs approval got it (in a workflow
+/// run); without it such a call is not run.
+async fn run_one(
+    tools: &[Arc<dyn Tool>],
+    call: &ToolCall,
+    timeout: Duration,
+    approved: bool,
+) -> ToolExecution {
     let started = Instant::now();
     let (result, is_error) = match tools.iter().find(|tool| tool.name() == call.name) {
         None => {
@@ -94,6 +168,13 @@ async fn run_one(tools: &[Arc<dyn Tool>], call: &ToolCall, timeout: Duration) ->
             );
             (message, true)
         }
+        Some(tool) if tool.needs_approval() && !approved => (
+            format!(
+                "error: not run: `{}` needs a person's approval, which only a workflow run can ask for (it pauses the run); tell the user it could not be done here",
+                call.name
+            ),
+            true,
+        ),
         Some(tool) => match serde_json::from_str(&call.arguments) {
             Err(err) => (
                 format!(

@@ -239,7 +239,8 @@ impl RunHandle {
         self.shared.live.cancel.send_replace(true);
     }
 
-    /// Waits for the run to end: its record when it completed, [`Error::Cancelled`] when it
+    /// Waits for the run to end: its record when it completed or paused (status `paused`, its
+    /// question in `pause`: continue it with `continue_run`), [`Error::Cancelled`] when it
     /// was cancelled, the run's error when it failed (every waiter gets it; a storage
     /// error's `source` only the first).
     pub async fn wait(&self) -> Result<RunRecord> {
@@ -287,7 +288,7 @@ where
 {
     let run_id = match &start {
         Start::Fresh(_) => uuid::Uuid::new_v4().to_string(),
-        Start::Resume(run_id) => run_id.clone(),
+        Start::Resume { run_id, .. } => run_id.clone(),
     };
     let live = Live::new();
     let storage = Arc::clone(workflow.context().storage);
@@ -335,7 +336,11 @@ where
             (Some(fenced), _) => Err(fenced),
             (None, Some(err)) => Err(err),
             (None, None) => match storage.read_run(&run_id).await {
-                Ok(Some(record)) if record.status == RunStatus::Completed => Ok(record),
+                Ok(Some(record))
+                    if matches!(record.status, RunStatus::Completed | RunStatus::Paused) =>
+                {
+                    Ok(record)
+                }
                 Ok(_) if cancelled && live.interrupting() => Err(Error::Interrupted {
                     run_id: run_id.clone(),
                 }),
@@ -362,11 +367,15 @@ where
 
 /// Resumes `run_id` in the background once it has begun again: the handle, or why the run
 /// cannot be resumed.
-pub(crate) fn spawn_resume<W>(workflow: W, run_id: String) -> BoxFuture<'static, Result<RunHandle>>
+pub(crate) fn spawn_resume<W>(
+    workflow: W,
+    run_id: String,
+    answer: Option<serde_json::Value>,
+) -> BoxFuture<'static, Result<RunHandle>>
 where
     W: Workflow + 'static,
 {
-    let handle = spawn(workflow, Start::Resume(run_id));
+    let handle = spawn(workflow, Start::Resume { run_id, answer });
     async move {
         let mut state = handle.shared.live.state.subscribe();
         let begun = state

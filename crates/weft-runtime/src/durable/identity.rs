@@ -5,6 +5,7 @@
 //! - model call: `model:<agent>:<hash of the whole request and call mode>:<n>`
 //! - tool call: `tool:<name>:<hash of name and arguments>:<n>`
 //! - step: `step:<name>:<n>`
+//! - interrupt: `interrupt:<name>:<n>`; the approval of a tool call: `approval:<tool key>:0`
 //!
 //! `<n>` is the occurrence of that prefix in the run, counted when the work starts: identical
 //! concurrent calls are interchangeable and different ones never collide, so the order in
@@ -78,6 +79,17 @@ pub(crate) fn tool_prefix(name: &str, arguments: &str) -> String {
 /// The prefix of a user step's key (before `:<n>`).
 pub(crate) fn step_prefix(name: &str) -> String {
     format!("step:{name}")
+}
+
+/// The prefix of an interrupt's key (before `:<n>`).
+pub(crate) fn interrupt_prefix(name: &str) -> String {
+    format!("interrupt:{name}")
+}
+
+/// The prefix of the approval of a tool call (before `:<n>`): the call's own key prefix, so
+/// the approval and the call are counted alike.
+pub(crate) fn approval_prefix(tool_key: &str) -> String {
+    format!("approval:{tool_key}")
 }
 
 /// A full key: the prefix and its occurrence.

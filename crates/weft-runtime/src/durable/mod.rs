@@ -3,6 +3,8 @@
 //! interrupted by a crash can be resumed where it stopped.
 //!
 //! - [`RunContext`] and its [`step`](RunContext::step): journaled side effects of your own;
+//! - [`RunContext::interrupt`]: a pause for a person, taken up again by
+//!   `Workflow::continue_run(run_id, answer)` ([`Pause`]);
 //! - [`RunHandle`]: a run in the background, followed by any number of clients;
 //! - [`answer`]: the client rule, the answer a run's logged items add up to;
 //! - resuming: `Workflow::resume(run_id)` and `Workflow::start_resume(run_id)`, with
@@ -43,6 +45,7 @@
 pub(crate) mod faults;
 pub(crate) mod handle;
 pub(crate) mod identity;
+pub(crate) mod interrupt;
 pub(crate) mod journal;
 pub(crate) mod log;
 pub(crate) mod resume;
@@ -50,5 +53,6 @@ pub(crate) mod scope;
 mod step;
 
 pub use handle::RunHandle;
+pub use interrupt::{Approval, Pause, ToolApproval};
 pub use resume::answer;
 pub use step::{RunContext, StepOutput};

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::faults::fault_point;
 use super::handle::Live;
 use super::identity;
+use super::interrupt::Pause;
 use crate::response::now_millis;
 use crate::storage::{JournalEntry, JournalKind, StorageRef};
 use crate::Result;
@@ -39,6 +40,8 @@ pub(crate) struct RunScope {
     counters: Mutex<HashMap<String, u64>>,
     log: Mutex<LogState>,
     live: Arc<Live>,
+    /// The pause an interrupt asked for, if one did (the first one wins).
+    pause: Mutex<Option<Pause>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -71,6 +74,7 @@ impl RunScope {
             counters: Mutex::new(HashMap::new()),
             log: Mutex::new(log),
             live,
+            pause: Mutex::new(None),
         })
     }
 
@@ -93,6 +97,17 @@ impl RunScope {
 
     pub fn log(&self) -> MutexGuard<'_, LogState> {
         lock(&self.log)
+    }
+
+    /// Records that an interrupt paused the run (an earlier pause of this run is kept: the
+    /// run is continued with the answer to that one first).
+    pub fn pause(&self, pause: Pause) {
+        lock(&self.pause).get_or_insert(pause);
+    }
+
+    /// The pause an interrupt asked for, if one did.
+    pub fn paused(&self) -> Option<Pause> {
+        lock(&self.pause).clone()
     }
 
     /// The full key for the next occurrence of `prefix` in this run.

@@ -41,6 +41,11 @@ impl RunContext {
         RunContext { scope }
     }
 
+    /// The run's scope, if a run is in progress.
+    pub(crate) fn scope(&self) -> Option<&Arc<RunScope>> {
+        self.scope.as_ref()
+    }
+
     /// The id of the run in progress, if there is one.
     pub fn run_id(&self) -> Option<&str> {
         self.scope.as_deref().map(RunScope::run_id)

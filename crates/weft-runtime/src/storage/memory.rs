@@ -155,7 +155,7 @@ impl MemoryStorage {
         // whose record this one would then overwrite.
         match status {
             RunStatus::Running => {}
-            RunStatus::Interrupted => self.claims.release(&run_id, fence),
+            RunStatus::Interrupted | RunStatus::Paused => self.claims.release(&run_id, fence),
             _ => self.claims.end(&run_id, fence),
         }
         Ok(())

@@ -66,8 +66,8 @@ pub type StorageRef = Arc<dyn WorkflowStorage>;
 ///   [`append_log`](Self::append_log) and [`reserve_seqs`](Self::reserve_seqs)) and is refused
 ///   with [`Error::Fenced`](crate::Error::Fenced), writing nothing, when the run's current
 ///   claim has another token, or when the run has no claim and the write carries a token
-///   ([`check_fence`]). A run record written `interrupted` releases the claim it was written
-///   with (another worker may claim it at once); one written `completed`, `failed` or
+///   ([`check_fence`]). A run record written `interrupted` or `paused` releases the claim it
+///   was written with (another worker may claim it at once); one written `completed`, `failed` or
 ///   `cancelled` ends it (a store may forget it, refusing that token from then on).
 pub trait WorkflowStorage: Send + Sync + fmt::Debug {
     /// The session, if it exists.

@@ -50,6 +50,9 @@ pub enum JournalKind {
     ToolCall,
     /// One user step (`ctx.step(name, ..)`).
     Step,
+    /// The answer to an interrupt (`ctx.interrupt(name, ..)`), given when the run was
+    /// continued.
+    Interrupt,
 }
 
 /// A completed piece of a run's work, kept so that a resumed run returns its result at once
@@ -110,11 +113,15 @@ pub enum RunStatus {
     Cancelled,
     /// The process died during the run (found `running` when the store was reopened).
     Interrupted,
+    /// The run waits for a person: an interrupt (`ctx.interrupt`, or a tool call that needs
+    /// approval) asked a question, kept in the record's [`pause`](RunRecord::pause).
+    /// `Workflow::continue_run` with the answer takes it up again.
+    Paused,
 }
 
 impl RunStatus {
     /// The status as stored and shown: `running`, `completed`, `failed`, `cancelled`,
-    /// `interrupted`.
+    /// `interrupted`, `paused`.
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Running => "running",
@@ -122,6 +129,7 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Cancelled => "cancelled",
             RunStatus::Interrupted => "interrupted",
+            RunStatus::Paused => "paused",
         }
     }
 }
@@ -167,6 +175,9 @@ pub struct RunRecord {
     /// claim); see [`RunClaim`](super::RunClaim).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub fence: u64,
+    /// What a `paused` run waits for: the question and the schema its answer must fit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<crate::durable::Pause>,
 }
 
 fn is_zero(value: &u64) -> bool {

@@ -39,6 +39,7 @@ pub struct FunctionTool {
     parameters: Value,
     handler: Arc<Handler>,
     timeout: Option<Duration>,
+    confirm: bool,
 }
 
 impl FunctionTool {
@@ -66,6 +67,7 @@ impl FunctionTool {
             parameters,
             handler: Arc::new(handler),
             timeout: None,
+            confirm: false,
         }
     }
 
@@ -73,6 +75,12 @@ impl FunctionTool {
     /// stopped and the model gets an error result saying so.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Every call waits for a person's approval first (see [`Tool::needs_approval`]).
+    pub fn confirm(mut self) -> Self {
+        self.confirm = true;
         self
     }
 }
@@ -97,6 +105,10 @@ impl Tool for FunctionTool {
     fn timeout(&self) -> Option<Duration> {
         self.timeout
     }
+
+    fn needs_approval(&self) -> bool {
+        self.confirm
+    }
 }
 
 impl std::fmt::Debug for FunctionTool {
@@ -104,6 +116,7 @@ impl std::fmt::Debug for FunctionTool {
         f.debug_struct("FunctionTool")
             .field("name", &self.name)
             .field("timeout", &self.timeout)
+            .field("confirm", &self.confirm)
             .finish_non_exhaustive()
     }
 }

@@ -8,6 +8,8 @@
 //! from Rust types, builds on this trait.)
 
 mod function;
+pub(crate) mod toolset;
+pub use toolset::Toolset;
 pub(crate) mod macro_support;
 
 use std::fmt;
@@ -83,6 +85,20 @@ pub trait Tool: Send + Sync {
         None
     }
 
+    /// Whether every call waits for a person's approval before it runs (`#[tool(confirm)]`,
+    /// [`FunctionTool::confirm`], or any tool wrapped in [`Confirmed`]; `false` by default).
+    ///
+    /// Inside a workflow run, such a call pauses the run like
+    /// [`RunContext::interrupt`](crate::RunContext::interrupt), asking a
+    /// [`ToolApproval`](crate::durable::ToolApproval) (the tool and the call's arguments)
+    /// answered by an [`Approval`](crate::durable::Approval). Approved, the call runs; rejected,
+    /// the model gets "the user rejected this call" (with the reason) as the call's result and
+    /// the run goes on. An agent run outside a workflow run cannot pause: there the call is
+    /// not run, and the model is told it needs approval that only a workflow run can ask for.
+    fn needs_approval(&self) -> bool {
+        false
+    }
+
     /// The tool as the model sees it.
     fn spec(&self) -> ToolSpec {
         ToolSpec {
@@ -109,6 +125,9 @@ impl<T: Tool + ?Sized> Tool for Arc<T> {
     fn timeout(&self) -> Option<Duration> {
         (**self).timeout()
     }
+    fn needs_approval(&self) -> bool {
+        (**self).needs_approval()
+    }
 }
 
 impl<T: Tool + ?Sized> Tool for Box<T> {
@@ -126,6 +145,43 @@ impl<T: Tool + ?Sized> Tool for Box<T> {
     }
     fn timeout(&self) -> Option<Duration> {
         (**self).timeout()
+    }
+    fn needs_approval(&self) -> bool {
+        (**self).needs_approval()
+    }
+}
+
+/// Any tool whose every call waits for a person's approval first
+/// ([`Tool::needs_approval`]): `Confirmed(send_email)`.
+///
+/// ```
+/// use weft_runtime::tool::{Confirmed, FunctionTool, Tool, ToolError};
+/// let send = FunctionTool::new("send", "Sends the draft.", serde_json::json!({}), |_| async {
+///     Ok::<_, ToolError>("sent")
+/// });
+/// assert!(Confirmed(send).needs_approval());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Confirmed<T>(pub T);
+
+impl<T: Tool> Tool for Confirmed<T> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn description(&self) -> &str {
+        self.0.description()
+    }
+    fn parameters(&self) -> Value {
+        self.0.parameters()
+    }
+    fn call(&self, arguments: Value) -> BoxFuture<'_, Result<ToolOutput, ToolError>> {
+        self.0.call(arguments)
+    }
+    fn timeout(&self) -> Option<Duration> {
+        self.0.timeout()
+    }
+    fn needs_approval(&self) -> bool {
+        true
     }
 }
 

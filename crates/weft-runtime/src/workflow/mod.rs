@@ -34,6 +34,12 @@
 //!   ([`WorkflowStorage::save_blocking`](crate::storage::WorkflowStorage::save_blocking)): everything the run did up to
 //!   its last `yield` is kept. Dropped while a panic unwinds (the consumer panicked), the
 //!   run is marked `failed` instead.
+//! - **run paused** (an interrupt, `ctx.interrupt`, or a tool call waiting for approval): the
+//!   state is *not* saved and the instance's state goes back to the state the run started
+//!   with; the run is recorded `paused` with its question. The session is free for other
+//!   runs. `continue_run` re-enters `run` from that start state, replays what was journaled,
+//!   and saves at the end like any run, merging onto the session as it is then (a key another
+//!   run changed meanwhile is a conflict, never overwritten).
 
 mod builder;
 mod merge;
@@ -166,6 +172,7 @@ pub trait Workflow: WorkflowDefinition + Sized {
     }
 
     /// Runs the workflow and collects the result: the concatenated text, tools and metrics.
+    /// A run that paused at an interrupt returns what it did so far with its `pause` set.
     fn run(&mut self, input: Self::Input) -> BoxFuture<'_, Result<RunResponse>> {
         Box::pin(runner::run(self, input))
     }
@@ -203,6 +210,39 @@ pub trait Workflow: WorkflowDefinition + Sized {
         runner::resume_stream(self, run_id.to_string())
     }
 
+    /// Continues the paused run `run_id` with `answer` to the question its interrupt asked
+    /// ([`RunContext::interrupt`](crate::RunContext::interrupt); the question and the
+    /// answer's schema are in the run's record, `RunRecord::pause`, and its `RunPaused` item),
+    /// and streams what the run does next.
+    ///
+    /// The answer is checked against the schema first: one that does not fit ends the stream
+    /// with [`Error::InvalidAnswer`](crate::Error::InvalidAnswer) and writes nothing (the run
+    /// stays paused); a run that is not paused is
+    /// [`Error::NotPaused`](crate::Error::NotPaused). Then the run is claimed, the answer
+    /// journaled as the interrupt's result, and the run resumed like an interrupted one (see
+    /// [`resume`](Self::resume)): `run` starts again from its input and the state it started
+    /// with, nothing completed before the pause is done again, the interrupt returns the
+    /// answer, and the run goes on live. It may pause again at a later interrupt. Its session
+    /// changes are merged onto the session as it is now; a key another run changed meanwhile
+    /// is reported as a conflict, never overwritten.
+    fn continue_run(&mut self, run_id: &str, answer: serde_json::Value) -> RunStream<'_> {
+        runner::continue_stream(self, run_id.to_string(), answer)
+    }
+
+    /// [`continue_run`](Self::continue_run), collected like [`run`](Self::run): the text,
+    /// tools and metrics of what the continued run did, and its `pause` if it paused again.
+    fn continue_collected(
+        &mut self,
+        run_id: &str,
+        answer: serde_json::Value,
+    ) -> BoxFuture<'_, Result<RunResponse>> {
+        Box::pin(runner::collect(runner::continue_stream(
+            self,
+            run_id.to_string(),
+            answer,
+        )))
+    }
+
     /// Starts a run in the background (a Tokio task owning the workflow) and returns its
     /// [`RunHandle`] at once: follow it with `events(after_seq)`, stop it with `cancel()`,
     /// wait for its record with `wait()`. Dropping the handle does not stop the run. Called
@@ -220,6 +260,19 @@ pub trait Workflow: WorkflowDefinition + Sized {
     where
         Self: 'static,
     {
-        spawn_resume(self, run_id.to_string())
+        spawn_resume(self, run_id.to_string(), None)
+    }
+
+    /// [`continue_run`](Self::continue_run) in the background: the handle once the run has
+    /// begun again, or why it cannot be continued.
+    fn start_continue(
+        self,
+        run_id: &str,
+        answer: serde_json::Value,
+    ) -> BoxFuture<'static, Result<RunHandle>>
+    where
+        Self: 'static,
+    {
+        spawn_resume(self, run_id.to_string(), Some(answer))
     }
 }

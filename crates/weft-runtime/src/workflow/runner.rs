@@ -13,12 +13,14 @@ use super::{session, three_way, SameChange, Workflow, WorkflowMeta};
 use crate::agent::AgentUsage;
 use crate::durable::faults::fault_point;
 use crate::durable::handle::Live;
+use crate::durable::interrupt::{check_answer, Pause};
 use crate::durable::log::LogWriter;
 use crate::durable::resume::{self, discard_content};
 use crate::durable::scope::{LogState, RunScope};
 use crate::response::{now_millis, Content, Metrics, RunEvent, RunResponse, RunStream};
 use crate::storage::{
-    worker_id, LoggedEvent, RunClaim, RunRecord, RunStatus, StorageRef, WorkflowSession,
+    worker_id, JournalEntry, JournalKind, LoggedEvent, RunClaim, RunRecord, RunStatus, StorageRef,
+    WorkflowSession,
 };
 use crate::{Error, Result};
 
@@ -26,8 +28,14 @@ use crate::{Error, Result};
 pub(crate) enum Start<I> {
     /// A new run on this input.
     Fresh(I),
-    /// The interrupted run with this id.
-    Resume(String),
+    /// The interrupted run with this id; with an answer, the paused run with this id,
+    /// continued (`continue_run`).
+    Resume {
+        /// The run.
+        run_id: String,
+        /// The answer to its pause.
+        answer: Option<serde_json::Value>,
+    },
 }
 
 /// What a run is started with besides its input.
@@ -133,9 +141,13 @@ struct RunGuard<'a, W: Workflow> {
     /// The stored session this instance's changes are measured against (state, name, user):
     /// the base of a three-way merge after a lost compare-and-swap.
     base: Base,
-    /// A resumed run: its changes are merged onto the stored session before the first save
-    /// (measured from the state the run started with), whatever the stored version.
-    merge_first: bool,
+    /// A resumed or continued run: its changes are merged onto the stored session before the
+    /// first save (measured from the state the run started with), whatever the stored
+    /// version, taking a key both changed to the same value as this (see
+    /// [`merge_onto`](Self::merge_onto)).
+    merge_first: Option<SameChange>,
+    /// The pause an interrupt asked for, once the run is ending paused.
+    pause: Option<Pause>,
     /// The run's scope: its log and journal, shared with its agents and steps.
     scope: Arc<RunScope>,
     started: Instant,
@@ -220,7 +232,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             start_state,
             base,
             created_at: now_millis(),
-            merge_first: false,
+            merge_first: None,
             renewal,
         };
         Self::enter(workflow, scope, parts).await
@@ -229,17 +241,27 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
     /// Takes up the interrupted run `run_id` again: its session, the state and input it
     /// started with, its log and journal; records it `running` again. Also returns the input,
     /// and how the resumed run's log continues.
+    ///
+    /// With an `answer`, the run must be `paused`: the answer is checked against the schema
+    /// its pause asked for, journaled under the claim as the interrupt's result, and the run
+    /// resumed like an interrupted one.
     async fn resume(
         workflow: &'a mut W,
         run_id: String,
+        answer: Option<serde_json::Value>,
         launch: &Launch,
     ) -> Result<(Self, W::Input, Restart)> {
         let storage = Arc::clone(workflow.context().storage);
         let refuse = not_resumable(run_id.clone());
-        let record = storage
-            .read_run(&run_id)
-            .await?
-            .ok_or_else(|| refuse("there is no run with this id in the store".into()))?;
+        let Some(record) = storage.read_run(&run_id).await? else {
+            return Err(match answer {
+                Some(_) => Error::NotPaused {
+                    run_id,
+                    status: "not in the store".into(),
+                },
+                None => refuse("there is no run with this id in the store".into()),
+            });
+        };
         if record.workflow_id != W::NAME {
             return Err(refuse(format!(
                 "it is a run of the workflow `{}`, not of `{}`",
@@ -247,7 +269,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                 W::NAME
             )));
         }
-        refuse_unless_resumable(&record, &refuse)?;
+        refuse_unless_resumable(&record, answer.as_ref(), &refuse)?;
         // Claimed before anything is taken from the record: of the workers that find the run,
         // one gets it, and the record is read again under the claim.
         let Some(claim) = claim_run(&storage, &run_id).await? else {
@@ -256,7 +278,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             ));
         };
         let fence = claim.fence;
-        match Self::resume_claimed(workflow, run_id.clone(), fence, launch).await {
+        match Self::resume_claimed(workflow, run_id.clone(), fence, answer, launch).await {
             Ok(resumed) => Ok(resumed),
             Err(err) => {
                 // Not resumed here after all: the claim lapses at once (a run that can never
@@ -275,6 +297,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         workflow: &'a mut W,
         run_id: String,
         fence: u64,
+        answer: Option<serde_json::Value>,
         launch: &Launch,
     ) -> Result<(Self, W::Input, Restart)> {
         let storage = Arc::clone(workflow.context().storage);
@@ -284,7 +307,8 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             .read_run(&run_id)
             .await?
             .ok_or_else(|| refuse("it was deleted while it was being claimed".into()))?;
-        refuse_unless_resumable(&record, &refuse)?;
+        refuse_unless_resumable(&record, answer.as_ref(), &refuse)?;
+        let continuing = answer.is_some();
         let Some(start_state) = record.start_state.clone() else {
             let reason = "it was recorded by an earlier release of weft, which kept no start state";
             return Err(give_up(&storage, record, fence, reason.into()).await);
@@ -328,11 +352,31 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             user_id: context.user_id.clone(),
         };
         let events = read_log(&storage, &run_id).await?;
-        let journal = storage.read_journal(&run_id).await?;
+        let mut journal = storage.read_journal(&run_id).await?;
+        if let (Some(answer), Some(pause)) = (answer, &record.pause) {
+            // The answer is the interrupt's journaled result: the continued run finds it
+            // there. (A continue that stopped after writing it left it: that answer stands.)
+            if !journal.iter().any(|entry| entry.key == pause.key) {
+                let entry = JournalEntry {
+                    key: pause.key.clone(),
+                    kind: JournalKind::Interrupt,
+                    output: answer,
+                    seqs: Vec::new(),
+                    created_at: now_millis(),
+                };
+                storage
+                    .append_log(&run_id, fence, Vec::new(), vec![entry.clone()])
+                    .await?;
+                journal.push(entry);
+            }
+        }
         let head = storage.log_head(&run_id).await?;
         let replay = resume::replay(&events, &journal);
         let last_seq = replay.log.last_seq;
-        let restart = if head.reserved_seq > last_seq {
+        // A paused run logged everything up to its `RunPaused` item before its record: when
+        // the log holds that much, no client saw more, whatever the reservation says.
+        let paused_whole = record.status == RunStatus::Paused && last_seq >= record.last_seq;
+        let restart = if head.reserved_seq > last_seq && !paused_whole {
             // The crash lost logged items, which a client may have been shown up to the
             // reservation: continue above it, withdrawing the lost text (and any of a model
             // call that never completed) first.
@@ -352,7 +396,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
                 reserved: head.reserved_seq,
             }
         };
-        tracing::debug!(%run_id, logged = events.len(), journaled = journal.len(), reserved = head.reserved_seq, discard_from = ?restart.discard_from, "resuming an interrupted run");
+        tracing::debug!(%run_id, continuing, logged = events.len(), journaled = journal.len(), reserved = head.reserved_seq, discard_from = ?restart.discard_from, "resuming a run");
         let scope = RunScope::new(
             run_id,
             fence,
@@ -366,7 +410,14 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             start_state,
             base,
             created_at: record.created_at,
-            merge_first: true,
+            // A paused run never saved the session: a key it changes that another writer
+            // changed to the same value meanwhile is two changes (a conflict). An interrupted
+            // try may have saved its own change already: then it is one.
+            merge_first: Some(if continuing {
+                SameChange::Conflicts
+            } else {
+                SameChange::Agrees
+            }),
             renewal,
         };
         let guard = Self::enter(workflow, scope, parts).await?;
@@ -402,6 +453,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             start_state: parts.start_state,
             base: parts.base,
             merge_first: parts.merge_first,
+            pause: None,
             scope,
             started: Instant::now(),
             created_at: parts.created_at,
@@ -482,6 +534,11 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             created_at: self.created_at,
             updated_at: now_millis(),
             fence: self.scope.fence(),
+            pause: if status == RunStatus::Paused {
+                self.pause.clone()
+            } else {
+                None
+            },
         }
     }
 
@@ -540,10 +597,10 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
     /// Saves the state, merging onto another writer's update when the changes do not overlap.
     async fn save_state(&mut self) -> Result<()> {
         let storage = self.storage();
-        if self.merge_first {
+        if let Some(same) = self.merge_first {
             let theirs = storage.read_session(&self.stamp.session_id).await?;
-            self.merge_onto(theirs, SameChange::Agrees)?;
-            self.merge_first = false;
+            self.merge_onto(theirs, same)?;
+            self.merge_first = None;
         }
         for attempt in 0..=MERGE_RETRIES {
             let snapshot = session::snapshot(self.workflow)?;
@@ -576,6 +633,12 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         writer: &mut LogWriter,
         failure: Option<Error>,
     ) -> Vec<Result<RunResponse>> {
+        if let Some(pause) = self.scope.paused() {
+            if let Some(failure) = failure.as_ref().filter(|err| !is_pause(err)) {
+                tracing::debug!(run_id = %self.stamp.run_id, error = %failure, "a paused run's `run` ended with another error; the run is recorded paused");
+            }
+            return self.pause(writer, pause).await;
+        }
         let (status, error) = match &failure {
             None => (RunStatus::Completed, None),
             Some(err) => (RunStatus::Failed, Some(err.to_string())),
@@ -670,6 +733,59 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         out
     }
 
+    /// Ends the run paused: logs its `RunPaused` item and records it `paused` with `pause`,
+    /// which releases its claim. The session is not saved (the continued run starts again
+    /// from the state this one started with); the instance's state goes back to that state.
+    async fn pause(&mut self, writer: &mut LogWriter, pause: Pause) -> Vec<Result<RunResponse>> {
+        self.pause = Some(pause.clone());
+        self.ending = Some((RunStatus::Paused, None));
+        self.restore_start_state();
+        let mut item = self
+            .stamp
+            .item(RunEvent::RunPaused, Content::Json(pause.question.clone()));
+        item.pause = Some(pause);
+        let mut out = Vec::new();
+        let mut failure = None;
+        match writer.log(item).await {
+            // `None`: an earlier try of the run logged it already.
+            Ok(logged) => out.extend(logged.map(Ok)),
+            Err(err) => failure = Some(err),
+        }
+        if failure.is_none() {
+            fault_point("run.pause_record");
+            match self
+                .storage()
+                .put_run(self.record(RunStatus::Paused, None))
+                .await
+            {
+                Ok(()) => {
+                    self.finished = true;
+                    self.renewal = None;
+                }
+                // The guard's `Drop` tries again.
+                Err(err) => failure = Some(err),
+            }
+        }
+        self.leave();
+        if let Some(err) = failure {
+            out.push(Ok(self
+                .stamp
+                .item(RunEvent::RunError, Content::Text(err.to_string()))));
+            out.push(Err(err));
+        }
+        out
+    }
+
+    /// Puts the instance's state back to the state the run started with.
+    fn restore_start_state(&mut self) {
+        match serde_json::from_value(self.start_state.clone()) {
+            Ok(state) => *self.workflow.context().session_state = state,
+            Err(err) => {
+                tracing::warn!(run_id = %self.stamp.run_id, error = %err, "could not restore the state a paused run started with");
+            }
+        }
+    }
+
     /// The synchronous save of a dropped run (see `WorkflowStorage::save_blocking`): recorded
     /// `cancelled`; `failed` if a panic is unwinding through it (the run's own panics are
     /// caught in [`run_stream`], so this is one that escaped elsewhere, e.g. in the code
@@ -679,6 +795,11 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         if self.ending.is_none() && self.scope.live().interrupting() {
             // `RunHandle::interrupt`: left for a resume, like a run whose process died.
             let record = self.record(RunStatus::Interrupted, None);
+            return self.storage().save_blocking(None, record).map(drop);
+        }
+        if let Some((RunStatus::Paused, _)) = self.ending {
+            // Dropped while recording its pause: the record alone, the session is not saved.
+            let record = self.record(RunStatus::Paused, None);
             return self.storage().save_blocking(None, record).map(drop);
         }
         let (status, error) = self.ending.clone().unwrap_or_else(|| {
@@ -704,10 +825,10 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
     /// compare-and-swap like [`save_state`](Self::save_state).
     fn save_dropped_state(&mut self, status: RunStatus, error: Option<String>) -> Result<()> {
         let storage = self.storage();
-        if self.merge_first {
+        if let Some(same) = self.merge_first {
             let theirs = storage.read_session_blocking(&self.stamp.session_id)?;
-            self.merge_onto(theirs, SameChange::Agrees)?;
-            self.merge_first = false;
+            self.merge_onto(theirs, same)?;
+            self.merge_first = None;
         }
         for attempt in 0..=MERGE_RETRIES {
             let record = self.record(status, error.clone());
@@ -765,16 +886,35 @@ struct Parts {
     start_state: serde_json::Value,
     base: Base,
     created_at: u64,
-    merge_first: bool,
+    merge_first: Option<SameChange>,
     /// Renews the run's claim from the moment it was taken.
     renewal: Option<Renewal>,
 }
 
 /// Refuses a run that is not `interrupted` (a process that died, or an interrupt) or
-/// `running` (a claim that lapsed: its worker died or stalled).
-fn refuse_unless_resumable(record: &RunRecord, refuse: &dyn Fn(String) -> Error) -> Result<()> {
+/// `running` (a claim that lapsed: its worker died or stalled). With an `answer` (a
+/// continue), refuses a run that is not `paused` ([`Error::NotPaused`]) and an answer that
+/// does not fit its pause ([`Error::InvalidAnswer`]).
+fn refuse_unless_resumable(
+    record: &RunRecord,
+    answer: Option<&serde_json::Value>,
+    refuse: &dyn Fn(String) -> Error,
+) -> Result<()> {
+    if let Some(answer) = answer {
+        return match (&record.status, &record.pause) {
+            (RunStatus::Paused, Some(pause)) => check_answer(&record.run_id, pause, answer),
+            (status, _) => Err(Error::NotPaused {
+                run_id: record.run_id.clone(),
+                status: status_name(*status).to_string(),
+            }),
+        };
+    }
     match record.status {
         RunStatus::Interrupted | RunStatus::Running => Ok(()),
+        RunStatus::Paused => Err(refuse(format!(
+            "it is paused, waiting for an answer to `{}`: continue it with `continue_run(run_id, answer)` instead",
+            record.pause.as_ref().map_or("its interrupt", |pause| pause.name.as_str())
+        ))),
         other => Err(refuse(format!(
             "it is {}; only a run left interrupted (or running, by a worker whose claim lapsed) can be resumed",
             status_name(other)
@@ -907,7 +1047,29 @@ pub fn run_stream<W: Workflow>(workflow: &mut W, input: W::Input) -> RunStream<'
 
 /// Resumes the interrupted run `run_id`; see `Workflow::resume`.
 pub fn resume_stream<W: Workflow>(workflow: &mut W, run_id: String) -> RunStream<'_> {
-    drive(workflow, Start::Resume(run_id), Launch::default())
+    let start = Start::Resume {
+        run_id,
+        answer: None,
+    };
+    drive(workflow, start, Launch::default())
+}
+
+/// Continues the paused run `run_id` with `answer`; see `Workflow::continue_run`.
+pub fn continue_stream<W: Workflow>(
+    workflow: &mut W,
+    run_id: String,
+    answer: serde_json::Value,
+) -> RunStream<'_> {
+    let start = Start::Resume {
+        run_id,
+        answer: Some(answer),
+    };
+    drive(workflow, start, Launch::default())
+}
+
+/// Whether `err` is an interrupt's pause.
+fn is_pause(err: &Error) -> bool {
+    matches!(err, Error::Paused { .. })
 }
 
 /// Drives one run, new or resumed: every item is logged (given the next seq) before it is
@@ -926,7 +1088,7 @@ pub(crate) fn drive<W: Workflow>(
                     .map(|guard| (guard, input, Restart::default())),
                 Err(err) => Err(Error::from(err)),
             },
-            Start::Resume(run_id) => RunGuard::resume(workflow, run_id, &launch).await,
+            Start::Resume { run_id, answer } => RunGuard::resume(workflow, run_id, answer, &launch).await,
         };
         let (mut guard, input, restart) = match begun {
             Ok(begun) => begun,
@@ -1026,7 +1188,12 @@ fn error_item<W: Workflow>(session_id: &str, error: &Error) -> RunResponse {
 
 /// Runs and collects: the concatenated text, every tool execution, the run's metrics.
 pub async fn run<W: Workflow>(workflow: &mut W, input: W::Input) -> Result<RunResponse> {
-    let mut events = run_stream(workflow, input);
+    collect(run_stream(workflow, input)).await
+}
+
+/// Collects a run's stream: the concatenated text, every tool execution, the run's metrics;
+/// for a run that paused, its pause.
+pub async fn collect(mut events: RunStream<'_>) -> Result<RunResponse> {
     let mut collected = RunResponse::new(RunEvent::RunContent);
     let mut text = String::new();
     while let Some(item) = events.next().await {
@@ -1039,6 +1206,12 @@ pub async fn run<W: Workflow>(workflow: &mut W, input: W::Input) -> Result<RunRe
                 collected.session_id = item.session_id;
                 collected.workflow_id = item.workflow_id;
                 collected.metrics = item.metrics;
+            }
+            RunEvent::RunPaused => {
+                collected.run_id = item.run_id;
+                collected.session_id = item.session_id;
+                collected.workflow_id = item.workflow_id;
+                collected.pause = item.pause;
             }
             _ => {}
         }

@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::rejection::QueryRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::Event;
@@ -11,10 +12,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use serde::Deserialize;
 use serde_json::json;
 use weft_runtime::{Error, RunHandle, RunRecord, RunStatus, RunStream, StorageRef};
 
-use super::{PathId, Shared};
+use super::workflows::{self, Mode};
+use super::{json_body, PathId, Shared};
 use crate::error::{ApiError, ApiResult};
 use crate::{ids, sse};
 
@@ -267,7 +270,7 @@ pub(super) async fn resume(
             ),
         ));
     }
-    let handle = start_resume(&state, run).await?;
+    let handle = start_resume(&state, run, None).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"run_id": handle.run_id(), "status": "running"})),
@@ -275,16 +278,21 @@ pub(super) async fn resume(
         .into_response())
 }
 
-/// Resumes an interrupted run of a hosted workflow and follows it. The claim, the resume and
-/// the run table's entry happen in a task of their own, so a client that goes away while the
-/// run begins again cannot leave it running untracked.
-pub(crate) async fn start_resume(state: &Shared, run: RunRecord) -> ApiResult<RunHandle> {
+/// Resumes an interrupted run of a hosted workflow (with an `answer`: continues a paused
+/// one) and follows it. The claim, the resume and the run table's entry happen in a task of
+/// their own, so a client that goes away while the run begins again cannot leave it running
+/// untracked.
+pub(crate) async fn start_resume(
+    state: &Shared,
+    run: RunRecord,
+    answer: Option<serde_json::Value>,
+) -> ApiResult<RunHandle> {
     state.accepting()?;
     let hosted = state.workflow(&run.workflow_id)?.clone();
     let state = Arc::clone(state);
     let task = tokio::spawn(async move {
         let claim = state.runs.claim(&run.session_id)?;
-        let started = hosted.resume(run.run_id.clone(), state.storage.clone())?;
+        let started = hosted.resume(run.run_id.clone(), answer, state.storage.clone())?;
         match started.await {
             Ok(handle) => {
                 state
@@ -296,6 +304,12 @@ pub(crate) async fn start_resume(state: &Shared, run: RunRecord) -> ApiResult<Ru
                 "not_resumable",
                 format!("run `{run_id}` cannot be resumed: {reason}"),
             )),
+            Err(err @ Error::NotPaused { .. }) => {
+                Err(ApiError::conflict("not_paused", err.to_string()))
+            }
+            Err(err @ Error::InvalidAnswer { .. }) => {
+                Err(ApiError::unprocessable("invalid_answer", err.to_string()))
+            }
             Err(err) => Err(ApiError::internal(&err)),
         }
     });
@@ -306,16 +320,36 @@ pub(crate) async fn start_resume(state: &Shared, run: RunRecord) -> ApiResult<Ru
     })
 }
 
+/// The body of `POST /v1/runs/{run_id}/continue`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContinueRequest {
+    /// The answer to the run's pause (checked against its `answer_schema`).
+    answer: serde_json::Value,
+    #[serde(default)]
+    mode: Mode,
+}
+
 pub(super) async fn continue_run(
     State(state): State<Shared>,
     PathId(run_id): PathId,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
+    // The run first (`404`, `409`), then the answer: an unknown or unpaused run is refused
+    // whatever the body says.
     let run = record(&state, &run_id).await?;
-    Err(ApiError::conflict(
-        "not_paused",
-        format!(
-            "run `{run_id}` is {}, not paused: only a paused run can be continued (pauses for a person are not in this version of weft yet)",
-            run.status
-        ),
-    ))
+    if run.status != RunStatus::Paused {
+        return Err(ApiError::conflict(
+            "not_paused",
+            format!(
+                "run `{run_id}` is {}, not paused: only a paused run can be continued",
+                run.status
+            ),
+        ));
+    }
+    let request: ContinueRequest = json_body(body)?;
+    let (session_id, paused_at) = (run.session_id.clone(), run.last_seq);
+    let handle = start_resume(&state, run, Some(request.answer)).await?;
+    // The client has the run up to its pause: the stream goes on from there.
+    workflows::answer(&state, handle, &session_id, request.mode, paused_at).await
 }

@@ -28,10 +28,10 @@ struct RunRequest {
     mode: Mode,
 }
 
-/// How the answer to a new run comes back.
+/// How the answer to a new (or continued) run comes back.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-enum Mode {
+pub(super) enum Mode {
     /// `200 text/event-stream` of the run.
     #[default]
     Stream,
@@ -95,18 +95,30 @@ pub(super) async fn start_run(
     state
         .runs
         .insert(handle.clone(), session_id.clone(), Some(claim));
-    match request.mode {
+    answer(&state, handle, &session_id, request.mode, 0).await
+}
+
+/// The answer to a request that started (or continued) a run, in the request's mode; a
+/// stream sends the run's items after seq `after` (a continued run's: after its pause).
+pub(super) async fn answer(
+    state: &Shared,
+    handle: RunHandle,
+    session_id: &str,
+    mode: Mode,
+    after: u64,
+) -> ApiResult<Response> {
+    match mode {
         Mode::Background => Ok((
             StatusCode::ACCEPTED,
             Json(json!({"run_id": handle.run_id(), "session_id": session_id, "status": "running"})),
         )
             .into_response()),
         Mode::Wait => {
-            let record = ended_record(&state, &handle).await?;
+            let record = ended_record(state, &handle).await?;
             Ok(Json(json!({ "run": record })).into_response())
         }
         Mode::Stream => Ok(sse::respond(
-            handle.events(0),
+            handle.events(after),
             runs::end_marker(handle.clone()),
             state.keep_alive,
             handle.run_id(),

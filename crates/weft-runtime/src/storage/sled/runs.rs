@@ -101,7 +101,9 @@ impl SledStorage {
         transaction_result(result)?;
         match run.status {
             RunStatus::Running => {}
-            RunStatus::Interrupted => self.claims.release(&run.run_id, run.fence),
+            RunStatus::Interrupted | RunStatus::Paused => {
+                self.claims.release(&run.run_id, run.fence)
+            }
             _ => self.claims.end(&run.run_id, run.fence),
         }
         if run.status != RunStatus::Running {

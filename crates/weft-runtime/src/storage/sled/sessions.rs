@@ -397,6 +397,7 @@ mod tests {
             created_at: 1,
             updated_at: 1,
             fence: 0,
+            pause: None,
         }
     }
 

@@ -55,6 +55,7 @@ fn run(run_id: &str, status: RunStatus) -> RunRecord {
         created_at: 1,
         updated_at: 1,
         fence: 0,
+        pause: None,
     }
 }
 
