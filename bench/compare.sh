@@ -6,6 +6,7 @@
 #   RUNS=200 AGNO_RUNS=100 bash bench/compare.sh
 #   PARTS="sequential durable" MAX_LOAD=1.0 bash bench/compare.sh   # durable runs only, on a quiet machine
 #   PARTS=postgres bash bench/compare.sh  # weft and Agno on one PostgreSQL server
+#   PARTS=pauses bash bench/compare.sh    # a tool call approved by a person, weft and Agno
 #
 # It builds the release binaries, starts two weft-fake-llm processes on free ports of
 # 127.0.0.1 (one answering at once, one with 200 ms to first token and 5 ms per chunk), runs
@@ -21,7 +22,12 @@
 # same server, WEFT_BENCH_POSTGRES_URL, next to in-memory weft, sled and Agno's SqliteDb:
 # sequential runs, runs/s at PG_CONCURRENCY at a time, event-log appends, and what saving one
 # more run costs as a session grows; each side in a fresh schema of its own, dropped after;
-# it needs a PostgreSQL server: without one, leave it out of PARTS).
+# it needs a PostgreSQL server: without one, leave it out of PARTS); pauses (rounds of a
+# person's approval, one at a time: a run whose model asks for a tool that needs approval
+# pauses, is approved and continued to its end; weft in memory and on sled in each of
+# PAUSE_DURABILITIES, Agno without storage and with SqliteDb; against `weft-bench pause-llm`,
+# weft-testkit's fake server answering a tool call, then 20 chunks once the tool's result is
+# in the request: every round must make exactly 2 requests).
 # The durable table compares with the sequential part's rows: run both.
 # MAX_LOAD: before each part, wait until the 1-minute load average is below it (polled every
 # 20 s, for at most 15 minutes; then the part runs anyway and says so on stderr).
@@ -35,7 +41,7 @@ ITERATIONS="${ITERATIONS:-100000}"
 RESUME_ROUNDS="${RESUME_ROUNDS:-100}"   # resumes: one interrupted run per round
 # sled durability modes of the durable part (also: run-end, os)
 DURABILITIES="${DURABILITIES:-every-step every-event}"
-PARTS="${PARTS:-construction sequential durable concurrent server postgres}"
+PARTS="${PARTS:-construction sequential durable concurrent server postgres pauses}"
 SERVER_CONCURRENCY="${SERVER_CONCURRENCY:-1 100 1000}"
 SERVER_RUNS="${SERVER_RUNS:-2000}"      # streamed runs per weft row (3000 at concurrency 1000)
 AGNO_SERVER_RUNS="${AGNO_SERVER_RUNS:-300}"
@@ -55,6 +61,10 @@ APPEND_EVENTS="${APPEND_EVENTS:-2000}"
 APPEND_CONCURRENCY="${APPEND_CONCURRENCY:-16}"
 SESSION_SIZES="${SESSION_SIZES:-1,10,100,1000}"
 SESSION_SAMPLES="${SESSION_SAMPLES:-20}"
+# The pauses part: rounds one at a time (weft, after 20 warm-up rounds; Agno, after one).
+PAUSE_ROUNDS="${PAUSE_ROUNDS:-1000}"
+AGNO_PAUSE_ROUNDS="${AGNO_PAUSE_ROUNDS:-300}"
+PAUSE_DURABILITIES="${PAUSE_DURABILITIES:-every-step}"
 
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
@@ -87,10 +97,13 @@ trap cleanup EXIT
 
 # Starts a fake server on a free port and sets $url to its /v1 base URL. (Not run in a
 # command substitution: the pid must reach `servers` in this shell, for the cleanup.)
-start_server() {
+start_server() { start_llm "$bin/weft-fake-llm" --port 0 --chunks 20 "$@"; }
+
+# Starts the fake LLM server command "$@" (one that prints OPENAI_BASE_URL=...); sets $url.
+start_llm() {
     local log
     log="$(mktemp)"
-    "$bin/weft-fake-llm" --port 0 --chunks 20 "$@" > "$log" 2>&1 &
+    "$@" > "$log" 2>&1 &
     servers+=("$!")
     for _ in $(seq 100); do
         if grep -q "OPENAI_BASE_URL=" "$log"; then
@@ -99,7 +112,7 @@ start_server() {
         fi
         sleep 0.1
     done
-    echo "weft-fake-llm did not start: $(cat "$log")" >&2
+    echo "$1 did not start: $(cat "$log")" >&2
     exit 1
 }
 
@@ -274,6 +287,23 @@ if part postgres; then
     done
     bash bench/agno/run.sh --base-url "$fast" --mode session-save --sizes "$SESSION_SIZES" \
         --samples "$SESSION_SAMPLES" --db postgres | record
+fi
+
+if part pauses; then
+    # A fake LLM of its own (the rounds' two replies), rounds one at a time; the sled store is
+    # fresh per invocation, in $TMPDIR. table.py checks 2 requests per round on every side.
+    wait_quiet pauses
+    echo "== pauses: a tool call approved by a person, run -> paused -> approved -> continued" >&2
+    start_llm "$bin/weft-bench" pause-llm --port 0 --chunks 20
+    pausing="$url"
+    "$bin/weft-bench" pauses --base-url "$pausing" --rounds "$PAUSE_ROUNDS" | record
+    for durability in $PAUSE_DURABILITIES; do
+        "$bin/weft-bench" pauses --base-url "$pausing" --rounds "$PAUSE_ROUNDS" --store sled \
+            --durability "$durability" | record
+    done
+    bash bench/agno/run.sh --base-url "$pausing" --mode pauses --runs "$AGNO_PAUSE_ROUNDS" | record
+    bash bench/agno/run.sh --base-url "$pausing" --mode pauses --runs "$AGNO_PAUSE_ROUNDS" \
+        --db sqlite | record
 fi
 
 python3 bench/table.py "$out"

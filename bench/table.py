@@ -1,6 +1,7 @@
 """Prints the comparison table of bench/compare.sh from its JSON lines (one per measurement).
 
-Exits non-zero if any side did not make exactly 3 requests per run.
+Exits non-zero if any side did not make exactly 3 requests per run (2 per round of the
+pauses part).
 """
 
 import json
@@ -52,10 +53,13 @@ def main(path):
     weft_heap = get("weft", "heap")
     agno_build = get("agno", "instantiate")
     lines = []
+    measured = []  # whether any row of the main table has a number (not so for PARTS=pauses)
 
     def row(label, weft, agno, bare=None, better="lower", digits=1):
         # "Agno ÷ weft": how many times better weft does than Agno (faster, smaller).
         # "weft ÷ bare": what weft costs over the floor (1.0x: nothing).
+        if any(value is not None for value in (weft, agno, bare)):
+            measured.append(label)
         if better == "lower":
             vs_agno, vs_bare = ratio(agno, weft), ratio(weft, bare)
         else:
@@ -95,7 +99,7 @@ def main(path):
             lines.append(f"| {c} concurrent: weft wall / ideal | {weft_wall / IDEAL_MS:.2f}x | "
                          f"{fmt((con['agno'].get('wall_ms') or 0) / IDEAL_MS, 2)}x | "
                          f"{fmt((con['bare reqwest'].get('wall_ms') or 0) / IDEAL_MS, 2)}x | | |")
-    if lines:
+    if measured:
         print("| measure | weft | Agno | bare reqwest | Agno ÷ weft | weft ÷ bare |")
         print("|---|---|---|---|---|---|")
         print("\n".join(lines))
@@ -103,6 +107,7 @@ def main(path):
     durable_table(get, seq)
     server_table(get, r)
     postgres_tables(get, r, path)
+    pauses_table(get)
 
     bad = []
     for (fw, mode, c, store, durability), data in sorted(r.items(), key=lambda kv: str(kv[0])):
@@ -116,11 +121,27 @@ def main(path):
             bad.append(f"{fw} {mode} {c}: {per_run} requests per run")
         if data.get("requests_during_resume"):
             bad.append(f"{fw} {mode}: {data['requests_during_resume']} requests while resuming")
+        if mode == "pauses":
+            label = " ".join(str(part) for part in (fw, mode, store, durability) if part)
+            if data.get("requests") != 2 * data.get("rounds", -1):
+                bad.append(f"{label}: {data.get('requests')} requests for {data.get('rounds')} rounds")
+            if data.get("tools_run") != data.get("rounds"):
+                bad.append(f"{label}: the tool ran {data.get('tools_run')} times in "
+                           f"{data.get('rounds')} rounds")
     print()
     if bad:
         print("REQUEST COUNT MISMATCH: " + "; ".join(bad))
         sys.exit(1)
-    print("The fake servers' counters agree: every side made exactly 3 requests per run.")
+    pauses = any(k[1] == "pauses" for k in r)
+    runs = any(k[1] != "pauses" and "requests" in data for k, data in r.items())
+    if runs and pauses:
+        print("The fake servers' counters agree: every side made exactly 3 requests per run, "
+              "and 2 per round of a person's approval.")
+    elif pauses:
+        print("The fake server's counter agrees: every side made exactly 2 requests per round "
+              "of a person's approval (and the approved tool ran once a round).")
+    else:
+        print("The fake servers' counters agree: every side made exactly 3 requests per run.")
 
 
 def durable_table(get, seq):
@@ -373,6 +394,61 @@ def postgres_tables(get, r, path):
                 print(f"- {label}: a save at {max(points):,} runs ÷ at {min(points):,}: "
                       f"{ratio2(hi.get('save_us'), lo.get('save_us'))}; the read: "
                       f"{ratio2(hi.get('load_us'), lo.get('load_us'))}")
+
+
+def pauses_table(get):
+    """Rounds of a person's approval, one at a time: a run whose model asks for a tool that
+    needs approval pauses, is approved and continued to its end (weft's continue_run, Agno's
+    acontinue_run), in memory and on a local store."""
+    configs = [
+        ("weft, in-memory store", get("weft", "pauses", store="memory"), "memory"),
+        ("weft, sled, EveryStep", get("weft", "pauses", store="sled", durability="every-step"),
+         "db"),
+        ("weft, sled, EveryEvent", get("weft", "pauses", store="sled", durability="every-event"),
+         "db"),
+        ("weft, sled, RunEnd", get("weft", "pauses", store="sled", durability="run-end"), "db"),
+        ("weft, sled, Os", get("weft", "pauses", store="sled", durability="os"), "db"),
+        ("Agno, no storage", get("agno", "pauses"), "memory"),
+        ("Agno, SqliteDb", get("agno", "pauses", store="sqlite"), "db"),
+    ]
+    configs = [(label, row, kind) for label, row, kind in configs if row]
+    if not configs:
+        return
+    agno = {"memory": get("agno", "pauses"), "db": get("agno", "pauses", store="sqlite")}
+    print()
+    print("| a person's approval, one round at a time | rounds/s | round p50 (ms) | round p99 (ms) "
+          "| run to the pause, p50 (ms) | approval to the end, p50 (ms) "
+          "| client CPU per round (ms) | requests per round | rounds/s ÷ Agno (same storage) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for label, row, kind in configs:
+        rps = row.get("rounds_per_sec")
+        vs = ratio(rps, agno[kind].get("rounds_per_sec")) if row["framework"] == "weft" else ""
+        print(f"| {label} | {fmt(rps)} | {fmt(row.get('p50_ms'), 2)} | {fmt(row.get('p99_ms'), 2)} "
+              f"| {fmt(row.get('to_pause_p50_ms'), 2)} | {fmt(row.get('continue_p50_ms'), 2)} "
+              f"| {fmt(row.get('cpu_ms_per_round'), 2)} | {fmt(row.get('requests_per_round'), 1)} "
+              f"| {vs} |")
+    print()
+    for label, row, _ in configs:
+        calls = row.get("store_calls_per_round")
+        if calls:
+            made = {name: n for name, n in calls["calls"].items() if ":" not in name}
+            detail = ", ".join(f"{name} {n}" for name, n in sorted(made.items(), key=lambda kv: -kv[1]))
+            carried = calls["calls"]
+            print(f"- {label}: one round's calls to the store: {calls['total']} ({detail}); its "
+                  f"appends carried {carried.get('append_log: items', 0)} items and "
+                  f"{carried.get('append_log: journal entries', 0)} journal entries; "
+                  f"{fmt(row.get('store_kib'))} KiB stored for {row['rounds'] + row.get('warmup_rounds', 0) + 1} rounds")
+    db = agno["db"]
+    if db:
+        statements = db.get("db_statements_per_round") or {}
+        print(f"- Agno, SqliteDb: one round: {statements.get('statements')} SQL statements, "
+              f"{statements.get('commits')} commits; continued by {db.get('continue_with')}; "
+              f"{db.get('stored_sessions')} sessions and {db.get('stored_runs')} runs stored "
+              f"({fmt(db.get('db_file_kib'))} KiB); the continued run stored as "
+              f"{db.get('stored_run_status')}; session state given to the paused run kept "
+              f"after the continue: {db.get('session_state_kept_after_continue')}")
+    if agno["memory"]:
+        print(f"- Agno, no storage: continued by {agno['memory'].get('continue_with')}")
 
 
 DURABILITY = {"every-event": "EveryEvent", "every-step": "EveryStep", "run-end": "RunEnd",

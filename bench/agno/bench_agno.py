@@ -11,6 +11,8 @@ Modes:
   --mode session-save --sizes 1,10,100,1000 --samples 20
                                         what saving one more run costs as a session's run
                                         count grows (needs --db sqlite|postgres)
+  --mode pauses       --runs N          N rounds of a person's approval, one at a time
+                                        (against `weft-bench pause-llm`, below)
   --mode instantiate  --iterations N    Agno's "instantiate agent with tool" eval
 
 Storage (every mode but instantiate):
@@ -26,6 +28,17 @@ session-save: one real workflow run on the db gives the session and the run reco
 session then grows one run at a time, each save as Agno's Workflow makes it after a run
 (session.upsert_run, resolve_run_index, db.upsert_session, db.upsert_run), each timed, and
 at each size db.get_session (what a run in that session reads first) is timed too.
+
+pauses: one Agent (made once) with one tool, send_email, marked requires_confirmation=True;
+each round in a session of its own: `agent.arun(request, stream=True)` makes one model call,
+which asks for send_email, and the run pauses (a RunPausedEvent; with a db the paused run is
+stored); the round confirms the requirement and continues the run, streamed, to its end
+(the tool runs, a second model call streams 20 chunks). With --db the run is continued by
+`acontinue_run(run_id=..., session_id=..., requirements=...)`, which reads it back from the
+db; without a db (nothing to read it from) by `acontinue_run(run_response=<the paused
+RunOutput>)`. Its model server is `weft-bench pause-llm` (weft-testkit's fake server
+answering a call to send_email, or 20 text chunks once the tool's result is in the request):
+every round makes exactly 2 requests (checked).
 
 The workflow is "research-shaped": an Agno Workflows 2.0 `Workflow` of three
 `Step`s; search and read call their agent non-streamed, write streams its
@@ -70,7 +83,7 @@ from uuid import uuid4  # noqa: E402
 
 from agno.agent import Agent  # noqa: E402
 from agno.models.openai import OpenAIChat  # noqa: E402
-from agno.run.agent import RunContentEvent, RunOutputEvent  # noqa: E402
+from agno.run.agent import RunContentEvent, RunOutput, RunOutputEvent, RunPausedEvent  # noqa: E402
 from agno.workflow import Step, StepInput, StepOutput, Workflow  # noqa: E402
 
 TOPIC = "embedded databases in Rust"
@@ -537,6 +550,201 @@ async def session_saves(base_url: str, db, sizes: list, samples: int) -> dict:
     }
 
 
+# --------------------------------------------------------------------------
+# Pauses for a person: a tool call that needs approval (weft-bench pauses)
+# --------------------------------------------------------------------------
+
+# What send_email returns: the mark by which `weft-bench pause-llm` knows the second request
+# of a round (the first never holds it). The same strings as weft-bench's.
+PAUSE_TOOL_RESULT = "EMAIL-QUEUED"
+PAUSE_REQUEST = "Email Ana that the report is ready."
+PAUSE_TO = "ana@example.com"
+PAUSE_ANSWER = "".join(f"token{i} " for i in range(20))
+REQUESTS_PER_ROUND = 2
+
+
+def make_mailer(base_url: str, db, sent: list) -> Agent:
+    """An assistant whose one tool needs a person's confirmation (weft-bench's BenchMailer)."""
+    from agno.tools import tool
+
+    @tool(requires_confirmation=True)
+    def send_email(to: str) -> str:
+        """Sends an email; every call waits for a person's approval.
+
+        Args:
+            to (str): The address.
+        """
+        sent[0] += 1
+        return f"{PAUSE_TOOL_RESULT} to {to}"
+
+    return Agent(
+        name="assistant",
+        model=OpenAIChat(id="gpt-4o", base_url=base_url, api_key="fake"),
+        instructions="Send the emails you are asked to send.",
+        tools=[send_email],
+        db=db,
+        telemetry=False,
+    )
+
+
+async def pause_round(agent: Agent, session_id: str, from_db: bool) -> tuple:
+    """One round: run to the pause, confirm, continue to the end. Returns (to the pause, from
+    the approval to the end), in seconds."""
+    t0 = time.perf_counter()
+    paused: Optional[RunPausedEvent] = None
+    output: Optional[RunOutput] = None
+    async for event in agent.arun(
+        PAUSE_REQUEST, stream=True, session_id=session_id, yield_run_output=not from_db
+    ):
+        if isinstance(event, RunPausedEvent):
+            paused = event
+        elif isinstance(event, RunOutput):
+            output = event
+    if paused is None:
+        raise RuntimeError("the run did not pause")
+    pending = paused.active_requirements
+    if len(pending) != 1 or not pending[0].needs_confirmation:
+        raise RuntimeError(f"unexpected requirements: {pending!r}")
+    call = pending[0].tool_execution
+    if call.tool_name != "send_email" or call.tool_args != {"to": PAUSE_TO}:
+        raise RuntimeError(f"an unexpected tool call: {call.tool_name} {call.tool_args}")
+    pending[0].confirm()
+    t1 = time.perf_counter()
+    if from_db:
+        # As an approval arriving later: the paused run is read back from the db.
+        stream = agent.acontinue_run(
+            run_id=paused.run_id,
+            session_id=session_id,
+            requirements=paused.requirements,
+            stream=True,
+        )
+    else:
+        if output is None or not output.is_paused:
+            raise RuntimeError("the run gave no paused RunOutput")
+        # The same requirement objects: confirming the event's confirmed the output's.
+        stream = agent.acontinue_run(run_response=output, stream=True)
+    chunks = []
+    async for event in stream:
+        if isinstance(event, RunContentEvent) and isinstance(event.content, str):
+            chunks.append(event.content)
+    answer = "".join(chunks)
+    if answer != PAUSE_ANSWER:
+        raise RuntimeError(f"the continued run streamed {answer!r}")
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1
+
+
+async def mode_pauses(base_url: str, rounds: int, warmup: int, store: Store) -> dict:
+    try:
+        out = await pause_rounds(base_url, rounds, warmup, store.db)
+        out.update(store.counts())
+        return out
+    finally:
+        store.close()
+
+
+async def pause_rounds(base_url: str, rounds: int, warmup: int, db) -> dict:
+    sent = [0]
+    agent = make_mailer(base_url, db, sent)
+    from_db = db is not None
+    for _ in range(warmup):
+        await pause_round(agent, str(uuid4()), from_db)
+
+    gc.collect()
+    sent_before = sent[0]
+    before_requests = server_requests(base_url)
+    totals, to_pause, to_end = [], [], []
+    cpu0 = time.process_time()
+    wall0 = time.perf_counter()
+    for _ in range(rounds):
+        paused, ended = await pause_round(agent, str(uuid4()), from_db)
+        to_pause.append(paused)
+        to_end.append(ended)
+        totals.append(paused + ended)
+    wall = time.perf_counter() - wall0
+    cpu = time.process_time() - cpu0
+    requests = server_requests(base_url) - before_requests
+    expected = REQUESTS_PER_ROUND * rounds
+    if requests != expected:
+        raise SystemExit(f"expected {expected} requests for {rounds} rounds, the server saw {requests}")
+    tools_run = sent[0] - sent_before
+    if tools_run != rounds:
+        raise SystemExit(f"send_email ran {tools_run} times in {rounds} rounds")
+
+    for samples in (totals, to_pause, to_end):
+        samples.sort()
+    out = {
+        "rounds": rounds,
+        "warmup_rounds": warmup,
+        "continue_with": "run_id (read back from the db)" if from_db else "run_response (in memory)",
+        "wall_ms": wall * 1e3,
+        "rounds_per_sec": rounds / wall,
+        "p50_ms": statistics.median(totals) * 1e3,
+        "p99_ms": percentile(totals, 99) * 1e3,
+        "to_pause_p50_ms": statistics.median(to_pause) * 1e3,
+        "to_pause_p99_ms": percentile(to_pause, 99) * 1e3,
+        "continue_p50_ms": statistics.median(to_end) * 1e3,
+        "continue_p99_ms": percentile(to_end, 99) * 1e3,
+        "cpu_ms_per_round": cpu * 1e3 / rounds,
+        "requests": requests,
+        "requests_per_round": requests / rounds,
+        "tools_run": tools_run,
+    }
+    if from_db:
+        out.update(await checks_with_db(agent, db, from_db))
+    return out
+
+
+async def checks_with_db(agent: Agent, db, from_db: bool) -> dict:
+    """After the timed rounds, one more round each: the SQL statements and commits of a
+    round (SQLAlchemy engine events), then whether the session state given to the run
+    survives its continue, and how the run is stored."""
+    from agno.db.base import SessionType
+    from sqlalchemy import event
+
+    counts = {"statements": 0, "commits": 0}
+
+    def on_statement(*_args, **_kwargs) -> None:
+        counts["statements"] += 1
+
+    def on_commit(*_args, **_kwargs) -> None:
+        counts["commits"] += 1
+
+    engine = db.db_engine
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "commit", on_commit)
+    try:
+        await pause_round(agent, str(uuid4()), from_db)
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine, "commit", on_commit)
+
+    # Session state given to the paused run must still be there once it is continued (Agno
+    # #8340/#8901 lost state on continue in other paths).
+    session_id = str(uuid4())
+    paused = None
+    async for item in agent.arun(
+        PAUSE_REQUEST, stream=True, session_id=session_id, session_state={"before_pause": True}
+    ):
+        if isinstance(item, RunPausedEvent):
+            paused = item
+    for requirement in paused.active_requirements:
+        requirement.confirm()
+    async for _ in agent.acontinue_run(
+        run_id=paused.run_id, session_id=session_id, requirements=paused.requirements, stream=True
+    ):
+        pass
+    state = agent.get_session_state(session_id=session_id)
+    session = db.get_session(session_id=session_id, session_type=SessionType.AGENT)
+    runs = session.runs or []
+    return {
+        "db_statements_per_round": counts,
+        "session_state_kept_after_continue": bool(state.get("before_pause")),
+        "stored_runs_in_round_session": len(runs),
+        "stored_run_status": str(runs[-1].status.value) if runs else None,
+    }
+
+
 def get_weather(city: str) -> str:
     """Get the weather for the given city.
 
@@ -589,14 +797,15 @@ def main() -> None:
     parser.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:PORT/v1")
     parser.add_argument(
         "--mode",
-        choices=["sequential", "concurrent", "throughput", "session-save", "instantiate"],
+        choices=["sequential", "concurrent", "throughput", "session-save", "pauses", "instantiate"],
         default="sequential",
     )
     parser.add_argument(
         "--runs",
         type=int,
         default=None,
-        help="sequential: measured runs (default 100); throughput: runs in all (default 1000)",
+        help="sequential: measured runs (default 100); throughput: runs in all (default 1000); "
+        "pauses: measured rounds (default 100)",
     )
     parser.add_argument(
         "--db",
@@ -633,7 +842,7 @@ def main() -> None:
     }
     if args.db != "none":
         if args.mode == "instantiate":
-            parser.error("--db is for the sequential, concurrent, throughput and session-save modes")
+            parser.error("--db is for the sequential, concurrent, throughput, session-save and pauses modes")
         common["store"] = args.db
         if args.db == "postgres":
             common["psycopg_version"] = pkg_version("psycopg")
@@ -652,6 +861,11 @@ def main() -> None:
         if args.mode == "sequential":
             runs = 100 if args.runs is None else args.runs
             out = asyncio.run(mode_sequential(args.base_url, runs, warmup, store))
+        elif args.mode == "pauses":
+            if args.db == "postgres":
+                parser.error("pauses: --db none or sqlite")
+            runs = 100 if args.runs is None else args.runs
+            out = asyncio.run(mode_pauses(args.base_url, runs, warmup, store))
         elif args.mode in ("concurrent", "throughput"):
             if args.mode == "concurrent":
                 if args.runs is not None:
@@ -663,7 +877,10 @@ def main() -> None:
         else:
             sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
             out = asyncio.run(mode_session_save(args.base_url, store, sizes, args.samples))
-        common["topic"] = TOPIC
+        if args.mode == "pauses":
+            common["request"] = PAUSE_REQUEST
+        else:
+            common["topic"] = TOPIC
 
     json.dump({**common, **out}, _RESULT_OUT)
     _RESULT_OUT.write("\n")

@@ -115,6 +115,13 @@ fn paused_at(items: &[RunResponse], error: Option<weft::Error>) -> Pause {
         .expect("a RunPaused item carries its pause")
 }
 
+/// Runs `gate` on `topic` to its first pause: the run's id and the pause.
+async fn pause_run(gate: &mut Gate, topic: &str) -> (String, Pause) {
+    let (items, error) = drain(gate.run_stream(topic.to_string())).await;
+    let pause = paused_at(&items, error);
+    (items[0].run_id.clone(), pause)
+}
+
 async fn status_of(storage: &StorageRef, run_id: &str) -> RunStatus {
     storage.read_run(run_id).await.unwrap().unwrap().status
 }
@@ -210,9 +217,7 @@ async fn a_run_pauses_at_an_interrupt_and_continues_without_redoing_anything() {
 async fn a_wrong_answer_or_a_run_that_is_not_paused_is_refused_and_changes_nothing() {
     let setup = Setup::new().await;
     let mut gate = setup.gate(0, false);
-    let (items, error) = drain(gate.run_stream("sled".into())).await;
-    paused_at(&items, error);
-    let run_id = items[0].run_id.clone();
+    let (run_id, _) = pause_run(&mut gate, "sled").await;
     let journal = setup.storage.read_journal(&run_id).await.unwrap();
 
     let (_, error) = drain(gate.continue_run(&run_id, json!({"ok": "yes"}))).await;
@@ -260,9 +265,7 @@ async fn a_wrong_answer_or_a_run_that_is_not_paused_is_refused_and_changes_nothi
 async fn several_interrupts_and_an_interrupt_in_a_loop_each_pause_once() {
     let setup = Setup::new().await;
     let mut gate = setup.gate(3, false);
-    let (items, error) = drain(gate.run_stream("loops".into())).await;
-    let mut pause = paused_at(&items, error);
-    let run_id = items[0].run_id.clone();
+    let (run_id, mut pause) = pause_run(&mut gate, "loops").await;
     let mut asked = Vec::new();
     let mut notes = vec!["a", "b", "c"].into_iter();
     loop {
@@ -323,10 +326,8 @@ async fn several_interrupts_and_an_interrupt_in_a_loop_each_pause_once() {
 async fn an_interrupt_in_a_spawned_task_pauses_the_run() {
     let setup = Setup::new().await;
     let mut gate = setup.gate(0, true);
-    let (items, error) = drain(gate.run_stream("tasks".into())).await;
-    let pause = paused_at(&items, error);
+    let (run_id, pause) = pause_run(&mut gate, "tasks").await;
     assert_eq!(pause.key, "interrupt:approve:0");
-    let run_id = items[0].run_id.clone();
     assert_eq!(status_of(&setup.storage, &run_id).await, RunStatus::Paused);
     let response = gate
         .continue_collected(&run_id, json!({"ok": true, "note": "from a task"}))
@@ -384,9 +385,7 @@ fn saved_meanwhile(state: Value) -> weft::WorkflowSession {
 async fn changes_saved_to_the_session_while_a_run_is_paused_are_kept() {
     let setup = Setup::new().await;
     let mut gate = setup.gate(0, false);
-    let (items, error) = drain(gate.run_stream("state".into())).await;
-    paused_at(&items, error);
-    let run_id = items[0].run_id.clone();
+    let (run_id, _) = pause_run(&mut gate, "state").await;
     setup
         .storage
         .upsert_session(saved_meanwhile(json!({"other": 7})))
@@ -407,9 +406,7 @@ async fn changes_saved_to_the_session_while_a_run_is_paused_are_kept() {
 async fn a_key_changed_meanwhile_to_the_same_value_is_a_conflict_not_a_lost_change() {
     let setup = Setup::new().await;
     let mut gate = setup.gate(0, false);
-    let (items, error) = drain(gate.run_stream("state".into())).await;
-    paused_at(&items, error);
-    let run_id = items[0].run_id.clone();
+    let (run_id, _) = pause_run(&mut gate, "state").await;
     setup
         .storage
         .upsert_session(saved_meanwhile(json!({"before": true})))
@@ -599,9 +596,7 @@ async fn pause_and_continue_on(storage: StorageRef) {
             .build()
             .unwrap()
     };
-    let (items, error) = drain(gate().run_stream("stores".into())).await;
-    paused_at(&items, error);
-    let run_id = items[0].run_id.clone();
+    let (run_id, _) = pause_run(&mut gate(), "stores").await;
     assert_eq!(status_of(&storage, &run_id).await, RunStatus::Paused);
     assert!(storage.interrupted_runs(None).await.unwrap().is_empty());
 

@@ -12,6 +12,8 @@
 //! weft-bench append --store postgres --events 2000 --batch 1 --runs 1
 //! weft-bench session-save --base-url http://127.0.0.1:8089/v1 --store postgres --sizes 1,10,100,1000
 //! weft-bench construction --iterations 100000
+//! weft-bench pause-llm --port 0 --chunks 20     # the fake LLM of `pauses` (below)
+//! weft-bench pauses --base-url http://127.0.0.1:8091/v1 --rounds 500 [--store sled [--durability every-step]]
 //! ```
 //! `--floor` makes the same HTTP calls with bare reqwest instead of weft. `--store sled` runs
 //! on a fresh sled store in a temp dir (`TMPDIR`), removed at the end; `--store postgres` on a
@@ -38,6 +40,16 @@
 //! (timed as the resume: a new workflow instance, the log and journal read back, the three
 //! model calls replayed from the journal, the last item logged, the state and the final
 //! record written).
+//!
+//! `pauses` measures a round of a person's approval, one round at a time: a new
+//! `BenchMailer` instance runs (one model call, which asks for `send_email`, a tool that needs
+//! approval), the run pauses (`RunPaused`, status `paused`), the caller approves
+//! (`continue_run(run_id, {"approved": true})`), the run goes on through the journal (the
+//! tool runs, a second model call streams the answer), to `WorkflowCompleted`. It needs the
+//! fake LLM of `weft-bench pause-llm` (the `weft-fake-llm` server, `weft_testkit::FakeLlm`,
+//! with two replies): a call to `send_email` for every request, except one carrying the tool's
+//! result (`EMAIL-QUEUED`), which gets the streamed text. `bench_agno.py --mode pauses` makes
+//! the same rounds with Agno against the same server.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, ExitCode};
@@ -166,6 +178,31 @@ enum Command {
         samples: usize,
         #[command(flatten)]
         store: StoreArgs,
+    },
+    /// Rounds of a person's approval, one at a time: run to the pause, approve, continue to
+    /// the end: rounds/s, p50/p99 latency, CPU per round (needs `weft-bench pause-llm`).
+    Pauses {
+        #[arg(long)]
+        base_url: String,
+        #[arg(long, default_value_t = 500)]
+        rounds: usize,
+        /// Untimed rounds first.
+        #[arg(long, default_value_t = 20)]
+        warmup: usize,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The fake LLM of `pauses`: `weft_testkit::FakeLlm` (the server of `weft-fake-llm`)
+    /// answering every request with a call to `send_email`, except a request that carries
+    /// the tool's result, which gets `--chunks` text chunks. Prints `OPENAI_BASE_URL=…` and
+    /// serves until killed.
+    PauseLlm {
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Text chunks of the answer after the tool's result.
+        #[arg(long, default_value_t = 20)]
+        chunks: usize,
     },
     /// Building agents and workflows: time per build.
     Construction {
@@ -1378,6 +1415,237 @@ async fn session_save(
     Ok(report)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Pauses for a person: a tool call that needs approval, approved, and the run continued.
+// ---------------------------------------------------------------------------------------------
+
+/// What `send_email` returns (after `" to <address>"`): the mark by which `pause-llm` knows the
+/// second request of a round. The first request of a round never holds it.
+const TOOL_RESULT: &str = "EMAIL-QUEUED";
+/// The request of every round.
+const PAUSE_REQUEST: &str = "Email Ana that the report is ready.";
+/// The address of the tool call `pause-llm` asks for.
+const PAUSE_TO: &str = "ana@example.com";
+/// The pause a call to `send_email` makes (`approve:<tool>`).
+const PAUSE_NAME: &str = "approve:send_email";
+
+/// `send_email` calls that really ran (after their approval).
+static EMAILS_SENT: AtomicUsize = AtomicUsize::new(0);
+
+/// Sends an email; every call waits for a person's approval.
+///
+/// # Arguments
+/// * `to` - The address.
+#[tool(confirm)]
+fn send_email(to: String) -> String {
+    EMAILS_SENT.fetch_add(1, Ordering::Relaxed);
+    format!("{TOOL_RESULT} to {to}")
+}
+
+/// One assistant whose tool needs approval; its answer streamed.
+#[workflow(name = "bench_mailer")]
+struct BenchMailer {
+    #[agent(
+        model = model_of(&model)?,
+        instructions = ["Send the emails you are asked to send."],
+        tools = [SendEmail],
+    )]
+    assistant: Agent,
+    /// The model of the agent (read by its initializer, through the builder).
+    #[allow(dead_code)]
+    model: Option<weft::ModelRef>,
+}
+
+#[workflow]
+impl BenchMailer {
+    fn run(&mut self, request: String) -> RunStream<'_> {
+        try_stream! {
+            for await item in self.assistant.run_stream(request) {
+                yield item?;
+            }
+        }
+    }
+}
+
+/// The times of one round: to the pause (the run, its model call, the pause recorded), and
+/// from the approval to the end (the continue: the tool, the second model call streamed).
+struct PauseRound {
+    to_pause: Duration,
+    to_end: Duration,
+}
+
+/// One round on a new instance (on `storage`, or on its own in-memory store): run to the
+/// pause, approve, continue to the end; checks the pause and the answer.
+async fn pause_round(
+    model: &weft::ModelRef,
+    storage: Option<&StorageRef>,
+    expected: &str,
+) -> Res<PauseRound> {
+    let started = Instant::now();
+    let builder = BenchMailer::builder().model(Some(model.clone()));
+    let mut mailer = match storage {
+        Some(storage) => builder.storage(Arc::clone(storage)).build(),
+        None => builder.build(),
+    }
+    .map_err(|err| format!("the workflow does not build: {err}"))?;
+    let mut stream = mailer.run_stream(PAUSE_REQUEST.to_string());
+    let mut last = None;
+    while let Some(item) = stream.next().await {
+        last = Some(item.map_err(|err| format!("a run item: {err}"))?);
+    }
+    drop(stream);
+    let last = last.ok_or("the run yielded nothing")?;
+    let pause = match (&last.event, &last.pause) {
+        (RunEvent::RunPaused, Some(pause)) => pause,
+        _ => {
+            return Err(format!(
+                "the run did not pause: it ended with {:?}",
+                last.event
+            ))
+        }
+    };
+    if pause.name != PAUSE_NAME || pause.question["arguments"]["to"] != PAUSE_TO {
+        return Err(format!(
+            "an unexpected pause: {} {}",
+            pause.name, pause.question
+        ));
+    }
+    let run_id = last.run_id.clone();
+    let to_pause = started.elapsed();
+
+    let mut stream = mailer.continue_run(&run_id, json!({"approved": true}));
+    let mut text = String::new();
+    let mut end = None;
+    while let Some(item) = stream.next().await {
+        let item = item.map_err(|err| format!("a continued run's item: {err}"))?;
+        if item.event == RunEvent::RunContent {
+            text.push_str(item.content_text());
+        }
+        end = Some(item.event);
+    }
+    drop(stream);
+    let to_end = started.elapsed() - to_pause;
+    if end != Some(RunEvent::WorkflowCompleted) || text != expected {
+        return Err(format!(
+            "the continued run ended with {end:?} and streamed {text:?}, not {expected:?}"
+        ));
+    }
+    Ok(PauseRound { to_pause, to_end })
+}
+
+/// The calls one more round makes to `storage`, by name (both halves: run and continue).
+async fn calls_of_one_round(
+    model: &weft::ModelRef,
+    storage: &StorageRef,
+    expected: &str,
+) -> Res<serde_json::Value> {
+    let counting = Arc::new(Counting::new(Arc::clone(storage)));
+    let counted: StorageRef = counting.clone();
+    pause_round(model, Some(&counted), expected).await?;
+    let tally = counting.tally();
+    let total: u64 = tally
+        .iter()
+        .filter(|(name, _)| !name.contains(':'))
+        .map(|(_, count)| count)
+        .sum();
+    Ok(json!({ "calls": tally, "total": total }))
+}
+
+async fn pauses(
+    base_url: &str,
+    rounds: usize,
+    warmup: usize,
+    store_args: &StoreArgs,
+) -> Res<serde_json::Value> {
+    let store = OpenStore::open(store_args, "pauses").await?;
+    let storage = store.storage();
+    let model = model(base_url);
+    let stats = reqwest::Client::new();
+    let expected: String = (0..20).map(|i| format!("token{i} ")).collect();
+    for _ in 0..warmup {
+        pause_round(&model, storage.as_ref(), &expected).await?;
+    }
+    let sent = EMAILS_SENT.load(Ordering::Relaxed);
+    let before = requests(&stats, base_url).await?;
+    let cpu = cpu_time();
+    let started = Instant::now();
+    let mut totals = Vec::with_capacity(rounds);
+    let mut to_pause = Vec::with_capacity(rounds);
+    let mut to_end = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let round = pause_round(&model, storage.as_ref(), &expected).await?;
+        totals.push(round.to_pause + round.to_end);
+        to_pause.push(round.to_pause);
+        to_end.push(round.to_end);
+    }
+    let wall = started.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu);
+    let requests = requests(&stats, base_url).await? - before;
+    let tools_run = EMAILS_SENT.load(Ordering::Relaxed) - sent;
+    if tools_run != rounds {
+        return Err(format!(
+            "send_email ran {tools_run} times in {rounds} rounds"
+        ));
+    }
+    for samples in [&mut totals, &mut to_pause, &mut to_end] {
+        samples.sort();
+    }
+    let mut report = json!({
+        "framework": "weft",
+        "mode": "pauses",
+        "rounds": rounds,
+        "warmup_rounds": warmup,
+        "rounds_per_sec": rounds as f64 / wall.as_secs_f64(),
+        "wall_ms": wall.as_secs_f64() * 1000.0,
+        "p50_ms": percentile_ms(&totals, 50.0),
+        "p99_ms": percentile_ms(&totals, 99.0),
+        "to_pause_p50_ms": percentile_ms(&to_pause, 50.0),
+        "to_pause_p99_ms": percentile_ms(&to_pause, 99.0),
+        "continue_p50_ms": percentile_ms(&to_end, 50.0),
+        "continue_p99_ms": percentile_ms(&to_end, 99.0),
+        "cpu_ms_per_round": cpu.as_secs_f64() * 1000.0 / rounds as f64,
+        "requests": requests,
+        "requests_per_round": requests as f64 / rounds as f64,
+        "tools_run": tools_run,
+    });
+    if let Some(storage) = &storage {
+        // After the timed rounds: what one round asks of the store.
+        report["store_calls_per_round"] = calls_of_one_round(&model, storage, &expected).await?;
+    }
+    store.describe(&mut report).await?;
+    drop(storage);
+    store.close().await?;
+    Ok(report)
+}
+
+/// The fake LLM of `pauses`, until the process is killed.
+async fn pause_llm(port: u16, chunks: usize) -> Res<serde_json::Value> {
+    use weft_testkit::{FakeLlm, Reply};
+    let server = FakeLlm::builder()
+        .port(port)
+        .default_reply(Reply::tool_call("send_email", json!({ "to": PAUSE_TO })))
+        .capture_requests(false)
+        .start()
+        .await
+        .map_err(|err| format!("the fake LLM does not start: {err}"))?;
+    println!("weft-bench pause-llm listening on {}", server.url());
+    println!("  OPENAI_BASE_URL={}", server.openai_base_url());
+    // A route answers one request that holds the tool's result, then is gone: keep at least
+    // ROUTES of them queued. A round makes two requests and uses one route, so there are
+    // always `routed - requests / 2` left; a sequential round takes far longer than a tick.
+    const ROUTES: usize = 32;
+    let answer = Reply::chunks((0..chunks).map(|i| format!("token{i} ")));
+    let mut routed = 0;
+    let mut tick = tokio::time::interval(Duration::from_millis(2));
+    loop {
+        tick.tick().await;
+        while routed < server.request_count() / 2 + ROUTES {
+            server.route(TOOL_RESULT, answer.clone());
+            routed += 1;
+        }
+    }
+}
+
 fn construction(iterations: usize) -> Res<serde_json::Value> {
     let time = |build: &dyn Fn() -> Res<()>| -> Res<f64> {
         for _ in 0..iterations / 10 {
@@ -1419,7 +1687,8 @@ fn main() -> ExitCode {
         Command::Sequential { .. }
         | Command::Resume { .. }
         | Command::Interrupt { .. }
-        | Command::SessionSave { .. } => tokio::runtime::Builder::new_current_thread()
+        | Command::SessionSave { .. }
+        | Command::Pauses { .. } => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build(),
         _ => tokio::runtime::Runtime::new(),
@@ -1483,6 +1752,13 @@ fn main() -> ExitCode {
             samples,
             store,
         } => runtime.block_on(session_save(&base_url, &sizes, samples, &store)),
+        Command::Pauses {
+            base_url,
+            rounds,
+            warmup,
+            store,
+        } => runtime.block_on(pauses(&base_url, rounds, warmup, &store)),
+        Command::PauseLlm { port, chunks } => runtime.block_on(pause_llm(port, chunks)),
         Command::Construction { iterations } => construction(iterations),
     };
     match report {
