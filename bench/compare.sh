@@ -7,6 +7,7 @@
 #   PARTS="sequential durable" MAX_LOAD=1.0 bash bench/compare.sh   # durable runs only, on a quiet machine
 #   PARTS=postgres bash bench/compare.sh  # weft and Agno on one PostgreSQL server
 #   PARTS=pauses bash bench/compare.sh    # a tool call approved by a person, weft and Agno
+#   PARTS=tracing bash bench/compare.sh   # what weft's spans cost: compiled out, no subscriber, OTLP
 #
 # It builds the release binaries, starts two weft-fake-llm processes on free ports of
 # 127.0.0.1 (one answering at once, one with 200 ms to first token and 5 ms per chunk), runs
@@ -27,7 +28,12 @@
 # pauses, is approved and continued to its end; weft in memory and on sled in each of
 # PAUSE_DURABILITIES, Agno without storage and with SqliteDb; against `weft-bench pause-llm`,
 # weft-testkit's fake server answering a tool call, then 20 chunks once the tool's result is
-# in the request: every round must make exactly 2 requests).
+# in the request: every round must make exactly 2 requests); tracing (not in the default
+# PARTS: it builds weft-bench a second time, with feature `tracing-off`, into
+# target/tracing-off): sequential in-memory runs with weft's spans compiled out, compiled in
+# with no subscriber, and exported by `weft::otel` over OTLP/HTTP to `weft-bench otlp-sink`
+# (a process of its own), TRACING_ROUNDS rounds of TRACING_RUNS runs, the three variants
+# interleaved, medians printed by bench/tracing_table.py (rows in bench/results/tracing.jsonl).
 # The durable table compares with the sequential part's rows: run both.
 # MAX_LOAD: before each part, wait until the 1-minute load average is below it (polled every
 # 20 s, for at most 15 minutes; then the part runs anyway and says so on stderr).
@@ -65,6 +71,9 @@ SESSION_SAMPLES="${SESSION_SAMPLES:-20}"
 PAUSE_ROUNDS="${PAUSE_ROUNDS:-1000}"
 AGNO_PAUSE_ROUNDS="${AGNO_PAUSE_ROUNDS:-300}"
 PAUSE_DURABILITIES="${PAUSE_DURABILITIES:-every-step}"
+# The tracing part: rounds of the three variants, interleaved; runs per measurement.
+TRACING_ROUNDS="${TRACING_ROUNDS:-9}"
+TRACING_RUNS="${TRACING_RUNS:-1000}"
 
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
@@ -85,6 +94,12 @@ wait_quiet() {
 }
 
 cargo build --release --locked -q -p weft-testkit --bin weft-fake-llm -p weft-bench --bins
+if part tracing; then
+    # weft-bench with every span compiled out, in a target dir of its own (feature
+    # unification would otherwise compile them out of the binaries above too).
+    CARGO_TARGET_DIR=target/tracing-off cargo build --release --locked -q -p weft-bench \
+        --bin weft-bench --features tracing-off
+fi
 bin=target/release
 results=bench/results
 mkdir -p "$results"
@@ -306,4 +321,33 @@ if part pauses; then
         --db sqlite | record
 fi
 
+if part tracing; then
+    wait_quiet tracing
+    echo "== tracing: spans compiled out, no subscriber, OTLP/HTTP export ($TRACING_ROUNDS rounds)" >&2
+    log="$(mktemp)"
+    "$bin/weft-bench" otlp-sink --port 0 > "$log" 2>&1 &
+    servers+=("$!")
+    for _ in $(seq 100); do grep -q "OTLP_ENDPOINT=" "$log" && break; sleep 0.1; done
+    otlp="$(grep -o "OTLP_ENDPOINT=.*" "$log" | cut -d= -f2)"
+    [ -n "$otlp" ] || { echo "the OTLP sink did not start: $(cat "$log")" >&2; exit 1; }
+    tracing_rows="$results/tracing.jsonl"
+    : > "$tracing_rows"
+    variants=(off no-subscriber otlp)
+    for round in $(seq 0 $((TRACING_ROUNDS - 1))); do
+        for i in 0 1 2; do
+            # Each round starts with the next variant: none always runs first or last.
+            case "${variants[$(( (round + i) % 3 ))]}" in
+                off) target/tracing-off/release/weft-bench tracing --base-url "$fast" \
+                        --runs "$TRACING_RUNS" ;;
+                no-subscriber) "$bin/weft-bench" tracing --base-url "$fast" --runs "$TRACING_RUNS" ;;
+                otlp) "$bin/weft-bench" tracing --base-url "$fast" --runs "$TRACING_RUNS" \
+                        --otlp-endpoint "$otlp" ;;
+            esac | tee -a "$tracing_rows" | record
+        done
+    done
+fi
+
 python3 bench/table.py "$out"
+if part tracing; then
+    python3 bench/tracing_table.py "$results/tracing.jsonl"
+fi

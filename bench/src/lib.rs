@@ -8,6 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod otlp;
+
 use futures::StreamExt;
 use weft::prelude::*;
 use weft::{Durability, ModelRef, StorageRef};

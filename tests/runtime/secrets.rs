@@ -86,7 +86,7 @@ async fn keys_never_appear_in_logs_or_errors() {
     }
     let logs = logs.text();
     assert!(
-        logs.contains("agent.run") && logs.contains("model.call"),
+        logs.contains("invoke_agent") && logs.contains("chat{"),
         "spans were logged: {logs}"
     );
     assert!(logs.contains("retrying"), "the retry was logged: {logs}");

@@ -7,6 +7,7 @@
 mod api;
 mod browser;
 mod crash;
+mod metrics;
 mod pauses;
 mod postgres;
 mod support;

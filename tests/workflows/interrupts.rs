@@ -150,9 +150,11 @@ async fn a_run_pauses_at_an_interrupt_and_continues_without_redoing_anything() {
     let record = setup.storage.read_run(&run_id).await.unwrap().unwrap();
     assert_eq!(record.status, RunStatus::Paused);
     assert_eq!(record.pause.as_ref(), Some(&pause));
-    assert!(
-        setup.storage.read_session("gate").await.unwrap().is_none(),
-        "a paused run saves nothing of the session"
+    let stored = setup.storage.read_session("gate").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.session_state, stored.version),
+        (json!({}), 1),
+        "a new session is stored as the run found it: none of the paused run's changes"
     );
     assert!(
         gate.session_state.get::<bool>("before").is_none(),
@@ -366,19 +368,11 @@ async fn a_collected_run_that_pauses_returns_its_pause() {
     assert_eq!(done.content_text(), " round0=n");
 }
 
-/// The session as another writer saves it while the run waits: `state` at version 1.
-fn saved_meanwhile(state: Value) -> weft::WorkflowSession {
-    weft::WorkflowSession {
-        session_id: "gate".into(),
-        workflow_id: "Gate".into(),
-        workflow_name: "Gate".into(),
-        session_name: None,
-        user_id: None,
-        session_state: state,
-        version: 0,
-        created_at: 1,
-        updated_at: 1,
-    }
+/// Another writer saves the session while the run waits: `state` over what is stored.
+async fn save_meanwhile(storage: &StorageRef, state: Value) {
+    let mut session = storage.read_session("gate").await.unwrap().unwrap();
+    session.session_state = state;
+    storage.upsert_session(session).await.unwrap();
 }
 
 #[tokio::test]
@@ -386,11 +380,7 @@ async fn changes_saved_to_the_session_while_a_run_is_paused_are_kept() {
     let setup = Setup::new().await;
     let mut gate = setup.gate(0, false);
     let (run_id, _) = pause_run(&mut gate, "state").await;
-    setup
-        .storage
-        .upsert_session(saved_meanwhile(json!({"other": 7})))
-        .await
-        .unwrap();
+    save_meanwhile(&setup.storage, json!({"other": 7})).await;
 
     let (_, error) = drain(gate.continue_run(&run_id, json!({"ok": true}))).await;
     assert!(error.is_none(), "{error:?}");
@@ -407,11 +397,7 @@ async fn a_key_changed_meanwhile_to_the_same_value_is_a_conflict_not_a_lost_chan
     let setup = Setup::new().await;
     let mut gate = setup.gate(0, false);
     let (run_id, _) = pause_run(&mut gate, "state").await;
-    setup
-        .storage
-        .upsert_session(saved_meanwhile(json!({"before": true})))
-        .await
-        .unwrap();
+    save_meanwhile(&setup.storage, json!({"before": true})).await;
     let (_, error) = drain(gate.continue_run(&run_id, json!({"ok": true}))).await;
     assert!(
         matches!(&error, Some(weft::Error::Conflict { keys, .. }) if keys == &["before".to_string()]),

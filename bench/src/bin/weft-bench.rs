@@ -12,6 +12,8 @@
 //! weft-bench append --store postgres --events 2000 --batch 1 --runs 1
 //! weft-bench session-save --base-url http://127.0.0.1:8089/v1 --store postgres --sizes 1,10,100,1000
 //! weft-bench construction --iterations 100000
+//! weft-bench tracing --base-url http://127.0.0.1:8089/v1 --runs 500 [--otlp-endpoint http://127.0.0.1:4318]
+//! weft-bench otlp-sink --port 0                  # the OTLP/HTTP sink of `tracing --otlp-endpoint`
 //! weft-bench pause-llm --port 0 --chunks 20     # the fake LLM of `pauses` (below)
 //! weft-bench pauses --base-url http://127.0.0.1:8091/v1 --rounds 500 [--store sled [--durability every-step]]
 //! ```
@@ -50,6 +52,14 @@
 //! with two replies): a call to `send_email` for every request, except one carrying the tool's
 //! result (`EMAIL-QUEUED`), which gets the streamed text. `bench_agno.py --mode pauses` makes
 //! the same rounds with Agno against the same server.
+//!
+//! `tracing` is `sequential` (in memory) labelled for the tracing part of compare.sh: run by
+//! a build with feature `tracing-off` it measures weft with every span compiled out
+//! (`"tracing": "off"`); by the normal build, spans compiled in with no subscriber
+//! (`"no-subscriber"`); with `--otlp-endpoint`, exported by `weft::otel` (installed as the
+//! global subscriber, spans batched, metrics every 60 s) over OTLP/HTTP to that endpoint,
+//! normally `weft-bench otlp-sink` (another process: its CPU is not counted), whose counts
+//! of POSTs, bytes and spans after the export's shutdown go in the report (`"otlp"`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, ExitCode};
@@ -208,6 +218,25 @@ enum Command {
     Construction {
         #[arg(long, default_value_t = 100_000)]
         iterations: usize,
+    },
+    /// `sequential` in memory, labelled by how weft's spans are handled: compiled out (a
+    /// build with feature `tracing-off`), no subscriber, or exported over OTLP/HTTP.
+    Tracing {
+        #[arg(long)]
+        base_url: String,
+        #[arg(long, default_value_t = 500)]
+        runs: usize,
+        /// Export spans and metrics with `weft::otel` to this OTLP/HTTP base URL (normally
+        /// `weft-bench otlp-sink`'s).
+        #[arg(long)]
+        otlp_endpoint: Option<String>,
+    },
+    /// An OTLP/HTTP sink that counts and drops what it gets (for `tracing
+    /// --otlp-endpoint`). Prints `OTLP_ENDPOINT=…` and serves until killed; `GET /stats`.
+    OtlpSink {
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
     },
 }
 
@@ -1646,6 +1675,53 @@ async fn pause_llm(port: u16, chunks: usize) -> Res<serde_json::Value> {
     }
 }
 
+/// The tracing part: `sequential` in memory with weft's spans compiled out, on with no
+/// subscriber, or exported over OTLP/HTTP to `otlp_endpoint`.
+async fn tracing_part(
+    base_url: &str,
+    runs: usize,
+    otlp_endpoint: Option<&str>,
+) -> Res<serde_json::Value> {
+    let compiled_out = weft_bench::otlp::tracing_compiled_out();
+    let label = match (compiled_out, otlp_endpoint) {
+        (true, None) => "off",
+        (false, None) => "no-subscriber",
+        (false, Some(_)) => "otlp",
+        (true, Some(_)) => {
+            return Err("a build with tracing compiled out has no spans to export".into())
+        }
+    };
+    // The sink serves every round: what it had before this measurement is subtracted.
+    let before = match otlp_endpoint {
+        Some(endpoint) => Some(weft_bench::otlp::sink_stats(endpoint).await?),
+        None => None,
+    };
+    let guard = otlp_endpoint
+        .map(weft_bench::otlp::install_otlp)
+        .transpose()?;
+    let store = StoreArgs {
+        store: Store::Memory,
+        durability: DurabilityArg::EveryStep,
+        postgres_url: None,
+        schema: None,
+        keep_schema: false,
+        pool_size: None,
+    };
+    let mut report = sequential(base_url, runs, false, &store).await?;
+    report["mode"] = json!("tracing");
+    report["tracing"] = json!(label);
+    if let (Some(guard), Some(endpoint)) = (guard, otlp_endpoint) {
+        // Every span of the measured runs (and of the warm-up) reaches the sink first.
+        guard
+            .shutdown()
+            .map_err(|err| format!("shutting the OTLP export down: {err}"))?;
+        report["otlp_endpoint"] = json!(endpoint);
+        let after = weft_bench::otlp::sink_stats(endpoint).await?;
+        report["otlp_received"] = weft_bench::otlp::stats_since(&after, before.as_ref());
+    }
+    Ok(report)
+}
+
 fn construction(iterations: usize) -> Res<serde_json::Value> {
     let time = |build: &dyn Fn() -> Res<()>| -> Res<f64> {
         for _ in 0..iterations / 10 {
@@ -1688,7 +1764,9 @@ fn main() -> ExitCode {
         | Command::Resume { .. }
         | Command::Interrupt { .. }
         | Command::SessionSave { .. }
-        | Command::Pauses { .. } => tokio::runtime::Builder::new_current_thread()
+        | Command::Pauses { .. }
+        | Command::Tracing { .. }
+        | Command::OtlpSink { .. } => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build(),
         _ => tokio::runtime::Runtime::new(),
@@ -1760,6 +1838,15 @@ fn main() -> ExitCode {
         } => runtime.block_on(pauses(&base_url, rounds, warmup, &store)),
         Command::PauseLlm { port, chunks } => runtime.block_on(pause_llm(port, chunks)),
         Command::Construction { iterations } => construction(iterations),
+        Command::Tracing {
+            base_url,
+            runs,
+            otlp_endpoint,
+        } => runtime.block_on(tracing_part(&base_url, runs, otlp_endpoint.as_deref())),
+        Command::OtlpSink { port } => runtime
+            .block_on(weft_bench::otlp::serve_sink(port))
+            .map(|()| json!(null))
+            .map_err(|err| format!("the OTLP sink: {err}")),
     };
     match report {
         Ok(report) => {

@@ -44,6 +44,33 @@
 //! `status` is one of `running`, `completed`, `failed`, `cancelled`, `interrupted`,
 //! `paused`; a paused run's `run show` has `pause` (`name`, `key`, `question`,
 //! `answer_schema`), `null` otherwise; unknown durations are `null`.
+//!
+//! `weft runs list --json`: runs, most recently started first, each with every field of a
+//! `runs` entry of `sessions show` plus where it belongs, how it failed and what it waits
+//! for; `skipped` as in `sessions list`:
+//! ```json
+//! {"runs": [{"run_id": "…", "session_id": "…", "workflow_id": "…", "status": "paused",
+//!            "created_at": …, "updated_at": …, "duration_ms": null,
+//!            "time_to_first_token_ms": null, "input_tokens": 31, "output_tokens": 54,
+//!            "model_calls": 1, "content": "…", "error": null,
+//!            "pause": {"name": "…", "key": "…", "question": …, "answer_schema": …}}],
+//!  "skipped": 0}
+//! ```
+//!
+//! `weft runs tail RUN_ID` prints as it goes (its code is in the `tail` module). Plain
+//! (stdout not a terminal, or `--plain`): one line `[seq] Event detail` per item but text
+//! (`[3] StepStarted research: Searching the web`, `[5] ToolCallCompleted search (3 ms):
+//! found`), the answer's text (`RunContent` deltas) written as it comes, a line `[seq]
+//! ContentDiscarded the text from seq N on is withdrawn (…)` where a resumed run withdraws
+//! text, `status: interrupted (following: …)` when the followed run changes status, and at
+//! the end, for a paused run, `paused at …`, `question: <JSON>` and `answer schema: <JSON>`,
+//! for a failed one `error: …`, and last `status: STATUS`. These lines are for people; a
+//! script uses `--json`: one JSON object per line, each item as the event log holds it
+//! (`RunResponse`'s fields, `seq` set), then
+//! `{"run_id": "…", "status": "…", "following": false, "error": …, "pause": …}` (with
+//! `"following": true` for a status the run changed to while followed). The exit status is 0
+//! for a run that completed or paused, 1 for one that failed, was cancelled or was
+//! interrupted (with `error: …` on stderr), and for every error.
 
 use serde_json::{json, Value};
 use weft_runtime::storage::LoggedEvent;
@@ -140,7 +167,8 @@ fn session_json(s: &WorkflowSession) -> Value {
     })
 }
 
-fn preview(text: &str, width: usize) -> String {
+/// `text` on one line (whitespace runs made one space), cut to `width` characters with `…`.
+pub(crate) fn preview(text: &str, width: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= width {
         flat
@@ -287,6 +315,72 @@ pub fn session_show(
             "DURATION",
             "TOKENS IN/OUT",
             "ANSWER",
+        ],
+        &cells,
+    );
+    Ok(())
+}
+
+/// A run as `runs list --json` lists it.
+fn run_listed(r: &RunRecord) -> Value {
+    let mut run = run_summary(r);
+    if let Value::Object(fields) = &mut run {
+        fields.insert("session_id".into(), json!(r.session_id));
+        fields.insert("workflow_id".into(), json!(r.workflow_id));
+        fields.insert("error".into(), json!(r.error));
+        fields.insert("pause".into(), json!(r.pause));
+    }
+    run
+}
+
+/// `runs list`.
+pub fn runs_list(
+    out: &mut String,
+    runs: &[RunRecord],
+    skipped: usize,
+    json: bool,
+) -> weft_runtime::Result<()> {
+    if json {
+        let runs: Vec<Value> = runs.iter().map(run_listed).collect();
+        return print_json(out, &json!({ "runs": runs, "skipped": skipped }));
+    }
+    if runs.is_empty() {
+        line!(out, "no runs");
+        return Ok(());
+    }
+    let cells: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let detail = match (&r.pause, &r.error) {
+                (Some(pause), _) if r.status == RunStatus::Paused => format!(
+                    "waits for {}: {}",
+                    pause.name,
+                    preview(&pause.question.to_string(), 40)
+                ),
+                (_, Some(error)) => preview(error, 50),
+                _ => preview(&r.content, 40),
+            };
+            vec![
+                r.run_id.clone(),
+                status(r.status).to_string(),
+                r.session_id.clone(),
+                r.workflow_id.clone(),
+                utc(r.created_at),
+                duration_ms(r).map_or_else(|| "-".into(), |ms| format!("{ms} ms")),
+                detail,
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &[
+            "RUN",
+            "STATUS",
+            "SESSION",
+            "WORKFLOW",
+            "STARTED (UTC)",
+            "DURATION",
+            "ANSWER / QUESTION / ERROR",
         ],
         &cells,
     );

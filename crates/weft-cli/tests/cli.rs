@@ -2,16 +2,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
 use serde_json::{json, Value};
 use weft_runtime::storage::LoggedEvent;
 use weft_runtime::{
-    Content, Metrics, RunEvent, RunRecord, RunResponse, RunStatus, SledStorage, ToolExecution,
-    WorkflowSession, WorkflowStorage,
+    Content, Metrics, Pause, RunEvent, RunRecord, RunResponse, RunStatus, SledStorage,
+    ToolExecution, WorkflowSession, WorkflowStorage,
 };
 
 const WEFT: &str = env!("CARGO_BIN_EXE_weft");
@@ -118,10 +120,22 @@ async fn fill(storage: &dyn WorkflowStorage) {
 impl Store {
     /// A store with two sessions of `research` (one named, for user ada) and one run.
     fn new(label: &str) -> Store {
+        Store::filled(label, false)
+    }
+
+    /// [`Store::new`]'s store with the runs of [`fill_runs`] too.
+    fn with_runs(label: &str) -> Store {
+        Store::filled(label, true)
+    }
+
+    fn filled(label: &str, more_runs: bool) -> Store {
         let dir = std::env::temp_dir().join(format!("weft-cli-{}-{label}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let storage = SledStorage::open(dir.join("db")).unwrap();
         block_on(fill(&storage));
+        if more_runs {
+            block_on(fill_runs(&storage));
+        }
         storage.flush().unwrap();
         drop(storage);
         let store = Store {
@@ -135,6 +149,15 @@ impl Store {
     /// The same store in PostgreSQL (`WEFT_TEST_POSTGRES_URL`, a schema of its own); `None`
     /// when no database is given (the test is skipped, and says so).
     fn postgres(test: &str) -> Option<Store> {
+        Store::postgres_filled(test, false)
+    }
+
+    /// [`Store::postgres`]'s store with the runs of [`fill_runs`] too.
+    fn postgres_with_runs(test: &str) -> Option<Store> {
+        Store::postgres_filled(test, true)
+    }
+
+    fn postgres_filled(test: &str, more_runs: bool) -> Option<Store> {
         let url = weft_testkit::postgres::test_url(test)?;
         let schema = weft_testkit::postgres::fresh_schema("weft_cli");
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -148,6 +171,9 @@ impl Store {
                 .await
                 .unwrap();
             fill(&storage).await;
+            if more_runs {
+                fill_runs(&storage).await;
+            }
         });
         Some(Store {
             dir: None,
@@ -175,13 +201,18 @@ impl Store {
 
     /// Runs `weft` on the store at once, whoever holds it.
     fn weft_now(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// The `weft` command with `args` on the store.
+    fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(WEFT);
         command.args(args).env_remove("WEFT_POSTGRES_URL");
         match &self.postgres {
             Some((url, schema)) => command.args(["--postgres", url, "--postgres-schema", schema]),
             None => command.args(["--db", &self.db()]),
         };
-        command.output().unwrap()
+        command
     }
 
     fn wait_until_unlocked(&self) {
@@ -580,4 +611,550 @@ fn sessions_list_skips_an_unreadable_session_and_says_so() {
     assert_eq!(json["sessions"].as_array().unwrap().len(), 1);
     assert_eq!(json["sessions"][0]["session_id"], "s-new");
     assert!(String::from_utf8_lossy(&output.stderr).contains("1 unreadable session skipped"));
+}
+
+/// Item `seq` of `run_id`'s event log.
+fn logged(run_id: &str, seq: u64, mut item: RunResponse) -> LoggedEvent {
+    item.run_id = run_id.into();
+    item.seq = Some(seq);
+    item.workflow_id = Some("research".into());
+    item.created_at = 1_795_271_200_000 + seq;
+    LoggedEvent {
+        seq,
+        identity: format!("item:{run_id}#{seq}"),
+        item,
+    }
+}
+
+/// A run record of `research` in `session`, started at `at`.
+fn record(run_id: &str, session: &str, status: RunStatus, last_seq: u64, at: u64) -> RunRecord {
+    RunRecord {
+        run_id: run_id.into(),
+        session_id: session.into(),
+        workflow_id: "research".into(),
+        input: json!("What is sled?"),
+        status,
+        content: String::new(),
+        last_seq,
+        start_state: None,
+        metrics: Metrics::default(),
+        error: None,
+        created_at: at,
+        updated_at: at + 1_000,
+        fence: 0,
+        pause: None,
+    }
+}
+
+/// What `run-paused` asks.
+fn approval_pause() -> Pause {
+    Pause {
+        name: "approve_send".into(),
+        key: "interrupt:approve_send:0".into(),
+        question: json!({"to": "ada@example.com"}),
+        answer_schema: json!({"type": "object", "required": ["approve"]}),
+    }
+}
+
+/// More runs of session `s-old`, started after `run-1`: `run-paused` (waits for
+/// `approve_send`), `run-failed` (a resumed run that withdrew text, then failed) and
+/// `run-left-running` (a process that died left it `running`); and `run-unsaved`, paused in
+/// `s-unsaved`, a session never stored (its first run has not ended).
+async fn fill_runs(storage: &dyn WorkflowStorage) {
+    let mut paused = record(
+        "run-paused",
+        "s-old",
+        RunStatus::Paused,
+        4,
+        1_795_271_300_000,
+    );
+    paused.pause = Some(approval_pause());
+    paused.content = "Draft: hello".into();
+    let mut asked = RunResponse::new(RunEvent::RunPaused);
+    asked.pause = Some(approval_pause());
+    asked.content = Content::Json(approval_pause().question);
+    let paused_log = vec![
+        logged("run-paused", 1, RunResponse::new(RunEvent::WorkflowStarted)),
+        logged(
+            "run-paused",
+            2,
+            RunResponse::step_started("draft", "Drafting the mail"),
+        ),
+        logged("run-paused", 3, RunResponse::text("Draft: hello")),
+        logged("run-paused", 4, asked),
+    ];
+
+    let mut failed = record(
+        "run-failed",
+        "s-old",
+        RunStatus::Failed,
+        7,
+        1_795_271_400_000,
+    );
+    failed.error = Some("openai returned HTTP 500: overloaded".into());
+    let mut started = RunResponse::new(RunEvent::RunStarted);
+    started.agent_name = Some("writer".into());
+    started.model = Some("openai:gpt-4o".into());
+    let discarded = RunResponse {
+        content: Content::Json(json!({"from_seq": 3})),
+        ..RunResponse::new(RunEvent::ContentDiscarded)
+    };
+    let mut call = RunResponse::new(RunEvent::ToolCallStarted);
+    call.tools.push(ToolExecution {
+        id: "call-1".into(),
+        name: "search".into(),
+        arguments: r#"{"q":"sled"}"#.into(),
+        ..ToolExecution::default()
+    });
+    let error = RunResponse {
+        content: Content::Text("openai returned HTTP 500: overloaded".into()),
+        ..RunResponse::new(RunEvent::RunError)
+    };
+    let failed_log = vec![
+        logged("run-failed", 1, RunResponse::new(RunEvent::WorkflowStarted)),
+        logged("run-failed", 2, started),
+        logged("run-failed", 3, RunResponse::text("Half an ans")),
+        logged("run-failed", 4, discarded),
+        logged("run-failed", 5, RunResponse::text("A whole")),
+        logged("run-failed", 6, call),
+        logged("run-failed", 7, error),
+    ];
+
+    let running = record(
+        "run-left-running",
+        "s-old",
+        RunStatus::Running,
+        2,
+        1_795_271_500_000,
+    );
+    let running_log = vec![
+        logged(
+            "run-left-running",
+            1,
+            RunResponse::new(RunEvent::WorkflowStarted),
+        ),
+        logged("run-left-running", 2, RunResponse::text("Partial")),
+    ];
+
+    let mut unsaved = record(
+        "run-unsaved",
+        "s-unsaved",
+        RunStatus::Paused,
+        0,
+        1_795_271_600_000,
+    );
+    unsaved.pause = Some(approval_pause());
+
+    for (run, log) in [
+        (paused, paused_log),
+        (failed, failed_log),
+        (running, running_log),
+        (unsaved, Vec::new()),
+    ] {
+        let run_id = run.run_id.clone();
+        storage.put_run(run).await.unwrap();
+        if !log.is_empty() {
+            storage
+                .append_log(&run_id, 0, log, Vec::new())
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn run_ids(json: &Value) -> Vec<&str> {
+    json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| run["run_id"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn runs_list_filters_by_status() {
+    runs_list_filters_by_status_from(&Store::with_runs("runs-list"));
+}
+
+#[test]
+fn runs_list_filters_by_status_on_postgres() {
+    if let Some(store) = Store::postgres_with_runs("runs_list_filters_by_status_on_postgres") {
+        runs_list_filters_by_status_from(&store);
+    }
+}
+
+fn runs_list_filters_by_status_from(store: &Store) {
+    let all: Value =
+        serde_json::from_str(&stdout(&store.weft(&["runs", "list", "--json"]))).unwrap();
+    assert_eq!(
+        run_ids(&all),
+        ["run-left-running", "run-failed", "run-paused", "run-1"],
+        "every run of the stored sessions, most recently started first"
+    );
+    assert_eq!(all["skipped"], 0);
+    let mut expected: Vec<String> = RUN_SUMMARY_KEYS.iter().map(|k| k.to_string()).collect();
+    expected.extend(["error", "pause", "session_id", "workflow_id"].map(String::from));
+    expected.sort();
+    for run in all["runs"].as_array().unwrap() {
+        assert_eq!(keys(run), expected, "documented in output.rs");
+    }
+    assert_eq!(all["runs"][0]["status"], "running", "shown as it is");
+
+    let picked: Value = serde_json::from_str(&stdout(&store.weft(&[
+        "runs",
+        "list",
+        "--status",
+        "paused,failed",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(run_ids(&picked), ["run-failed", "run-paused"]);
+    assert_eq!(picked["runs"][1]["pause"]["name"], "approve_send");
+    assert_eq!(
+        picked["runs"][0]["error"],
+        "openai returned HTTP 500: overloaded"
+    );
+    let repeated: Value = serde_json::from_str(&stdout(&store.weft(&[
+        "runs", "list", "--status", "paused", "--status", "failed", "--json",
+    ])))
+    .unwrap();
+    assert_eq!(run_ids(&repeated), run_ids(&picked));
+
+    let table = stdout(&store.weft(&["runs", "list", "--status", "paused,failed"]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("RUN") && lines[0].contains("STATUS"),
+        "{table}"
+    );
+    assert!(
+        lines[1].starts_with("run-failed")
+            && lines[1].contains("failed")
+            && lines[1].contains("HTTP 500"),
+        "{table}"
+    );
+    assert!(
+        lines[2].starts_with("run-paused")
+            && lines[2].contains("waits for approve_send")
+            && lines[2].contains("ada@example.com"),
+        "{table}"
+    );
+    assert_eq!(lines.len(), 3, "{table}");
+
+    let none = stdout(&store.weft(&["runs", "list", "--status", "cancelled"]));
+    assert_eq!(none.trim(), "no runs");
+    let limited: Value = serde_json::from_str(&stdout(
+        &store.weft(&["runs", "list", "--limit", "1", "--json"]),
+    ))
+    .unwrap();
+    assert_eq!(run_ids(&limited), ["run-left-running"]);
+
+    // A session not stored yet (its first run is paused) is found by its id.
+    let unsaved: Value = serde_json::from_str(&stdout(&store.weft(&[
+        "runs",
+        "list",
+        "--session",
+        "s-unsaved",
+        "--status",
+        "paused",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(run_ids(&unsaved), ["run-unsaved"]);
+}
+
+#[test]
+fn runs_list_refuses_an_unknown_status_and_names_the_valid_ones() {
+    let store = Store::new("bad-status");
+    let output = store.weft(&["runs", "list", "--status", "paused,bogus"]);
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("invalid value 'bogus'"), "{stderr}");
+    assert!(
+        stderr.contains("running, completed, failed, cancelled, interrupted, paused"),
+        "{stderr}"
+    );
+}
+
+/// `weft runs tail` on a sled store, stdout a pipe: plain lines.
+#[test]
+fn runs_tail_prints_plain_lines_and_ends_with_the_status() {
+    let store = Store::with_runs("tail");
+
+    let output = store.weft(&["runs", "tail", "run-1"]);
+    assert_eq!(
+        stdout(&output),
+        "[1] WorkflowStarted\n\
+         An embedded database.\n\
+         [3] ToolCallCompleted search (3 ms): found\n\
+         [4] WorkflowCompleted\n\
+         status: completed\n"
+    );
+    let later = stdout(&store.weft(&["runs", "tail", "run-1", "--after", "2"]));
+    assert_eq!(
+        later,
+        "[3] ToolCallCompleted search (3 ms): found\n[4] WorkflowCompleted\nstatus: completed\n"
+    );
+
+    // A paused run: what it waits for, and success.
+    let paused = stdout(&store.weft(&["runs", "tail", "run-paused"]));
+    let lines: Vec<&str> = paused.lines().collect();
+    assert_eq!(lines[0], "[1] WorkflowStarted research");
+    assert_eq!(lines[1], "[2] StepStarted draft: Drafting the mail");
+    assert_eq!(lines[2], "Draft: hello");
+    assert_eq!(
+        lines[3],
+        r#"[4] RunPaused approve_send: {"to":"ada@example.com"}"#
+    );
+    assert!(
+        lines[4].starts_with("paused at `approve_send`: the run waits for an answer"),
+        "{paused}"
+    );
+    assert_eq!(lines[5], r#"question: {"to":"ada@example.com"}"#);
+    assert!(lines[6].starts_with("answer schema: "), "{paused}");
+    assert_eq!(lines.last(), Some(&"status: paused"));
+
+    // A failed run: withdrawn text said so, the error, a failure.
+    let failed = store.weft(&["runs", "tail", "run-failed"]);
+    assert!(!failed.status.success());
+    assert_eq!(failed.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&failed.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "[1] WorkflowStarted research",
+            "[2] RunStarted writer (openai:gpt-4o)",
+            "Half an ans",
+            "[4] ContentDiscarded the text from seq 3 on is withdrawn (a crash cut it short; the resumed run's text replaces it)",
+            "A whole",
+            r#"[6] ToolCallStarted search {"q":"sled"}"#,
+            "[7] RunError openai returned HTTP 500: overloaded",
+            "error: openai returned HTTP 500: overloaded",
+            "status: failed",
+        ],
+        "{out}"
+    );
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains("error: run `run-failed` failed: openai returned HTTP 500"),
+        "{stderr}"
+    );
+
+    // `running` in a sled store tail could open: its process died; tail does not wait.
+    let left = store.weft(&["runs", "tail", "run-left-running"]);
+    assert_eq!(left.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&left.stdout),
+        "[1] WorkflowStarted research\nPartial\nstatus: running\n"
+    );
+    let stderr = String::from_utf8_lossy(&left.stderr);
+    assert!(
+        stderr.contains("no process holds this store") && stderr.contains("died"),
+        "{stderr}"
+    );
+
+    let missing = store.weft(&["runs", "tail", "run-nope"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("there is no run `run-nope`"));
+}
+
+#[test]
+fn runs_tail_json_prints_one_item_per_line_then_the_status() {
+    let store = Store::with_runs("tail-json");
+    let out = stdout(&store.weft(&["runs", "tail", "run-paused", "--json", "--after", "1"]));
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    let seqs: Vec<u64> = lines[..3]
+        .iter()
+        .map(|item| item["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [2, 3, 4]);
+    assert_eq!(lines[0]["event"], "StepStarted");
+    assert_eq!(lines[0]["step"], "draft");
+    assert_eq!(lines[1]["content"], "Draft: hello");
+    assert_eq!(lines[2]["pause"]["name"], "approve_send");
+    assert_eq!(
+        lines[3],
+        json!({"run_id": "run-paused", "status": "paused", "following": false,
+               "error": null, "pause": approval_pause()})
+    );
+}
+
+#[test]
+fn runs_tail_stops_at_once_when_a_reader_stops() {
+    let store = Store::with_runs("tail-pipe");
+    store.wait_until_unlocked();
+    let mut child = store
+        .command(&["runs", "tail", "run-1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A `weft runs tail` process, its stdout read line by line. A watchdog kills it if the test
+/// has not finished with it in 60 s (a failsafe, not a timing assumption: the test waits for
+/// lines, never for time).
+struct Tail {
+    child: Arc<Mutex<Child>>,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    seen: Vec<String>,
+    done: mpsc::Sender<()>,
+}
+
+impl Tail {
+    fn start(store: &Store, args: &[&str]) -> Tail {
+        let mut child = store.command(args).stdout(Stdio::piped()).spawn().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let child = Arc::new(Mutex::new(child));
+        let (done, finished) = mpsc::channel::<()>();
+        let watched = Arc::clone(&child);
+        std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) =
+                finished.recv_timeout(Duration::from_secs(60))
+            {
+                let _ = watched.lock().unwrap().kill();
+            }
+        });
+        Tail {
+            child,
+            lines,
+            seen: Vec::new(),
+            done,
+        }
+    }
+
+    /// Reads lines until one that starts with `prefix` (panics if the output ends first).
+    fn until(&mut self, prefix: &str) {
+        for line in self.lines.by_ref() {
+            let line = line.unwrap();
+            self.seen.push(line.clone());
+            if line.starts_with(prefix) {
+                return;
+            }
+        }
+        panic!("no line `{prefix}…` in:\n{}", self.seen.join("\n"));
+    }
+
+    /// Reads the rest of the output and waits for the process to exit.
+    fn finish(mut self) -> (Vec<String>, ExitStatus) {
+        for line in self.lines.by_ref() {
+            self.seen.push(line.unwrap());
+        }
+        let status = self.child.lock().unwrap().wait().unwrap();
+        let _ = self.done.send(());
+        (self.seen, status)
+    }
+}
+
+/// On PostgreSQL (a store many processes share) `tail` follows a run that is running, goes on
+/// through an interruption (another worker takes the run over), and stops once it completed.
+/// The test writes the run's next items only after `tail` printed the ones before.
+#[test]
+fn runs_tail_follows_a_live_run_on_postgres() {
+    let Some(store) = Store::postgres("runs_tail_follows_a_live_run_on_postgres") else {
+        return;
+    };
+    let (url, schema) = store.postgres.clone().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let storage = runtime.block_on(async {
+        weft_postgres::PostgresStorage::builder(&url)
+            .schema(&schema)
+            .connect()
+            .await
+            .unwrap()
+    });
+    let at = 1_795_271_700_000;
+    let write = |status: RunStatus, last_seq: u64, items: Vec<RunResponse>| {
+        runtime.block_on(async {
+            let first = storage.log_head("run-live").await.unwrap().last_seq + 1;
+            let log: Vec<LoggedEvent> = items
+                .into_iter()
+                .zip(first..)
+                .map(|(item, seq)| logged("run-live", seq, item))
+                .collect();
+            if !log.is_empty() {
+                storage
+                    .append_log("run-live", 0, log, Vec::new())
+                    .await
+                    .unwrap();
+            }
+            let mut run = record("run-live", "s-new", status, last_seq, at);
+            if status == RunStatus::Completed {
+                run.content = "An embedded database.".into();
+            }
+            storage.put_run(run).await.unwrap();
+        });
+    };
+
+    write(
+        RunStatus::Running,
+        2,
+        vec![
+            RunResponse::new(RunEvent::WorkflowStarted),
+            RunResponse::step_started("research", "Searching the web for sled"),
+        ],
+    );
+    let mut tail = Tail::start(&store, &["runs", "tail", "run-live", "--interval-ms", "10"]);
+    tail.until("[2] StepStarted research");
+
+    write(
+        RunStatus::Interrupted,
+        4,
+        vec![
+            RunResponse::text("An embedded "),
+            RunResponse::text("database."),
+        ],
+    );
+    tail.until("status: interrupted");
+
+    write(RunStatus::Running, 4, Vec::new());
+    tail.until("status: running");
+
+    let mut tool = RunResponse::new(RunEvent::ToolCallCompleted);
+    tool.tools.push(ToolExecution {
+        id: "call-1".into(),
+        name: "search".into(),
+        arguments: "{}".into(),
+        result: Some("found".into()),
+        is_error: false,
+        duration: Some(Duration::from_millis(3)),
+    });
+    write(
+        RunStatus::Completed,
+        7,
+        vec![
+            RunResponse::step_completed("research", "5 sources"),
+            tool,
+            RunResponse::new(RunEvent::WorkflowCompleted),
+        ],
+    );
+    let (lines, status) = tail.finish();
+    assert!(status.success(), "{lines:?}");
+    assert_eq!(
+        lines,
+        [
+            "[1] WorkflowStarted research",
+            "[2] StepStarted research: Searching the web for sled",
+            "An embedded database.",
+            "status: interrupted (following: another worker takes the run over)",
+            "status: running (following)",
+            "[5] StepCompleted research: 5 sources",
+            "[6] ToolCallCompleted search (3 ms): found",
+            "[7] WorkflowCompleted research",
+            "status: completed",
+        ]
+    );
 }

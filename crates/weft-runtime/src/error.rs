@@ -454,6 +454,40 @@ impl Error {
         }
     }
 
+    /// The error's kind as a stable snake_case name (`"timeout"`, `"provider"`, …): the
+    /// `error.type` of a failed span or metric, low-cardinality by design.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Provider { .. } => "provider",
+            Error::MissingApiKey { .. } => "missing_api_key",
+            Error::Network { .. } => "network",
+            Error::Timeout { .. } => "timeout",
+            Error::StreamInterrupted { .. } => "stream_interrupted",
+            Error::InvalidResponse { .. } => "invalid_response",
+            Error::ModelSpec { .. } => "model_spec",
+            Error::Config(_) => "config",
+            Error::ToolsetUnavailable { .. } => "toolset_unavailable",
+            Error::ToolCallLimit { .. } => "tool_call_limit",
+            Error::ResponseTooLarge { .. } => "response_too_large",
+            Error::InvalidOutput { .. } => "invalid_output",
+            Error::InvalidInput { .. } => "invalid_input",
+            Error::Storage { .. } => "storage",
+            Error::StoreLocked { .. } => "store_locked",
+            Error::Corrupt { .. } => "corrupt",
+            Error::LogRecordTooLarge { .. } => "log_record_too_large",
+            Error::Conflict { .. } => "conflict",
+            Error::Serde(_) => "serde",
+            Error::Cancelled => "cancelled",
+            Error::Interrupted { .. } => "interrupted",
+            Error::Paused { .. } => "paused",
+            Error::NotPaused { .. } => "not_paused",
+            Error::InvalidAnswer { .. } => "invalid_answer",
+            Error::Fenced { .. } => "fenced",
+            Error::NotResumable { .. } => "not_resumable",
+            Error::RunPanicked { .. } => "run_panicked",
+        }
+    }
+
     /// Whether retrying the same request may succeed: HTTP 408, 409, 429 and 5xx, network
     /// errors and timeouts. Anything else would fail the same way again.
     pub fn is_retryable(&self) -> bool {

@@ -27,6 +27,8 @@
 //! run scope, the run driver logs through its writer, its handles drive workflows).
 //! - [`error`], [`message`], [`time`], [`schema`]: the one error type, chat messages,
 //!   timestamps, JSON schemas from Rust types.
+//! - [`telemetry`]: the spans' names and GenAI attributes, content capture, and the GenAI
+//!   client metrics registry (`telemetry::metrics`).
 //! - [`model`]: the [`Model`] trait, model events, tool-call assembly, output schemas.
 //! - [`tool`]: the [`Tool`] trait, [`FunctionTool`], and [`Toolset`] (tools listed at run
 //!   time, such as an MCP server's).
@@ -43,8 +45,9 @@
 //! - `web` (feature `web`): DuckDuckGo search and the article reader.
 //!
 //! ## Extending weft
-//! Three traits are the extension surface: [`Model`] (a provider of your own), [`Tool`]
-//! (anything a model may call) and [`WorkflowStorage`] (a store of your own). Wire formats,
+//! Four traits are the extension surface: [`Model`] (a provider of your own), [`Tool`]
+//! (anything a model may call), [`Toolset`] (tools found at run time, such as an MCP
+//! server's) and [`WorkflowStorage`] (a store of your own). Wire formats,
 //! stream decoders, record envelopes and the workflow driver are private; `__private` holds
 //! what generated code calls and is not a public API.
 
@@ -73,6 +76,7 @@ pub mod model;
 pub mod providers;
 pub mod response;
 pub mod schema;
+pub mod telemetry;
 pub mod time;
 pub mod tool;
 

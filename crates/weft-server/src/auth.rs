@@ -1,4 +1,5 @@
-//! API keys: with keys configured, every `/v1` route needs `Authorization: Bearer <key>`.
+//! API keys: with keys configured, every `/v1` route and `/metrics` need
+//! `Authorization: Bearer <key>`.
 //! Keys are compared in constant time and never logged or echoed.
 
 use std::sync::Arc;
@@ -46,7 +47,7 @@ impl ApiKeys {
         }
     }
 
-    /// Whether any key is configured (then every `/v1` request needs one).
+    /// Whether any key is configured (then every `/v1` and `/metrics` request needs one).
     pub fn required(&self) -> bool {
         !self.keys.is_empty()
     }

@@ -34,6 +34,7 @@
 //! | `POST /v1/runs/{run_id}/continue` | body `{"answer": …, "mode"?}` for a `paused` run (its record's `pause` holds the question and `answer_schema`): continues it, answering like a new run in `mode` (`stream` by default); `422 invalid_answer` when the answer does not fit the schema (the run stays paused), `409 not_paused` when the run is not paused, `409 session_busy` when its session has a run in flight here |
 //! | `GET /v1/sessions?workflow_id=&user_id=&limit=&offset=` | `{"sessions": [...], "skipped": n}` |
 //! | `GET /v1/sessions/{id}`, `DELETE /v1/sessions/{id}` | `{"session", "runs"}`; `204` (`409` while a run is in flight) |
+//! | `GET /metrics` | the process's metrics in the Prometheus text format 0.0.4 (`text/plain; version=0.0.4`): `gen_ai_client_operation_duration_seconds` and `gen_ai_client_token_usage` histograms (model and tool calls), `weft_workflow_runs_total` by workflow and status (see `weft_runtime::telemetry::metrics`); needs the API key when keys are set |
 //! | `GET /` | the playground |
 //!
 //! ## Event streams

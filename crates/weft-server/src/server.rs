@@ -105,8 +105,9 @@ impl Server {
         self
     }
 
-    /// Adds API keys: with any key set, every `/v1` route needs `Authorization: Bearer <key>`
-    /// (`401` otherwise). `/health` and the playground stay open.
+    /// Adds API keys: with any key set, every `/v1` route and `/metrics` need
+    /// `Authorization: Bearer <key>` (`401` otherwise). `/health` and the playground stay
+    /// open.
     pub fn api_keys<I, S>(mut self, keys: I) -> Self
     where
         I: IntoIterator<Item = S>,

@@ -60,14 +60,19 @@
 //! - MCP: `weft::mcp::McpTools` turns a Model Context Protocol server's tools (over stdio or
 //!   streamable HTTP) into tools of an agent, through [`AgentBuilder::toolset`] (feature
 //!   `mcp`, not default).
+//! - Observability: `weft::otel::init()` exports weft's GenAI spans and metrics to any
+//!   OpenTelemetry backend (Langfuse, Arize Phoenix, Jaeger, a Collector) over OTLP/HTTP
+//!   (feature `otel`, not default).
 
 // The public surface, by name: a new runtime item is public here only when listed.
 #[cfg(feature = "mcp")]
 pub use weft_mcp as mcp;
+#[cfg(feature = "otel")]
+pub use weft_otel as otel;
 #[cfg(feature = "web")]
 pub use weft_runtime::web;
 pub use weft_runtime::{
-    agent, durable, error, message, model, providers, response, schema, storage,
+    agent, durable, error, message, model, providers, response, schema, storage, telemetry,
 };
 pub use weft_runtime::{tool, workflow};
 #[cfg(feature = "server")]

@@ -42,6 +42,7 @@ use crate::model::{
 };
 use crate::response::{Content, RunEvent, RunResponse, RunStream, ToolExecution};
 use crate::storage::JournalKind;
+use crate::telemetry::{self, spans};
 use crate::tool::toolset::{self, ResolvedTools};
 use crate::tool::{Tool, Toolset};
 use crate::{Error, Result};
@@ -114,6 +115,57 @@ fn next_origin(call_key: &Option<String>, count: &mut usize) -> Option<String> {
     let origin = identity::call_item(key, *count);
     *count += 1;
     Some(origin)
+}
+
+/// Records what a model call came to on its `chat` span: usage, finish reason, the model
+/// that answered (the requested one: providers' reported model is not read), and with
+/// content capture on, the answer.
+fn record_chat(
+    span: &tracing::Span,
+    model: &str,
+    usage: &crate::model::Usage,
+    finish: Option<&FinishReason>,
+    text: &str,
+    capture: bool,
+) {
+    if span.is_disabled() {
+        return;
+    }
+    span.record("gen_ai.response.model", model);
+    span.record("gen_ai.usage.input_tokens", usage.input_tokens);
+    span.record("gen_ai.usage.output_tokens", usage.output_tokens);
+    if let Some(finish) = finish {
+        span.record("gen_ai.response.finish_reasons", finish.as_str());
+    }
+    if capture {
+        let output = serde_json::json!([{"role": "assistant", "content": text}]);
+        span.record("gen_ai.output.messages", output.to_string().as_str());
+    }
+}
+
+/// One model call in the GenAI client metrics (calls replayed from the journal are not
+/// calls: they are not counted).
+fn record_chat_metrics(
+    model: &ModelRef,
+    duration: std::time::Duration,
+    usage: Option<&crate::model::Usage>,
+    error_type: Option<&str>,
+) {
+    telemetry::metrics::record_operation(&telemetry::metrics::Operation {
+        operation: "chat",
+        provider: model.provider(),
+        request_model: model.id(),
+        response_model: usage.map(|_| model.id()),
+        duration,
+        input_tokens: usage.map(|usage| usage.input_tokens),
+        output_tokens: usage.map(|usage| usage.output_tokens),
+        error_type,
+    });
+}
+
+/// Chat messages as the `gen_ai.input.messages` attribute's JSON.
+fn messages_json(messages: &[Message]) -> String {
+    serde_json::to_string(messages).unwrap_or_default()
 }
 
 /// A model with instructions and tools.
@@ -284,13 +336,15 @@ impl Agent {
         let scope = config.scope_slot().clone();
         let model_label = config.model_label();
         let run_id = uuid::Uuid::new_v4().to_string();
-        let span = tracing::info_span!(
-            "agent.run",
-            agent = config.name.as_deref().unwrap_or(""),
-            model = %model_label,
-            %run_id,
-            streaming = mode == CallMode::Stream,
-        );
+        let span = spans::agent(&spans::AgentRun {
+            agent: config.name.as_deref(),
+            provider: config.model.provider(),
+            model: config.model.id(),
+            workflow: scope
+                .as_ref()
+                .map(|scope| (scope.span(), scope.session_id(), scope.run_id())),
+        });
+        let agent_span = span.clone();
         let messages = prompt::messages(config.system().as_deref(), &self.history, &prompt);
         self.last = RunResponse {
             run_id,
@@ -341,19 +395,28 @@ impl Agent {
                 self.last.metrics.model_calls += 1;
                 config.usage.add_call();
                 let mut recorder = None;
-                let mut events: BoxStream<'static, Result<ModelEvent>> = match journaled {
-                    Some(turn) => futures::stream::iter(turn.into_events().into_iter().map(Ok)).boxed(),
+                let recorded_call = journaled.is_some();
+                let (events, input_messages): (BoxStream<'static, Result<ModelEvent>>, Option<Vec<Message>>) = match journaled {
+                    Some(turn) => (futures::stream::iter(turn.into_events().into_iter().map(Ok)).boxed(), None),
                     None => {
                         if scope.is_some() {
                             recorder = Some(TurnRecorder::new());
                             fault_point("model.started");
                         }
-                        let call_span = tracing::info_span!("model.call", provider = config.model.provider(), model = config.model.id(), call = self.last.metrics.model_calls);
-                        retry::call(config.retry.clone(), Arc::clone(&config.model), request, mode)
-                            .instrument(call_span)
-                            .boxed()
+                        let input = telemetry::capturing_content().then(|| request.messages.clone());
+                        let live = retry::call(config.retry.clone(), Arc::clone(&config.model), request, mode);
+                        (live.boxed(), input)
                     }
                 };
+                let chat_span = spans::chat(config.model.provider(), config.model.id(), recorded_call);
+                if let Some(messages) = &input_messages {
+                    chat_span.record("gen_ai.input.messages", messages_json(messages).as_str());
+                }
+                let mut events = events.instrument(chat_span.clone());
+                let call_started = Instant::now();
+                // This call's own finish reason (the run's is its last call's).
+                self.last.finish_reason = None;
+                let mut call_usage = crate::model::Usage::default();
                 // What the call adds up to is capped (`ResponseLimits::answer`, `tool_calls`),
                 // whatever the model: an endless stream of small deltas ends the run.
                 let provider = config.model.provider();
@@ -362,7 +425,16 @@ impl Agent {
                 let mut calls = ToolCallAssembler::new(provider);
                 let mut deltas: Vec<String> = Vec::new();
                 while let Some(event) = events.next().await {
-                    let event = event?;
+                    let event = match event {
+                        Ok(event) => event,
+                        Err(err) => {
+                            spans::failed(&chat_span, err.kind());
+                            if !recorded_call {
+                                record_chat_metrics(&config.model, call_started.elapsed(), None, Some(err.kind()));
+                            }
+                            Err(err)?
+                        }
+                    };
                     if let Some(recorder) = &mut recorder {
                         recorder.push(&event)?;
                     }
@@ -388,10 +460,17 @@ impl Agent {
                         ModelEvent::Usage(usage) => {
                             config.usage.add(usage);
                             self.last.metrics.add_usage(usage);
+                            call_usage += usage;
                         }
                         ModelEvent::Finish(reason) => self.last.finish_reason = Some(reason),
                     }
                 }
+                drop(events);
+                record_chat(&chat_span, config.model.id(), &call_usage, self.last.finish_reason.as_ref(), &turn_text, input_messages.is_some());
+                if !recorded_call {
+                    record_chat_metrics(&config.model, call_started.elapsed(), Some(&call_usage), None);
+                }
+                drop(chat_span);
                 if let (Some(scope), Some(key), Some(recorder)) = (&scope, &model_key, recorder) {
                     // The call completed: journaled before anything later is yielded, with the
                     // seqs of those of its deltas the run has logged.
@@ -486,12 +565,21 @@ impl Agent {
                     self.history.pop_front();
                 }
             }
+            agent_span.record("gen_ai.usage.input_tokens", self.last.metrics.input_tokens);
+            agent_span.record("gen_ai.usage.output_tokens", self.last.metrics.output_tokens);
             let mut completed = self.last.clone();
             completed.event = RunEvent::RunCompleted;
             completed.origin = next_origin(&call_key, &mut call_items);
             yield completed;
         };
-        stream.instrument(span)
+        let failed_span = span.clone();
+        stream
+            .inspect(move |item: &Result<RunResponse>| {
+                if let Err(err) = item {
+                    spans::failed(&failed_span, err.kind());
+                }
+            })
+            .instrument(span)
     }
 
     /// An item of the current run, stamped with its ids.

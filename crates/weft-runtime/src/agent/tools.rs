@@ -24,6 +24,7 @@ use crate::durable::{identity, journal};
 use crate::message::ToolCall;
 use crate::response::ToolExecution;
 use crate::storage::JournalKind;
+use crate::telemetry::{self, spans};
 use crate::tool::Tool;
 use crate::{Error, Result};
 
@@ -43,9 +44,10 @@ pub(crate) async fn run_all(
     started: &[Option<String>],
 ) -> Result<Vec<ToolExecution>> {
     let Some(scope) = scope else {
-        let runs = calls
-            .iter()
-            .map(|call| run_one(tools, call, timeout, false));
+        let runs = calls.iter().map(|call| {
+            let span = spans::tool(&call.name, &call.id);
+            traced(span.clone(), false, run_one(tools, call, timeout, false)).instrument(span)
+        });
         return Ok(futures::future::join_all(runs).await);
     };
     let keys: Vec<String> = calls
@@ -56,25 +58,53 @@ pub(crate) async fn run_all(
         .iter()
         .zip(keys)
         .enumerate()
-        .map(|(index, (call, key))| async move {
-            if let Some(entry) = scope.journaled(&key) {
-                return journal::read_tool(scope.run_id(), &entry, call);
+        .map(|(index, (call, key))| {
+            let span = spans::tool(&call.name, &call.id);
+            let traced_span = span.clone();
+            async move {
+                if let Some(entry) = scope.journaled(&key) {
+                    let execution = journal::read_tool(scope.run_id(), &entry, call)?;
+                    return Ok(traced(traced_span, true, async { execution }).await);
+                }
+                if let Some(rejected) = approval(tools, call, &key, scope)? {
+                    return Ok(traced(traced_span, false, async { rejected }).await);
+                }
+                fault_point("tool.started");
+                let live = run_one(tools, call, timeout, true);
+                let execution = traced(traced_span, false, live).await;
+                fault_point("tool.finished");
+                let started = started.get(index).and_then(Option::as_deref);
+                let seqs = scope.seqs_of(started);
+                let output = journal::output_of(&execution)?;
+                scope
+                    .write_journal(key, JournalKind::ToolCall, output, seqs)
+                    .await?;
+                Ok(execution)
             }
-            if let Some(rejected) = approval(tools, call, &key, scope)? {
-                return Ok(rejected);
-            }
-            fault_point("tool.started");
-            let execution = run_one(tools, call, timeout, true).await;
-            fault_point("tool.finished");
-            let started = started.get(index).and_then(Option::as_deref);
-            let seqs = scope.seqs_of(started);
-            let output = journal::output_of(&execution)?;
-            scope
-                .write_journal(key, JournalKind::ToolCall, output, seqs)
-                .await?;
-            Ok(execution)
+            .instrument(span)
         });
     futures::future::join_all(runs).await.into_iter().collect()
+}
+
+/// `execution` with what it came to recorded on its `execute_tool` span: whether it was
+/// replayed from the journal, the error, and with content capture on, arguments and result.
+async fn traced(
+    span: tracing::Span,
+    journaled: bool,
+    execution: impl Future<Output = ToolExecution>,
+) -> ToolExecution {
+    let execution = execution.await;
+    span.record("weft.journaled", journaled);
+    if execution.is_error {
+        spans::failed(&span, "tool_error");
+    }
+    if telemetry::capturing_content() {
+        span.record("gen_ai.tool.call.arguments", execution.arguments.as_str());
+        if let Some(result) = &execution.result {
+            span.record("gen_ai.tool.call.result", result.as_str());
+        }
+    }
+    execution
 }
 
 /// For a call to a tool that needs approval ([`Tool::needs_approval`]), in a workflow run:
@@ -184,7 +214,6 @@ async fn run_one(
                 true,
             ),
             Ok(arguments) => {
-                let span = tracing::info_span!("tool.call", tool = %call.name, call_id = %call.id);
                 let limit = tool.timeout().unwrap_or(timeout);
                 let panicked = || (format!("error: the tool `{}` panicked", call.name), true);
                 // A tool (a sync closure in a `FunctionTool`) may panic while making its
@@ -192,7 +221,7 @@ async fn run_one(
                 match std::panic::catch_unwind(AssertUnwindSafe(|| tool.call(arguments))) {
                     Err(_) => panicked(),
                     Ok(future) => {
-                        let guarded = AssertUnwindSafe(future).catch_unwind().instrument(span);
+                        let guarded = AssertUnwindSafe(future).catch_unwind();
                         match within(limit, guarded).await {
                             None => (
                                 format!(

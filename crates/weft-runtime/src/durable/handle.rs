@@ -305,7 +305,9 @@ where
         )));
         return handle;
     };
-    runtime.spawn(async move {
+    // The run's span nests under the span `start` was called in.
+    let parent = tracing::Span::current();
+    let task = async move {
         let _end = EndOnDrop(Arc::clone(&live));
         let mut cancel = live.cancel.subscribe();
         let mut failure = None;
@@ -314,6 +316,7 @@ where
             let launch = Launch {
                 run_id: Some(run_id.clone()),
                 live: Arc::clone(&live),
+                span: tracing::Span::none(),
             };
             let mut stream = runner::drive(&mut workflow, start, launch);
             loop {
@@ -361,7 +364,8 @@ where
             },
         };
         live.end(outcome);
-    });
+    };
+    runtime.spawn(tracing_futures::Instrument::instrument(task, parent));
     handle
 }
 

@@ -4,8 +4,9 @@
 //!
 //! An interrupt is journaled work like a step: its key is `interrupt:<name>:<n>` and its
 //! journal entry holds the answer. A run that reaches an interrupt with no answer journaled
-//! records a [`Pause`] (status `paused`, a `RunPaused` item) instead of finishing; its session
-//! is not saved, and is free for other runs meanwhile. The continued run re-enters `run` from
+//! records a [`Pause`] (status `paused`, a `RunPaused` item) instead of finishing; none of its
+//! changes to the session are saved (a session not stored yet is stored as the run found it),
+//! and the session is free for other runs meanwhile. The continued run re-enters `run` from
 //! the state it started with, every completed model call, tool call and step returns its
 //! journaled result, and its changes are merged onto the session as it is then.
 

@@ -42,6 +42,16 @@ pub(crate) struct RunScope {
     live: Arc<Live>,
     /// The pause an interrupt asked for, if one did (the first one wins).
     pause: Mutex<Option<Pause>>,
+    /// The run's span and session, for its agents' and steps' spans.
+    trace: RunTrace,
+}
+
+/// What a run's telemetry needs of it: its `invoke_workflow` span (the parent of its agents'
+/// and steps' spans, also in spawned tasks) and its session (the spans' conversation).
+#[derive(Clone, Debug)]
+pub(crate) struct RunTrace {
+    pub span: tracing::Span,
+    pub session_id: String,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -61,6 +71,7 @@ impl RunScope {
         journal: Vec<JournalEntry>,
         log: LogState,
         live: Arc<Live>,
+        trace: RunTrace,
     ) -> Arc<RunScope> {
         let journal = journal
             .into_iter()
@@ -75,6 +86,7 @@ impl RunScope {
             log: Mutex::new(log),
             live,
             pause: Mutex::new(None),
+            trace,
         })
     }
 
@@ -89,6 +101,16 @@ impl RunScope {
 
     pub fn store(&self) -> &StorageRef {
         &self.store
+    }
+
+    /// The run's `invoke_workflow` span.
+    pub fn span(&self) -> &tracing::Span {
+        &self.trace.span
+    }
+
+    /// The session the run belongs to (its conversation, in spans).
+    pub fn session_id(&self) -> &str {
+        &self.trace.session_id
     }
 
     pub fn live(&self) -> &Arc<Live> {

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use tracing_futures::Instrument;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -14,6 +15,7 @@ use super::identity;
 use super::journal;
 use super::scope::RunScope;
 use crate::storage::JournalKind;
+use crate::telemetry::spans;
 use crate::Result;
 
 /// What a step may return: anything that serialises and deserialises, so the journal can
@@ -71,18 +73,24 @@ impl RunContext {
                 return Ok(work.await);
             };
             let key = scope.next_key(&identity::step_prefix(&name));
-            if let Some(entry) = scope.journaled(&key) {
+            let journaled = scope.journaled(&key);
+            let span = spans::step(scope.span(), &name, journaled.is_some());
+            if let Some(entry) = journaled {
                 return serde_json::from_value(entry.output)
                     .map_err(|err| journal::unreadable(scope.run_id(), &key, &err));
             }
-            fault_point("step.started");
-            let output = work.await;
-            fault_point("step.finished");
-            let value = journal::output_of(&output)?;
-            scope
-                .write_journal(key, JournalKind::Step, value, Vec::new())
-                .await?;
-            Ok(output)
+            async move {
+                fault_point("step.started");
+                let output = work.await;
+                fault_point("step.finished");
+                let value = journal::output_of(&output)?;
+                scope
+                    .write_journal(key, JournalKind::Step, value, Vec::new())
+                    .await?;
+                Ok(output)
+            }
+            .instrument(span)
+            .await
         })
     }
 
@@ -104,19 +112,25 @@ impl RunContext {
                 return work.await;
             };
             let key = scope.next_key(&identity::step_prefix(&name));
-            if let Some(entry) = scope.journaled(&key) {
+            let journaled = scope.journaled(&key);
+            let span = spans::step(scope.span(), &name, journaled.is_some());
+            if let Some(entry) = journaled {
                 return serde_json::from_value(entry.output)
                     .map_err(|err| E::from(journal::unreadable(scope.run_id(), &key, &err)));
             }
-            fault_point("step.started");
-            let output = work.await?;
-            fault_point("step.finished");
-            let value = journal::output_of(&output).map_err(E::from)?;
-            scope
-                .write_journal(key, JournalKind::Step, value, Vec::new())
-                .await
-                .map_err(E::from)?;
-            Ok(output)
+            async move {
+                fault_point("step.started");
+                let output = work.await?;
+                fault_point("step.finished");
+                let value = journal::output_of(&output).map_err(E::from)?;
+                scope
+                    .write_journal(key, JournalKind::Step, value, Vec::new())
+                    .await
+                    .map_err(E::from)?;
+                Ok(output)
+            }
+            .instrument(span)
+            .await
         })
     }
 }

@@ -132,6 +132,18 @@ pub enum FinishReason {
 }
 
 impl FinishReason {
+    /// The reason as the GenAI conventions write it (`gen_ai.response.finish_reasons`):
+    /// `stop`, `length`, `tool_calls`, `content_filter`, or the provider's own word.
+    pub fn as_str(&self) -> &str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::ToolCalls => "tool_calls",
+            FinishReason::ContentFilter => "content_filter",
+            FinishReason::Other(raw) => raw,
+        }
+    }
+
     /// Maps a provider's finish or stop reason; `None` for an empty one (some
     /// OpenAI-compatible servers send `""`).
     pub fn parse(raw: &str) -> Option<FinishReason> {

@@ -34,9 +34,9 @@
 //!   ([`WorkflowStorage::save_blocking`](crate::storage::WorkflowStorage::save_blocking)): everything the run did up to
 //!   its last `yield` is kept. Dropped while a panic unwinds (the consumer panicked), the
 //!   run is marked `failed` instead.
-//! - **run paused** (an interrupt, `ctx.interrupt`, or a tool call waiting for approval): the
-//!   state is *not* saved and the instance's state goes back to the state the run started
-//!   with; the run is recorded `paused` with its question. The session is free for other
+//! - **run paused** (an interrupt, `ctx.interrupt`, or a tool call waiting for approval): none
+//!   of the run's changes are saved (a session not stored yet is stored as the run found it)
+//!   and the instance's state goes back to the state the run started with; the run is recorded `paused` with its question. The session is free for other
 //!   runs. `continue_run` re-enters `run` from that start state, replays what was journaled,
 //!   and saves at the end like any run, merging onto the session as it is then (a key another
 //!   run changed meanwhile is a conflict, never overwritten).

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures::{FutureExt, StreamExt};
+use tracing_futures::Instrument;
 
 use super::{session, three_way, SameChange, Workflow, WorkflowMeta};
 use crate::agent::AgentUsage;
@@ -16,12 +17,13 @@ use crate::durable::handle::Live;
 use crate::durable::interrupt::{check_answer, Pause};
 use crate::durable::log::LogWriter;
 use crate::durable::resume::{self, discard_content};
-use crate::durable::scope::{LogState, RunScope};
+use crate::durable::scope::{LogState, RunScope, RunTrace};
 use crate::response::{now_millis, Content, Metrics, RunEvent, RunResponse, RunStream};
 use crate::storage::{
     worker_id, JournalEntry, JournalKind, LoggedEvent, RunClaim, RunRecord, RunStatus, StorageRef,
     WorkflowSession,
 };
+use crate::telemetry::spans;
 use crate::{Error, Result};
 
 /// How a run begins: anew with its input, or by resuming an interrupted run.
@@ -45,6 +47,8 @@ pub(crate) struct Launch {
     pub run_id: Option<String>,
     /// What the run shares with its handles.
     pub live: Arc<Live>,
+    /// The run's `invoke_workflow` span (set by [`drive`]).
+    pub span: tracing::Span,
 }
 
 impl Default for Launch {
@@ -52,6 +56,17 @@ impl Default for Launch {
         Launch {
             run_id: None,
             live: Live::new(),
+            span: tracing::Span::none(),
+        }
+    }
+}
+
+impl Launch {
+    /// The telemetry of a run of this launch in `session_id`.
+    fn trace(&self, session_id: &str) -> RunTrace {
+        RunTrace {
+            span: self.span.clone(),
+            session_id: session_id.to_string(),
         }
     }
 }
@@ -219,6 +234,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             });
         };
         let renewal = renew_while_running(&storage, &run_id, claim.fence, &launch.live);
+        let trace = launch.trace(context.session_id);
         let scope = RunScope::new(
             run_id,
             claim.fence,
@@ -226,6 +242,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             Vec::new(),
             LogState::default(),
             Arc::clone(&launch.live),
+            trace,
         );
         let parts = Parts {
             input,
@@ -351,8 +368,17 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             session_name: context.meta.session_name.clone(),
             user_id: context.user_id.clone(),
         };
-        let events = read_log(&storage, &run_id).await?;
-        let mut journal = storage.read_journal(&run_id).await?;
+        let resume_span = spans::resume(&launch.span, W::NAME, &run_id);
+        let (events, mut journal) = async {
+            let events = read_log(&storage, &run_id).await?;
+            let journal = storage.read_journal(&run_id).await?;
+            Ok::<_, Error>((events, journal))
+        }
+        .instrument(resume_span.clone())
+        .await?;
+        resume_span.record("weft.log.items", events.len());
+        resume_span.record("weft.journal.entries", journal.len());
+        drop(resume_span);
         if let (Some(answer), Some(pause)) = (answer, &record.pause) {
             // The answer is the interrupt's journaled result: the continued run finds it
             // there. (A continue that stopped after writing it left it: that answer stands.)
@@ -397,6 +423,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             }
         };
         tracing::debug!(%run_id, continuing, logged = events.len(), journaled = journal.len(), reserved = head.reserved_seq, discard_from = ?restart.discard_from, "resuming a run");
+        let trace = launch.trace(&record.session_id);
         let scope = RunScope::new(
             run_id,
             fence,
@@ -404,6 +431,7 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             journal,
             replay.log,
             Arc::clone(&launch.live),
+            trace,
         );
         let parts = Parts {
             input: record.input,
@@ -733,13 +761,32 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
         out
     }
 
+    /// The status a run dropped unfinished is recorded with (see
+    /// [`save_dropped`](Self::save_dropped)).
+    fn dropped_status(&self) -> RunStatus {
+        match &self.ending {
+            Some((status, _)) => *status,
+            None if self.scope.live().interrupting() => RunStatus::Interrupted,
+            None if std::thread::panicking() => RunStatus::Failed,
+            None => RunStatus::Cancelled,
+        }
+    }
+
+    /// The status the run ended (or is ending) with; `running` before it ends.
+    fn ending_status(&self) -> RunStatus {
+        self.ending
+            .as_ref()
+            .map_or(RunStatus::Running, |(status, _)| *status)
+    }
+
     /// Ends the run paused: logs its `RunPaused` item and records it `paused` with `pause`,
-    /// which releases its claim. The session is not saved (the continued run starts again
+    /// which releases its claim. None of the run's changes are saved (the continued run starts again
     /// from the state this one started with); the instance's state goes back to that state.
     async fn pause(&mut self, writer: &mut LogWriter, pause: Pause) -> Vec<Result<RunResponse>> {
         self.pause = Some(pause.clone());
         self.ending = Some((RunStatus::Paused, None));
         self.restore_start_state();
+        self.store_new_session().await;
         let mut item = self
             .stamp
             .item(RunEvent::RunPaused, Content::Json(pause.question.clone()));
@@ -774,6 +821,30 @@ impl<'a, W: Workflow> RunGuard<'a, W> {
             out.push(Err(err));
         }
         out
+    }
+
+    /// A paused run of a session that is not stored yet stores it as it was when the run
+    /// started (none of the run's changes), so that the session and its paused run can be
+    /// listed. A writer that stored it first wins: nothing is overwritten.
+    async fn store_new_session(&mut self) {
+        if self.workflow.context().meta.version != 0 {
+            return;
+        }
+        let storage = self.storage();
+        let stored = match session::snapshot(self.workflow) {
+            Ok(snapshot) => {
+                storage
+                    .upsert_session_for_run(snapshot, &self.stamp.run_id, self.scope.fence())
+                    .await
+            }
+            Err(err) => Err(err),
+        };
+        match stored {
+            Ok(stored) => session::saved(self.workflow, &stored),
+            Err(err) => {
+                tracing::debug!(run_id = %self.stamp.run_id, error = %err, "the paused run's new session was not stored");
+            }
+        }
     }
 
     /// Puts the instance's state back to the state the run started with.
@@ -862,6 +933,9 @@ impl<W: Workflow> Drop for RunGuard<'_, W> {
         if let Err(err) = self.save_dropped() {
             tracing::error!(run_id = %self.stamp.run_id, error = %err, "could not save a dropped run");
         }
+        let status = self.dropped_status().as_str();
+        self.scope.span().record("weft.run.status", status);
+        crate::telemetry::metrics::record_run(W::NAME, status);
         // Renewed through the last write: the claim ends (or is released) with it.
         self.renewal = None;
     }
@@ -1077,7 +1151,20 @@ fn is_pause(err: &Error) -> bool {
 pub(crate) fn drive<W: Workflow>(
     workflow: &mut W,
     start: Start<W::Input>,
+    mut launch: Launch,
+) -> RunStream<'_> {
+    let span = spans::workflow(W::NAME, matches!(start, Start::Resume { .. }));
+    launch.span = span.clone();
+    let run = drive_in_span(workflow, start, launch, span.clone());
+    Box::pin(run.instrument(span))
+}
+
+/// [`drive`]'s stream, recording how the run went in its span.
+fn drive_in_span<W: Workflow>(
+    workflow: &mut W,
+    start: Start<W::Input>,
     launch: Launch,
+    span: tracing::Span,
 ) -> RunStream<'_> {
     Box::pin(async_stream::stream! {
         let session_id = workflow.context().session_id.clone();
@@ -1093,6 +1180,8 @@ pub(crate) fn drive<W: Workflow>(
         let (mut guard, input, restart) = match begun {
             Ok(begun) => begun,
             Err(err) => {
+                spans::failed(&span, err.kind());
+                span.record("weft.run.status", "failed");
                 // The run never started (the input would not serialise, the session could not
                 // be read, the run could not be resumed or recorded): the same `RunError`
                 // item as any failure, not logged.
@@ -1101,6 +1190,8 @@ pub(crate) fn drive<W: Workflow>(
                 return;
             }
         };
+        span.record("weft.run.id", guard.stamp.run_id.as_str());
+        span.record("gen_ai.conversation.id", guard.stamp.session_id.as_str());
         // What a resumed run found in the log survived the crash: it may be shown.
         let found = guard.scope.log().last_seq;
         launch.live.logged(found);
@@ -1170,7 +1261,24 @@ pub(crate) fn drive<W: Workflow>(
                 Err(panic) => failure = Some(Error::RunPanicked { message: panic_message(&*panic) }),
             }
         }
-        for item in guard.finish(&mut writer, failure).await {
+        let mut first_seq = None;
+        let ending = guard.finish(&mut writer, failure).await;
+        for item in &ending {
+            if let Err(err) = item {
+                spans::failed(&span, err.kind());
+            }
+        }
+        let (status, last_seq) = (guard.ending_status(), guard.scope.log().last_seq);
+        span.record("weft.run.status", status.as_str());
+        crate::telemetry::metrics::record_run(W::NAME, status.as_str());
+        if last_seq > found {
+            first_seq = Some(found + 1);
+        }
+        if let Some(first) = first_seq {
+            span.record("weft.seq.first", first);
+            span.record("weft.seq.last", last_seq);
+        }
+        for item in ending {
             yield item;
         }
     })

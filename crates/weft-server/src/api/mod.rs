@@ -1,5 +1,6 @@
 //! The HTTP API v1: the router and what its handlers share.
 
+mod metrics;
 mod runs;
 pub(crate) use runs::start_resume as resume_run;
 mod sessions;
@@ -64,8 +65,8 @@ pub(crate) type Shared = Arc<AppState>;
 /// The page at `GET /`.
 const PLAYGROUND: &str = include_str!("../playground/index.html");
 
-/// Every route: `/health` and `/` open, `/v1/...` behind the API keys (when any is set), a
-/// body limit of `body_limit` bytes.
+/// Every route: `/health` and `/` open, `/v1/...` and `/metrics` behind the API keys (when
+/// any is set), a body limit of `body_limit` bytes.
 pub(crate) fn router(state: Shared, keys: ApiKeys, body_limit: usize) -> Router {
     let v1 = Router::new()
         .route("/workflows", get(workflows::list))
@@ -83,15 +84,19 @@ pub(crate) fn router(state: Shared, keys: ApiKeys, body_limit: usize) -> Router 
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
+    // Prometheus scrapes `/metrics` at the root; it tells about the runs, so it takes a key.
+    let metrics = Router::new().route("/metrics", get(metrics::prometheus));
     // Without keys every request is let in: no middleware to pass through.
-    let v1 = if keys.required() {
-        v1.layer(middleware::from_fn_with_state(keys, auth::require_key))
+    let (v1, metrics) = if keys.required() {
+        let guard = middleware::from_fn_with_state(keys, auth::require_key);
+        (v1.layer(guard.clone()), metrics.layer(guard))
     } else {
-        v1
+        (v1, metrics)
     };
     Router::new()
         .route("/health", get(health))
         .route("/", get(playground))
+        .merge(metrics)
         .nest("/v1", v1)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
